@@ -1,0 +1,360 @@
+"""The typed configuration of one site (one contact centre).
+
+These records are the *contract* between the YAML files an operator writes and the
+engine: `config.loader` turns a file into a `SiteConfig` (or a list of errors naming
+file, line and field), and `engine` compiles a `SiteConfig` into its routing indexes.
+Nothing here does IO, so the engine may import it.
+
+Every struct forbids unknown fields: a misspelt key is an error, never silently
+ignored. Durations are seconds, clock times are local "HH:MM" in the site's UTC
+offset, sound names are Asterisk media URIs ("sound:queue-thereare").
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct, field
+
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+ClockTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
+Date = Annotated[str, Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+UtcOffset = Annotated[str, Meta(pattern=r"^[+-][0-9]{2}:[0-9]{2}$")]
+Seconds = Annotated[float, Meta(ge=0)]
+PositiveSeconds = Annotated[float, Meta(gt=0)]
+Count = Annotated[int, Meta(ge=0)]
+SkillLevel = Annotated[int, Meta(ge=1, le=5)]
+Digit = Annotated[str, Meta(pattern=r"^[0-9*#]$")]
+Media = list[str]
+"""A playlist of Asterisk media URIs, played in order."""
+
+
+class _Record(Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Base of every configuration record: strict keys, immutable once loaded."""
+
+
+class TimeWindow(_Record, frozen=True):
+    """Days of the week and a local time range. `end` before `start` crosses midnight
+    (the evening shift 18:00-01:00); `end` "24:00" means the end of the day."""
+
+    days: list[Day] = field(default_factory=lambda: list(DAYS))
+    start: ClockTime = "00:00"
+    end: ClockTime = "24:00"
+
+
+class Hours(_Record, frozen=True):
+    """Opening hours: open inside any window, closed on the listed holidays."""
+
+    open: list[TimeWindow]
+    holidays: list[Date] = []
+
+
+class Site(_Record, frozen=True):
+    name: str
+    utc_offset: UtcOffset = "+00:00"
+    """Local time is UTC plus this fixed offset (Korea has no daylight saving)."""
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    default_language: str = "en"
+    short_abandon_seconds: Seconds = 5.0
+    """Callers who abandon within this many seconds of joining a queue are not offered."""
+    service_level_seconds: Seconds = 20.0
+    interval_minutes: Annotated[int, Meta(ge=1, le=60)] = 15
+    dial_out: str = "PJSIP/{number}@pstn"
+    """Endpoint template for callbacks to a caller's number."""
+    distancing_level: str = "1"
+    """Social-distancing level in force; it sizes remote pools (field facts)."""
+
+
+class Skill(_Record, frozen=True):
+    name: str
+    description: str = ""
+
+
+class Pool(_Record, frozen=True):
+    """A group of agents who work under the same arrangement.
+
+    `kind` is the trade's: in-house seats, remote (home) agents, vendor staff
+    logged into this ACD. `size_by_distancing_level` caps how many of the pool's
+    agents are in service at each distancing level (absent: no cap)."""
+
+    kind: Literal["in_house", "remote", "vendor"]
+    name: str = ""
+    size_by_distancing_level: dict[str, Count] | None = None
+
+
+class Vendor(_Record, frozen=True):
+    """An outsourced vendor reached over a trunk, under a capacity-capped contract."""
+
+    trunk: str
+    """The endpoint to dial, e.g. "PJSIP/vendor-a" or "PJSIP/1200@vendor-a"."""
+    skills: list[str]
+    max_concurrent: Annotated[int, Meta(ge=1)]
+    max_per_hour: Annotated[int, Meta(ge=1)] | None = None
+    max_per_day: Annotated[int, Meta(ge=1)] | None = None
+    hours: Hours | None = None
+    ring_timeout_seconds: PositiveSeconds = 30.0
+    name: str = ""
+
+
+class RelaxStep(_Record, frozen=True):
+    """After a caller has waited `after_seconds`, widen who may take the call."""
+
+    after_seconds: Seconds
+    min_level: SkillLevel | None = None
+    pools: list[str] = []
+    """Pools admitted from this step on, in addition to those already admitted."""
+
+
+class OverflowWhen(_Record, frozen=True):
+    """All the conditions given must hold (at least one must be given)."""
+
+    waited_over_seconds: Seconds | None = None
+    queue_longer_than: Count | None = None
+    predicted_wait_over_seconds: Seconds | None = None
+    stage_at_least: Annotated[int, Meta(ge=0)] | None = None
+
+
+class OverflowRule(_Record, frozen=True):
+    """Send a waiting call to one of `vendors` (in order, first with capacity) when
+    `when` holds. A queue's rules are alternatives: any rule that holds qualifies."""
+
+    vendors: list[str]
+    when: OverflowWhen
+
+
+class Announcements(_Record, frozen=True):
+    """Periodic position and expected-wait announcements to queued callers."""
+
+    first_after_seconds: Seconds = 30.0
+    every_seconds: PositiveSeconds = 60.0
+    position: bool = True
+    expected_wait: bool = True
+
+
+class CallbackOffer(_Record, frozen=True):
+    """Virtual hold: offer a callback that keeps the caller's place in the queue."""
+
+    when_expected_wait_over_seconds: Seconds
+    digit: Digit = "1"
+    offer_prompt: Media = field(default_factory=lambda: ["sound:queue-callback-offer"])
+    confirm_prompt: Media = field(default_factory=lambda: ["sound:queue-callback-confirm"])
+    max_attempts: Annotated[int, Meta(ge=1)] = 3
+    retry_after_seconds: Seconds = 300.0
+    ring_timeout_seconds: PositiveSeconds = 30.0
+
+
+class Queue(_Record, frozen=True):
+    """A queue: callers needing one skill, served by agents of admitted pools."""
+
+    skill: str
+    pools: list[str]
+    """Pools admitted from the start; relaxation steps may admit more."""
+    name: str = ""
+    min_level: SkillLevel = 1
+    strategy: Literal[
+        "longest_idle", "skill_level", "least_occupied", "round_robin", "random"
+    ] = "longest_idle"
+    weight: int = 0
+    """Across an agent's queues, a higher weight is served first (as app_queue)."""
+    priority: int = 0
+    """Default caller priority; an IVR route may set another."""
+    wrap_up_seconds: Seconds = 10.0
+    ring_timeout_seconds: PositiveSeconds = 15.0
+    service_level_seconds: Seconds | None = None
+    music_on_hold: str = "default"
+    join_prompt: Media = []
+    pre_connect: Media = []
+    """Played to the caller while the agent rings; the call is bridged only when
+    both the agent has answered and this has finished (worker protection)."""
+    announce: Announcements | None = None
+    relax: list[RelaxStep] = []
+    overflow: list[OverflowRule] = []
+    callback: CallbackOffer | None = None
+    max_waiting: Count | None = None
+    full_prompt: Media = field(default_factory=lambda: ["sound:queue-full"])
+
+
+class SkillGrant(_Record, frozen=True):
+    """One skill of one agent: a record with a source, not free text."""
+
+    skill: str
+    level: SkillLevel
+    source: Literal["trained", "certified", "experience", "vendor"] = "trained"
+
+
+class Agent(_Record, frozen=True):
+    id: str
+    endpoint: str
+    pool: str
+    skills: list[SkillGrant]
+    name: str = ""
+    shift: str | None = None
+
+
+class AgentGroup(_Record, frozen=True):
+    """A compact description of many alike agents: ids `first_id`, `first_id`+1, ...
+
+    `endpoint` and `name` are templates with `{id}` and `{n}` (1-based index)."""
+
+    count: Annotated[int, Meta(ge=1)]
+    first_id: Annotated[int, Meta(ge=0)]
+    pool: str
+    skills: list[SkillGrant]
+    endpoint: str = "PJSIP/agent{id}"
+    name: str = "{pool} {n}"
+    shift: str | None = None
+
+
+class Shift(_Record, frozen=True):
+    """When the agents of a shift are scheduled to work."""
+
+    windows: list[TimeWindow]
+    name: str = ""
+
+
+class Route(_Record, frozen=True):
+    """Where an IVR step leads: another node, or a queue with a priority.
+
+    Exactly one of `goto`, `queue` is given. `language` switches the caller's
+    language from here on (the foreign-language branch)."""
+
+    goto: str | None = None
+    queue: str | None = None
+    priority: int | None = None
+    language: str | None = None
+
+
+class MenuNode(_Record, frozen=True, tag_field="kind", tag="menu"):
+    """Play a prompt, collect one digit. `#` goes back to the previous menu and `*`
+    repeats, unless the options use those keys. After `retries` invalid or missing
+    inputs the caller goes to `on_fail` (or is disconnected politely)."""
+
+    prompt: Media
+    options: dict[Digit, Route]
+    timeout_seconds: PositiveSeconds = 5.0
+    retries: Count = 2
+    invalid_prompt: Media = field(default_factory=lambda: ["sound:option-is-invalid"])
+    on_fail: Route | None = None
+    fail_prompt: Media = field(default_factory=lambda: ["sound:vm-goodbye"])
+
+
+class AnnounceNode(_Record, frozen=True, tag_field="kind", tag="announce"):
+    """Play a prompt, then go on."""
+
+    prompt: Media
+    next: Route
+
+
+class ScheduleBranch(_Record, frozen=True):
+    window: TimeWindow
+    then: Route
+
+
+class ScheduleNode(_Record, frozen=True, tag_field="kind", tag="schedule"):
+    """Branch on the local time: business hours, day-of-week scenarios, holidays.
+
+    The first branch whose window holds is taken; on a holiday `on_holiday` (when
+    given) wins over every branch; otherwise `otherwise` (the closed-hours branch)."""
+
+    branches: list[ScheduleBranch]
+    otherwise: Route
+    holidays: list[Date] = []
+    on_holiday: Route | None = None
+
+
+class SendLinkNode(_Record, frozen=True, tag_field="kind", tag="send_link"):
+    """Visible ARS: send the caller a link (text message) instead of waiting."""
+
+    link: str
+    prompt: Media = field(default_factory=lambda: ["sound:visible-ars-sent"])
+    next: Route | None = None
+    """Where to go after the confirmation; absent: the call ends, self-served."""
+
+
+class HangupNode(_Record, frozen=True, tag_field="kind", tag="hangup"):
+    """Play a last prompt and end the call (closed hours, information only)."""
+
+    prompt: Media = []
+
+
+IvrNode = MenuNode | AnnounceNode | ScheduleNode | SendLinkNode | HangupNode
+
+
+class Ivr(_Record, frozen=True):
+    entry: str
+    nodes: dict[str, IvrNode]
+    by_dnis: dict[str, str] = {}
+    """Dialled number -> entry node, for sites with several published numbers."""
+
+
+class MissedRing(_Record, frozen=True):
+    """Ring-no-answer, busy and unreachable are all misses (app_queue's autopause)."""
+
+    pause_after: Annotated[int, Meta(ge=1)] = 3
+    rest_seconds: Seconds = 5.0
+    """After a miss below `pause_after`, the agent rests this long before the next offer."""
+
+
+class Abusive(_Record, frozen=True):
+    warning: Media = field(default_factory=lambda: ["sound:abusive-caller-warning"])
+    cool_down_seconds: Seconds = 120.0
+
+
+class SurgeStage(_Record, frozen=True):
+    """A surge stage (field facts: 1 = 60,000 calls a day in-house, 2 = 80,000 with
+    vendors and short-term hires)."""
+
+    stage: Annotated[int, Meta(ge=1)]
+    enter_at_calls_per_day: Annotated[int, Meta(ge=1)]
+    leave_below_calls_per_day: Annotated[int, Meta(ge=0)] | None = None
+    """Hysteresis; absent: 90 % of `enter_at_calls_per_day`."""
+    pool_sizes: dict[str, Count] = {}
+    """Raise these pools' in-service size while at this stage (or above)."""
+    announcement: Media = []
+    """Played to every caller joining a queue at this stage (or above)."""
+
+
+class Surge(_Record, frozen=True):
+    auto: bool = False
+    """Switch stages from the rolling inbound rate (a supervisor can still pin one)."""
+    window_minutes: Annotated[int, Meta(ge=1, le=24 * 60)] = 60
+    stages: list[SurgeStage] = []
+
+
+class SiteConfig(_Record, frozen=True):
+    """A whole site. `agents` is the expanded roster: `agent_groups` are folded into
+    it by the loader, so the engine only ever reads `agents`."""
+
+    site: Site
+    skills: dict[str, Skill]
+    pools: dict[str, Pool]
+    queues: dict[str, Queue]
+    ivr: Ivr
+    agents: list[Agent] = []
+    agent_groups: list[AgentGroup] = []
+    shifts: dict[str, Shift] = {}
+    vendors: dict[str, Vendor] = {}
+    missed_ring: MissedRing = MissedRing()
+    abusive: Abusive = Abusive()
+    surge: Surge = Surge()
+
+
+def expand_agent_group(group: AgentGroup) -> list[Agent]:
+    """The agents a group stands for, in id order. Pure; raises nothing."""
+    agents: list[Agent] = []
+    for n in range(1, group.count + 1):
+        agent_id = str(group.first_id + n - 1)
+        values = {"id": agent_id, "n": n, "pool": group.pool}
+        agents.append(
+            Agent(
+                id=agent_id,
+                endpoint=group.endpoint.format(**values),
+                pool=group.pool,
+                skills=list(group.skills),
+                name=group.name.format(**values),
+                shift=group.shift,
+            )
+        )
+    return agents

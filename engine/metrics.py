@@ -1,0 +1,182 @@
+"""Contact-centre metrics, defined once (see DESIGN.md, "Metrics, defined once").
+
+- offered = calls that reached a queue, less short abandons;
+- answer rate = answered / offered, where answered counts agents, vendors and
+  completed callbacks (the public centres report this one);
+- service level (T) = answered within T / (answered + abandoned after T); the
+  Asterisk convention (answered within T / answered) is kept beside it;
+- ASA = total wait of answered calls / answered;
+- AHT = (talk + after-call work) / handled;
+- occupancy = handling time / (handling + available time).
+
+Counters are kept per queue, per pool, per vendor and per interval (15 minutes by
+default, aligned to local time). A call counts in the interval in which it joined
+its queue, whenever its outcome comes, as call-centre reports do.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class QueueCounters(msgspec.Struct, kw_only=True):
+    joined: int = 0
+    """Calls that reached the queue (including short abandons and blocked ones)."""
+    short_abandoned: int = 0
+    abandoned: int = 0
+    answered: int = 0
+    """Answered by one of our agents (callbacks included)."""
+    vendor_answered: int = 0
+    blocked: int = 0
+    callback_failed: int = 0
+    answered_within_sl: int = 0
+    abandoned_after_sl: int = 0
+    wait_answered_seconds: float = 0.0
+    longest_wait_seconds: float = 0.0
+    """Longest wait of a call whose outcome is known (answered or abandoned)."""
+    overflowed: int = 0
+    """Calls sent to a vendor at least once."""
+    callbacks_requested: int = 0
+    talk_seconds: float = 0.0
+    wrap_up_seconds: float = 0.0
+    handled: int = 0
+
+    @property
+    def offered(self) -> int:
+        return self.joined - self.short_abandoned
+
+    @property
+    def answered_all(self) -> int:
+        return self.answered + self.vendor_answered
+
+    @property
+    def answer_rate(self) -> float | None:
+        return self.answered_all / self.offered if self.offered else None
+
+    @property
+    def service_level(self) -> float | None:
+        denominator = self.answered_all + self.abandoned_after_sl
+        return self.answered_within_sl / denominator if denominator else None
+
+    @property
+    def service_level_asterisk(self) -> float | None:
+        return self.answered_within_sl / self.answered_all if self.answered_all else None
+
+    @property
+    def asa_seconds(self) -> float | None:
+        return self.wait_answered_seconds / self.answered_all if self.answered_all else None
+
+    @property
+    def aht_seconds(self) -> float | None:
+        return (self.talk_seconds + self.wrap_up_seconds) / self.handled if self.handled else None
+
+    def summary(self) -> dict[str, float | int | None]:
+        """The derived figures beside the raw counters, for reports and wallboards."""
+        return {
+            "offered": self.offered,
+            "answered": self.answered_all,
+            "abandoned": self.abandoned,
+            "short_abandoned": self.short_abandoned,
+            "answer_rate": self.answer_rate,
+            "service_level": self.service_level,
+            "service_level_asterisk": self.service_level_asterisk,
+            "asa_seconds": self.asa_seconds,
+            "aht_seconds": self.aht_seconds,
+            "longest_wait_seconds": self.longest_wait_seconds,
+            "overflowed": self.overflowed,
+            "callbacks_requested": self.callbacks_requested,
+        }
+
+
+class PoolCounters(msgspec.Struct, kw_only=True):
+    answered: int = 0
+    handled: int = 0
+    talk_seconds: float = 0.0
+    wrap_up_seconds: float = 0.0
+    handling_seconds: float = 0.0
+    """Reserved (ringing), on a call, and in after-call work."""
+    available_seconds: float = 0.0
+
+    @property
+    def occupancy(self) -> float | None:
+        total = self.handling_seconds + self.available_seconds
+        return self.handling_seconds / total if total else None
+
+
+class VendorCounters(msgspec.Struct, kw_only=True):
+    dialled: int = 0
+    answered: int = 0
+    failed: int = 0
+    peak_concurrent: int = 0
+
+
+class IvrCounters(msgspec.Struct, kw_only=True):
+    arrived: int = 0
+    ivr_abandoned: int = 0
+    self_served: int = 0
+    ivr_failed: int = 0
+    links_sent: int = 0
+
+
+class Interval(msgspec.Struct, kw_only=True):
+    start: float
+    """Epoch seconds at which the interval starts."""
+    arrived: int = 0
+    total: QueueCounters = msgspec.field(default_factory=QueueCounters)
+    queues: dict[str, QueueCounters] = msgspec.field(default_factory=dict)
+    pools: dict[str, PoolCounters] = msgspec.field(default_factory=dict)
+
+
+class Metrics(msgspec.Struct, kw_only=True):
+    """All counters of a site since the engine started (or was restored)."""
+
+    interval_seconds: float
+    offset: float
+    """The site's UTC offset: intervals are aligned to local time."""
+    total: QueueCounters = msgspec.field(default_factory=QueueCounters)
+    queues: dict[str, QueueCounters] = msgspec.field(default_factory=dict)
+    pools: dict[str, PoolCounters] = msgspec.field(default_factory=dict)
+    vendors: dict[str, VendorCounters] = msgspec.field(default_factory=dict)
+    ivr: IvrCounters = msgspec.field(default_factory=IvrCounters)
+    intervals: dict[int, Interval] = msgspec.field(default_factory=dict)
+
+    def interval_of(self, t: float) -> int:
+        return int((t + self.offset) // self.interval_seconds)
+
+    def interval(self, index: int) -> Interval:
+        found = self.intervals.get(index)
+        if found is None:
+            found = self.intervals[index] = Interval(
+                start=index * self.interval_seconds - self.offset
+            )
+        return found
+
+    def queue_counters(self, queue: str, interval: int) -> tuple[QueueCounters, ...]:
+        """The counters one queue event updates: site, queue, interval total, interval queue."""
+        slot = self.interval(interval)
+        per_queue = slot.queues.get(queue)
+        if per_queue is None:
+            per_queue = slot.queues[queue] = QueueCounters()
+        return (self.total, self.queues[queue], slot.total, per_queue)
+
+    def pool_counters(self, pool: str, interval: int) -> tuple[PoolCounters, PoolCounters]:
+        slot = self.interval(interval)
+        per_pool = slot.pools.get(pool)
+        if per_pool is None:
+            per_pool = slot.pools[pool] = PoolCounters()
+        return (self.pools[pool], per_pool)
+
+    def add_agent_time(self, pool: str, handling: bool, start: float, end: float) -> None:
+        """Credit `end - start` seconds of handling (or available) time to the pool,
+        split at interval boundaries so per-interval occupancy is exact."""
+        t = start
+        while t < end:
+            index = self.interval_of(t)
+            boundary = (index + 1) * self.interval_seconds - self.offset
+            upto = min(end, boundary)
+            for counters in self.pool_counters(pool, index):
+                if handling:
+                    counters.handling_seconds += upto - t
+                else:
+                    counters.available_seconds += upto - t
+            t = upto

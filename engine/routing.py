@@ -1,0 +1,153 @@
+"""Routing indexes: who is free to take what, found without scanning.
+
+A routing decision must cost O(skills of the call + queues of the agent), not
+O(agents) or O(calls): a surge floor has hundreds of agents and thousands of
+waiting callers, and the same code replays whole days in seconds.
+
+- `AvailableAgents` (one per queue): available agents split by (pool, skill level),
+  each part a heap ordered by the queue's strategy key. A call admits some pools and
+  a minimum level; its best agent is the least key among at most
+  |pools| x 5 heap heads.
+- `WaitingCalls` (one per queue): waiting calls split by relaxation step, each part a
+  heap ordered by (-priority, arrival sequence). An agent is eligible from some step
+  on (relaxation only widens), so its best call is among a few heads per queue.
+  A sorted list of the same keys gives a caller's position in O(log n).
+
+Entries are never removed in place: each carries the version of its agent or call
+at insertion, and an entry whose version is stale is dropped when it reaches the
+top (lazy deletion, as `heapq`'s documentation suggests for priority queues).
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections.abc import Callable, Sequence
+
+LEVELS = 5
+
+AgentEntry = tuple[tuple[float, ...], str, int]
+"""(strategy key, agent id, agent version)."""
+CallEntry = tuple[int, int, str, int]
+"""(-priority, arrival sequence, call id, call version)."""
+
+IsCurrent = Callable[[str, int], bool]
+"""Tells whether an index entry (id, version) still stands."""
+
+
+def _clean_head(heap: list[AgentEntry], current: IsCurrent) -> AgentEntry | None:
+    while heap:
+        entry = heap[0]
+        if current(entry[1], entry[2]):
+            return entry
+        heapq.heappop(heap)
+    return None
+
+
+class AvailableAgents:
+    """Available agents of one queue, by pool and level, ordered by strategy key."""
+
+    __slots__ = ("_heaps", "_pushes")
+
+    def __init__(self, pools: Sequence[str]) -> None:
+        self._heaps: dict[str, list[list[AgentEntry]]] = {
+            pool: [[] for _ in range(LEVELS)] for pool in pools
+        }
+        self._pushes = 0
+
+    def add(self, pool: str, level: int, key: tuple[float, ...], agent_id: str, version: int) -> None:
+        heapq.heappush(self._heaps[pool][level - 1], (key, agent_id, version))
+
+    def best(
+        self, pools: Sequence[str], min_level: int, current: IsCurrent
+    ) -> AgentEntry | None:
+        """The least-key current entry among `pools` at `min_level` or above, or None.
+        The entry stays in the index: the caller reserves the agent, which makes the
+        entry stale."""
+        found: AgentEntry | None = None
+        for pool in pools:
+            levels = self._heaps.get(pool)
+            if levels is None:
+                continue
+            for heap in levels[min_level - 1 :]:
+                if not heap:
+                    continue
+                head = _clean_head(heap, current)
+                if head is not None and (found is None or head < found):
+                    found = head
+        return found
+
+    def compact(self, current: IsCurrent) -> None:
+        """Drop every stale entry (bounded memory for queues that rarely take calls)."""
+        for levels in self._heaps.values():
+            for i, heap in enumerate(levels):
+                kept = [e for e in heap if current(e[1], e[2])]
+                if len(kept) != len(heap):
+                    heapq.heapify(kept)
+                    levels[i] = kept
+
+    def size(self) -> int:
+        return sum(len(h) for levels in self._heaps.values() for h in levels)
+
+
+class WaitingCalls:
+    """Waiting calls of one queue, by relaxation step, in service order."""
+
+    __slots__ = ("_order", "buckets")
+
+    def __init__(self, steps: int) -> None:
+        self.buckets: list[list[CallEntry]] = [[] for _ in range(steps)]
+        self._order: list[tuple[int, int]] = []
+
+    def add(self, step: int, priority: int, seq: int, call_id: str, version: int) -> None:
+        """A call starts (or resumes) waiting at `step`; `seq` keeps its place."""
+        heapq.heappush(self.buckets[step], (-priority, seq, call_id, version))
+        bisect.insort(self._order, (-priority, seq))
+
+    def restep(self, step: int, priority: int, seq: int, call_id: str, version: int) -> None:
+        """A waiting call moved to another step: index it there (its old entry is stale)."""
+        heapq.heappush(self.buckets[step], (-priority, seq, call_id, version))
+
+    def leave(self, priority: int, seq: int) -> None:
+        """A call stops waiting (offered, answered elsewhere, gone)."""
+        key = (-priority, seq)
+        i = bisect.bisect_left(self._order, key)
+        if i < len(self._order) and self._order[i] == key:
+            del self._order[i]
+
+    def position(self, priority: int, seq: int) -> int:
+        """1-based place in line among waiting calls."""
+        return bisect.bisect_left(self._order, (-priority, seq)) + 1
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def head(self, step: int, current: IsCurrent) -> CallEntry | None:
+        heap = self.buckets[step]
+        while heap:
+            entry = heap[0]
+            if current(entry[2], entry[3]):
+                return entry
+            heapq.heappop(heap)
+        return None
+
+
+class ReadyForOverflow:
+    """Calls of one queue that qualify for a vendor, in service order."""
+
+    __slots__ = ("_heap",)
+
+    def __init__(self) -> None:
+        self._heap: list[CallEntry] = []
+
+    def add(self, priority: int, seq: int, call_id: str, version: int) -> None:
+        heapq.heappush(self._heap, (-priority, seq, call_id, version))
+
+    def head(self, current: IsCurrent) -> CallEntry | None:
+        heap = self._heap
+        while heap:
+            entry = heap[0]
+            if current(entry[2], entry[3]):
+                return entry
+            heapq.heappop(heap)
+        return None

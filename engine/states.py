@@ -1,0 +1,100 @@
+"""Call and agent states, and the transitions between them, written as data.
+
+As in h11, a state machine is a table: `(state, trigger) -> next state`. A trigger
+that the table does not list for the current state is meaningless there (a late
+or duplicated event) and the engine ignores it, counting an anomaly. Keeping the
+tables here, apart from the code that acts on them, lets a reader check the whole
+life of a call or an agent on one screen.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class CallState(str, Enum):
+    IVR = "ivr"
+    """In the menus."""
+    WAITING = "waiting"
+    """In a queue, waiting for an agent or a vendor (or, with `callback` set, for
+    its turn to be called back: the caller's line is then already down)."""
+    RETRY_WAIT = "retry_wait"
+    """A callback that was not answered, waiting to be tried again."""
+    OFFERED = "offered"
+    """An agent is reserved and ringing."""
+    CONNECTING = "connecting"
+    """The agent answered; the pre-connect announcement is still playing."""
+    DIALING_BACK = "dialing_back"
+    """The agent answered a callback; the caller is being dialled."""
+    CONNECTED = "connected"
+    VENDOR_DIALING = "vendor_dialing"
+    VENDOR_CONNECTED = "vendor_connected"
+    WARNING = "warning"
+    """The agent flagged the caller as abusive; the warning plays, then hang-up."""
+    CLOSING = "closing"
+    """A last prompt plays before the engine hangs up (IVR end, queue full)."""
+
+
+class AgentState(str, Enum):
+    LOGGED_OUT = "logged_out"
+    AVAILABLE = "available"
+    RESERVED = "reserved"
+    """Offered a call: the phone is ringing."""
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    """After-call work, a missed-ring rest, or an abusive-call cool-down."""
+    PAUSED = "paused"
+
+
+C = CallState
+
+CALL_TRANSITIONS: dict[tuple[CallState, str], CallState] = {
+    (C.IVR, "queue"): C.WAITING,
+    (C.IVR, "close"): C.CLOSING,
+    (C.WAITING, "offer"): C.OFFERED,
+    (C.WAITING, "overflow"): C.VENDOR_DIALING,
+    (C.WAITING, "full"): C.CLOSING,
+    (C.OFFERED, "answered"): C.CONNECTING,
+    (C.OFFERED, "answered_callback"): C.DIALING_BACK,
+    (C.OFFERED, "missed"): C.WAITING,
+    (C.CONNECTING, "connect"): C.CONNECTED,
+    (C.CONNECTING, "agent_left"): C.WAITING,
+    (C.DIALING_BACK, "agent_left"): C.WAITING,
+    (C.DIALING_BACK, "connect"): C.CONNECTED,
+    (C.DIALING_BACK, "callback_failed"): C.RETRY_WAIT,
+    (C.RETRY_WAIT, "retry"): C.WAITING,
+    (C.VENDOR_DIALING, "vendor_answered"): C.VENDOR_CONNECTED,
+    (C.VENDOR_DIALING, "vendor_failed"): C.WAITING,
+    (C.CONNECTED, "abusive"): C.WARNING,
+}
+"""Every move a live call can make. Hang-ups, which end a call from any state, are
+not listed: a call that ends leaves the table of calls altogether."""
+
+A = AgentState
+
+AGENT_TRANSITIONS: dict[tuple[AgentState, str], AgentState] = {
+    (A.LOGGED_OUT, "login"): A.AVAILABLE,
+    (A.AVAILABLE, "offer"): A.RESERVED,
+    (A.AVAILABLE, "pause"): A.PAUSED,
+    (A.AVAILABLE, "logout"): A.LOGGED_OUT,
+    (A.RESERVED, "answered"): A.ON_CALL,
+    (A.RESERVED, "missed"): A.WRAP_UP,
+    (A.RESERVED, "cancelled"): A.AVAILABLE,
+    (A.ON_CALL, "call_ended"): A.WRAP_UP,
+    (A.ON_CALL, "cancelled"): A.AVAILABLE,
+    (A.WRAP_UP, "wrap_up_done"): A.AVAILABLE,
+    (A.WRAP_UP, "ready"): A.AVAILABLE,
+    (A.WRAP_UP, "pause"): A.PAUSED,
+    (A.WRAP_UP, "logout"): A.LOGGED_OUT,
+    (A.PAUSED, "unpause"): A.AVAILABLE,
+    (A.PAUSED, "pause"): A.PAUSED,
+    (A.PAUSED, "logout"): A.LOGGED_OUT,
+}
+"""Every move an agent can make. A pause or logout asked for while the agent is
+reserved or on a call is kept pending and applied when wrap-up ends."""
+
+DEFERRED_WHILE_BUSY = frozenset({"pause", "logout"})
+BUSY_STATES = frozenset({A.RESERVED, A.ON_CALL})
+STAFFED_STATES = frozenset({A.AVAILABLE, A.RESERVED, A.ON_CALL, A.WRAP_UP})
+"""States in which an agent counts as staffing their queues (expected-wait estimates)."""
+HANDLING_STATES = frozenset({A.RESERVED, A.ON_CALL})
