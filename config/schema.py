@@ -64,11 +64,12 @@ class Site(_Record, frozen=True):
     dial_out: str = "PJSIP/{number}@pstn"
     """Endpoint template for callbacks to a caller's number."""
     distancing_level: str = "1"
-    """Social-distancing level in force; it sizes remote pools (field facts)."""
+    """Social-distancing level in force, as written in the pools' size tables
+    ("1", "1.5", "2", ...: matched as text); it sizes remote pools (field facts)."""
 
 
 class Skill(_Record, frozen=True):
-    name: str
+    name: str = ""
     description: str = ""
 
 
@@ -342,7 +343,9 @@ class SiteConfig(_Record, frozen=True):
 
 
 def expand_agent_group(group: AgentGroup) -> list[Agent]:
-    """The agents a group stands for, in id order. Pure; raises nothing."""
+    """The agents a group stands for, in id order. Pure. Raises KeyError, IndexError
+    or ValueError for a template with other placeholders than `{id}`, `{n}`,
+    `{pool}` (the loader checks templates first and reports them by line)."""
     agents: list[Agent] = []
     for n in range(1, group.count + 1):
         agent_id = str(group.first_id + n - 1)

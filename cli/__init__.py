@@ -1,0 +1,1 @@
+"""The `acd` command line."""
