@@ -28,11 +28,11 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.schema import SiteConfig  # noqa: E402
-from engine import Engine  # noqa: E402
-from engine import commands as cmd  # noqa: E402
-from engine import events as ev  # noqa: E402
-from engine.states import AgentState  # noqa: E402
+from config.schema import SiteConfig
+from engine import Engine
+from engine import commands as cmd
+from engine import events as ev
+from engine.states import AgentState
 
 
 def build_site(agents: int, skills: int, rng: random.Random) -> SiteConfig:
@@ -52,7 +52,8 @@ def build_site(agents: int, skills: int, rng: random.Random) -> SiteConfig:
         if k % 2:
             queue["relax"] = [{"after_seconds": 30, "min_level": 1, "pools": ["remote"]}]
         queues[f"q{k}"] = queue
-        nodes[f"to_q{k}"] = {"kind": "schedule", "branches": [], "otherwise": {"queue": f"q{k}"}}
+        # Straight into the queue: the IVR is not routing (prompts would be events of their own).
+        nodes[f"to_q{k}"] = {"kind": "announce", "prompt": [], "next": {"queue": f"q{k}"}}
         by_dnis[f"q{k}"] = f"to_q{k}"
     roster = []
     for i in range(agents):
@@ -140,16 +141,43 @@ def run(agents: int, skills: int, cycles: int, seed: int) -> dict[str, float]:
                 talking.append((c.agent_id, c.call_id))
     elapsed = time.perf_counter() - started
     gc.enable()
+    selecting = _time_selection(engine, rng, skills, 20_000)
     busy = sum(1 for a in engine.agents.values() if a.state is AgentState.ON_CALL)
     waiting = sum(len(q.waiting) for q in engine.queues.values())
     return {
         "decisions_per_s": decisions / elapsed,
         "events_per_s": handled / elapsed,
         "us_per_decision": elapsed / decisions * 1e6,
+        "selections_per_s": selecting,
         "busy_agents": busy,
         "waiting_calls": waiting,
         "anomalies": sum(engine.anomalies.values()),
     }
+
+
+def _time_selection(engine: Engine, rng: random.Random, skills: int, n: int) -> float:
+    """Selections per second of the index look-up alone: the best agent for a
+    waiting caller (`AvailableAgents.best`) and the best call for an agent (the
+    heads `_serve_agent` compares), on the loaded floor, without offering."""
+    queues = list(engine.queues.values())
+    agents = list(engine.agents.values())
+    current_agent, current_call = engine._agent_current, engine._call_current
+    routes = engine._routes
+    picks_q = [queues[rng.randrange(len(queues))] for _ in range(n)]
+    picks_a = [agents[rng.randrange(len(agents))] for _ in range(n)]
+    started = time.perf_counter()
+    for q, agent in zip(picks_q, picks_a, strict=True):
+        step = q.steps - 1
+        q.agents.best(q.step_pools[step], q.step_min_level[step], current_agent)
+        best = None
+        for rq, _level, first in routes[agent.id]:
+            for s in range(first, rq.steps):
+                head = rq.waiting.head(s, current_call)
+                if head is not None:
+                    key = (-rq.weight, head[0], head[1])
+                    if best is None or key < best:
+                        best = key
+    return 2 * n / (time.perf_counter() - started)
 
 
 def main() -> None:
@@ -165,7 +193,8 @@ def main() -> None:
             f"{agents:>6} agents / {skills:>3} skills: {r['decisions_per_s']:>10,.0f} decisions/s "
             f"({r['us_per_decision']:.2f} us each, {r['events_per_s']:,.0f} events/s; "
             f"{r['busy_agents']} agents talking, {r['waiting_calls']} callers waiting, "
-            f"{r['anomalies']} anomalies)"
+            f"{r['anomalies']} anomalies)\n"
+            f"{'':>22}index look-up alone: {r['selections_per_s']:>10,.0f} selections/s"
         )
     ratio = results[400]["decisions_per_s"] / results[10_000]["decisions_per_s"]
     print(f"slowdown from 400 to 10,000 agents: {ratio:.2f}x")

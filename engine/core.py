@@ -81,7 +81,9 @@ class QueueRuntime:
         self.name = name
         self.cfg = cfg
         self.weight = cfg.weight
-        self.service_level = cfg.service_level_seconds if cfg.service_level_seconds is not None else site_sl
+        self.service_level = (
+            cfg.service_level_seconds if cfg.service_level_seconds is not None else site_sl
+        )
         after = [0.0]
         min_level = [cfg.min_level]
         admitted = [tuple(cfg.pools)]
@@ -117,7 +119,9 @@ Route = tuple[QueueRuntime, int, int]
 class Engine:
     """The ACD of one site. See the module docstring for the routing contract."""
 
-    def __init__(self, config: SiteConfig, *, rng: random.Random | None = None, start: float = 0.0) -> None:
+    def __init__(
+        self, config: SiteConfig, *, rng: random.Random | None = None, start: float = 0.0
+    ) -> None:
         self.config = config
         self.rng = rng if rng is not None else random.Random(0)
         self.offset = parse_offset(config.site.utc_offset)
@@ -231,7 +235,9 @@ class Engine:
         self._now = now
         out: list[cmd.Command] = []
         self._out = out
-        self._fire_due(now)
+        timers = self._timers
+        if timers and timers[0][0] <= now:
+            self._fire_due(now)
         handler = self._handlers.get(type(event))
         if handler is None:
             self._anomaly(f"unknown event {type(event).__name__}")
@@ -546,7 +552,9 @@ class Engine:
         if not call.callback:
             self._emit(cmd.Hold(call_id=call.id, queue=q.name, music_class=q.cfg.music_on_hold))
             media = [*q.cfg.join_prompt, *self._stage_announcement()]
-            if self.announcement and (not self.announcement_queues or q.name in self.announcement_queues):
+            if self.announcement and (
+                not self.announcement_queues or q.name in self.announcement_queues
+            ):
                 media += self.announcement
             if media:
                 self._play(call, media, "info")
@@ -575,7 +583,9 @@ class Engine:
         call.version += 1
 
     def _serve_call(self, call: Call, q: QueueRuntime) -> None:
-        entry = q.agents.best(q.step_pools[call.step], q.step_min_level[call.step], self._agent_current)
+        entry = q.agents.best(
+            q.step_pools[call.step], q.step_min_level[call.step], self._agent_current
+        )
         if entry is not None:
             self._offer(call, self.agents[entry[1]], q)
         elif call.ready_for_overflow:
@@ -640,7 +650,9 @@ class Engine:
         """Expected wait: callers ahead, served by the queue's staffed agents in
         rounds of the queue's average handle time (a simple, explainable estimate)."""
         position = q.waiting.position(call.priority, call.seq)
-        aht = self.metrics.queues[q.name].aht_seconds or (DEFAULT_HANDLE_SECONDS + q.cfg.wrap_up_seconds)
+        aht = self.metrics.queues[q.name].aht_seconds or (
+            DEFAULT_HANDLE_SECONDS + q.cfg.wrap_up_seconds
+        )
         return math.ceil(position / max(1, q.staffed)) * aht
 
     def _announce_due(self, call_id: str, seq: int) -> None:
@@ -686,7 +698,10 @@ class Engine:
     def _check_overflow(self, call: Call, q: QueueRuntime) -> None:
         for rule in q.cfg.overflow:
             w = rule.when
-            if w.waited_over_seconds is not None and self._now - call.enqueued_at < w.waited_over_seconds:
+            if (
+                w.waited_over_seconds is not None
+                and self._now - call.enqueued_at < w.waited_over_seconds
+            ):
                 continue
             if w.queue_longer_than is not None and len(q.waiting) <= w.queue_longer_than:
                 continue
@@ -759,7 +774,9 @@ class Engine:
                 queue=q.name,
             )
         )
-        self._arm(self._now + vendor.cfg.ring_timeout_seconds, "vendor_timeout", call.id, call.offer_token)
+        self._arm(
+            self._now + vendor.cfg.ring_timeout_seconds, "vendor_timeout", call.id, call.offer_token
+        )
 
     def _drain_vendor(self, vendor: VendorContract) -> None:
         for name in vendor.queues:
@@ -1105,7 +1122,9 @@ class Engine:
         agent.reason = reason
         if new is A.AVAILABLE:
             for q, level, _first in self._routes[agent.id]:
-                q.agents.add(agent.pool, level, self._strategy_key(q, agent, level), agent.id, agent.version)
+                q.agents.add(
+                    agent.pool, level, self._strategy_key(q, agent, level), agent.id, agent.version
+                )
 
     def _on_login(self, e: ev.AgentLogin) -> None:
         agent = self._agent(e.agent_id, "login")
@@ -1225,7 +1244,11 @@ class Engine:
                     self._agent_to(agent, "pause", "standby")
             return
         standby = sorted(
-            (a for a in self.agents.values() if a.pool == pool and a.state is A.PAUSED and a.reason == "standby"),
+            (
+                a
+                for a in self.agents.values()
+                if a.pool == pool and a.state is A.PAUSED and a.reason == "standby"
+            ),
             key=lambda a: (a.logged_in_at, a.roster_index),
         )
         for agent in standby[: cap - len(in_service)]:
@@ -1242,7 +1265,9 @@ class Engine:
     def _evaluate_stage(self) -> None:
         if self.stage_pinned is not None:
             return
-        target = stage_for(self.inbound.calls_per_day(self._now), self.stage, self.config.surge.stages)
+        target = stage_for(
+            self.inbound.calls_per_day(self._now), self.stage, self.config.surge.stages
+        )
         if target != self.stage:
             self._set_stage(target)
         if self.stage > 0 and not self._surge_armed:
@@ -1296,7 +1321,9 @@ class Engine:
                 q.staffed += 1
         if agent.state is A.AVAILABLE:
             for q, level, _first in self._routes[agent.id]:
-                q.agents.add(agent.pool, level, self._strategy_key(q, agent, level), agent.id, agent.version)
+                q.agents.add(
+                    agent.pool, level, self._strategy_key(q, agent, level), agent.id, agent.version
+                )
             self._serve_agent(agent)
 
     def _on_set_skill(self, e: ev.SetAgentSkill) -> None:

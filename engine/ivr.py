@@ -123,9 +123,9 @@ class IvrFlow:
     def _enter_menu(self, call: Call, name: str, remember: bool) -> list[Step]:
         node = self._ivr.nodes[name]
         assert isinstance(node, MenuNode)
-        if remember and call.node and isinstance(self._ivr.nodes.get(call.node), MenuNode):
-            if call.node != name:
-                call.history.append(call.node)
+        previous = self._ivr.nodes.get(call.node)
+        if remember and isinstance(previous, MenuNode) and call.node != name:
+            call.history.append(call.node)
         call.node = name
         call.tries = 0
         return [Prompt(node.prompt, "menu")]

@@ -139,16 +139,24 @@ class Metrics(msgspec.Struct, kw_only=True):
     vendors: dict[str, VendorCounters] = msgspec.field(default_factory=dict)
     ivr: IvrCounters = msgspec.field(default_factory=IvrCounters)
     intervals: dict[int, Interval] = msgspec.field(default_factory=dict)
+    _last_index: int = -(1 << 62)
+    _last: Interval = msgspec.field(default_factory=lambda: Interval(start=0.0))
 
     def interval_of(self, t: float) -> int:
         return int((t + self.offset) // self.interval_seconds)
 
     def interval(self, index: int) -> Interval:
+        # Nearly every look-up is for the current interval: keep it at hand.
+        if index == self._last_index:
+            return self._last
         found = self.intervals.get(index)
-        if found is None:
+        if found is not None:
+            self._last_index, self._last = index, found
+        else:
             found = self.intervals[index] = Interval(
                 start=index * self.interval_seconds - self.offset
             )
+            self._last_index, self._last = index, found
         return found
 
     def queue_counters(self, queue: str, interval: int) -> tuple[QueueCounters, ...]:

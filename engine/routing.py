@@ -55,12 +55,12 @@ class AvailableAgents:
         }
         self._pushes = 0
 
-    def add(self, pool: str, level: int, key: tuple[float, ...], agent_id: str, version: int) -> None:
+    def add(
+        self, pool: str, level: int, key: tuple[float, ...], agent_id: str, version: int
+    ) -> None:
         heapq.heappush(self._heaps[pool][level - 1], (key, agent_id, version))
 
-    def best(
-        self, pools: Sequence[str], min_level: int, current: IsCurrent
-    ) -> AgentEntry | None:
+    def best(self, pools: Sequence[str], min_level: int, current: IsCurrent) -> AgentEntry | None:
         """The least-key current entry among `pools` at `min_level` or above, or None.
         The entry stays in the index: the caller reserves the agent, which makes the
         entry stale."""

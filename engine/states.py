@@ -9,10 +9,10 @@ life of a call or an agent on one screen.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class CallState(str, Enum):
+class CallState(StrEnum):
     IVR = "ivr"
     """In the menus."""
     WAITING = "waiting"
@@ -35,7 +35,7 @@ class CallState(str, Enum):
     """A last prompt plays before the engine hangs up (IVR end, queue full)."""
 
 
-class AgentState(str, Enum):
+class AgentState(StrEnum):
     LOGGED_OUT = "logged_out"
     AVAILABLE = "available"
     RESERVED = "reserved"

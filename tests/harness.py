@@ -71,7 +71,9 @@ class Floor:
         for c in out:
             if isinstance(c, cmd.Play) and self.prompt_seconds is not None:
                 self._playing[c.call_id] = c.prompt_id
-                self.schedule(self.prompt_seconds, ev.PromptFinished(call_id=c.call_id, prompt_id=c.prompt_id))
+                self.schedule(
+                    self.prompt_seconds, ev.PromptFinished(call_id=c.call_id, prompt_id=c.prompt_id)
+                )
             elif isinstance(c, cmd.StopPlayback):
                 stopped = self._playing.pop(c.call_id, None)
                 if stopped is not None:
@@ -121,7 +123,9 @@ class Floor:
     def answer(self, agent_id: str, call_id: str) -> list[cmd.Command]:
         return self.send(ev.AgentAnswered(agent_id=agent_id, call_id=call_id))
 
-    def miss(self, agent_id: str, call_id: str, cause: ev.MissCause = "no_answer") -> list[cmd.Command]:
+    def miss(
+        self, agent_id: str, call_id: str, cause: ev.MissCause = "no_answer"
+    ) -> list[cmd.Command]:
         return self.send(ev.AgentMissed(agent_id=agent_id, call_id=call_id, cause=cause))
 
     def agent_hangs_up(self, agent_id: str, call_id: str) -> list[cmd.Command]:
@@ -134,7 +138,9 @@ class Floor:
         found: list[T] = []
         for _, _, out in self.log:
             for c in out:
-                if isinstance(c, kind) and (call_id is None or getattr(c, "call_id", None) == call_id):
+                if isinstance(c, kind) and (
+                    call_id is None or getattr(c, "call_id", None) == call_id
+                ):
                     found.append(c)
         return found
 

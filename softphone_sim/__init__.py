@@ -1,0 +1,1 @@
+"""Load and replay: callers and agents in virtual time, driving the real engine."""

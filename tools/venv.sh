@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Sourced by ./acd and ./run-tests: make .venv with the project installed, once.
+# Works on a fresh Debian machine with Python 3.11: if the venv module is missing
+# (Debian ships it as python3-venv) and we may use apt-get, it is installed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PYTHON="${PYTHON:-python3}"
+WANT="${ACD_EXTRAS:-base}"
+HASH="$(sha1sum "$ROOT/pyproject.toml" | cut -c1-12)"
+STAMP="$VENV/.installed-$HASH-$WANT"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  if ! "$PYTHON" -m venv --help >/dev/null 2>&1 || ! "$PYTHON" -c 'import ensurepip' >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      echo "acd: installing Debian's python3-venv (needed for the project's virtual environment)" >&2
+      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    else
+      echo "acd: Python's venv module is missing; on Debian: sudo apt-get install python3-venv" >&2
+      exit 1
+    fi
+  fi
+  "$PYTHON" -m venv "$VENV"
+fi
+# An install with the test tools serves plain runs too.
+if [ ! -f "$STAMP" ] && [ ! -f "$VENV/.installed-$HASH-test" ]; then
+  target="$ROOT"
+  [ "$WANT" = test ] && target="$ROOT[test]"
+  echo "acd: installing the project into .venv ($WANT)" >&2
+  "$VENV/bin/python" -m pip install -q -e "$target"
+  rm -f "$VENV"/.installed-*
+  touch "$STAMP"
+fi
