@@ -42,7 +42,7 @@ class LocalTime:
 
 
 def in_window(window: TimeWindow, at: LocalTime) -> bool:
-    """Whether `at` falls inside the window. A window whose end is not after its start
+    """Whether `at` falls inside the window. A window whose end is before its start
     runs past midnight: its days name the day it starts on."""
     start, end = clock_minutes(window.start), clock_minutes(window.end)
     today = DAYS[at.weekday]
