@@ -53,6 +53,10 @@ DEFAULT_HANDLE_SECONDS = 180.0
 """Modelled: the handle time assumed for expected-wait estimates before a queue has
 handled any call (the field facts give no handle time)."""
 
+ENDED_KEPT = 10_000
+"""Ended calls remembered until the PBX reports their line down (`CallerHungUp`);
+beyond this many the oldest are forgotten, and a report that late counts as stray."""
+
 _QUEUE_OUTCOMES = frozenset(
     {"answered", "vendor_answered", "abandoned", "short_abandoned", "blocked", "callback_failed"}
 )
@@ -173,6 +177,8 @@ class Engine:
         self.stage_log: list[tuple[float, int]] = []
         self._surge_armed = False
         self.anomalies: dict[str, int] = {}
+        self._ended: dict[str, None] = {}
+        """Ended calls whose line-down report has not come yet, oldest first."""
         self._timers: list[tuple[float, int, str, str, int]] = []
         self._timer_seq = 0
         self._prompt_seq = 0
@@ -426,7 +432,18 @@ class Engine:
     def _on_caller_hung_up(self, e: ev.CallerHungUp) -> None:
         call = self.calls.get(e.call_id)
         if call is None:
-            return  # we hung up first, or the call is already settled
+            # The PBX reports every line that goes down, those the engine hung up
+            # too: one report per ended call is expected, any other is a stray.
+            if e.call_id in self._ended:
+                del self._ended[e.call_id]
+            else:
+                self._anomaly("hang-up for unknown or ended call")
+            return
+        self._caller_gone(call)
+        self._ended.pop(e.call_id, None)  # if the call ended, this was its report
+
+    def _caller_gone(self, call: Call) -> None:
+        """The caller's line went down, whatever the call was doing."""
         state = call.state
         if state is C.IVR:
             self._finish(call, "ivr_abandoned")
@@ -444,8 +461,7 @@ class Engine:
             self._emit(cmd.CancelRing(call_id=call.id, agent_id=agent.id))
             agent.call_id = ""
             self._finish(call, self._abandon_outcome(call))
-            self._agent_to(agent, "cancelled")
-            self._serve_agent(agent)
+            self._offer_cancelled(agent)
         elif state is C.CONNECTING:
             self._emit(cmd.HangupAgent(call_id=call.id, agent_id=call.agent_id))
             self._finish(call, self._abandon_outcome(call))
@@ -476,6 +492,10 @@ class Engine:
         if outcome is not None and not call.outcome_recorded:
             self._record_outcome(call, outcome)
         del self.calls[call.id]
+        ended = self._ended
+        ended[call.id] = None
+        if len(ended) > ENDED_KEPT:
+            del ended[next(iter(ended))]
 
     def _record_outcome(self, call: Call, outcome: str) -> None:
         """Count the call's single outcome (see `commands.Outcome`) and report it."""
@@ -689,6 +709,13 @@ class Engine:
 
     def _accept_callback(self, call: Call, confirm: list[str]) -> None:
         call.callback = True
+        if call.ready_for_overflow:
+            # The caller's line goes down: no vendor trunk can be bridged to it now.
+            q = self.queues[call.queue]
+            call.ready_for_overflow = False
+            call.version += 1  # drops its overflow entry; its place in line is re-indexed
+            q.waiting.restep(call.step, call.priority, call.seq, call.id, call.version)
+            self._drain_queue(q)
         for c in self.metrics.queue_counters(call.queue, call.interval):
             c.callbacks_requested += 1
         self._play(call, confirm, "callback_confirm")
@@ -787,7 +814,9 @@ class Engine:
 
     def _on_vendor_answered(self, e: ev.VendorAnswered) -> None:
         call = self._call(e.call_id, "vendor answer")
-        if call is None or not self._can(call, "vendor_answered"):
+        if call is None:
+            return
+        if not self._can(call, "vendor_answered"):
             self._anomaly("late vendor answer")
             return
         self._move(call, "vendor_answered")
@@ -886,13 +915,17 @@ class Engine:
 
     def _missed(self, call: Call, agent: Agent) -> None:
         """A missed ring: the call goes back to its place; the agent rests, or is
-        paused with reason "missed" after `missed_ring.pause_after` misses in a row."""
+        paused with reason "missed" after `missed_ring.pause_after` misses in a row
+        (the count then starts again: one miss after unpausing is a rest, not a pause).
+        A logout or pause the agent asked for while ringing is applied instead."""
         agent.missed += 1
         agent.call_id = ""
         rules = self.config.missed_ring
         if agent.missed >= rules.pause_after:
+            agent.missed = 0
             self._agent_to(agent, "missed")
-            self._agent_to(agent, "pause", "missed")
+            if not self._apply_pending(agent):
+                self._agent_to(agent, "pause", "missed")
         else:
             self._start_wrap(agent, "missed", rules.rest_seconds, "missed")
         call.agent_id = ""
@@ -952,7 +985,18 @@ class Engine:
 
     def _after_wrap(self, agent: Agent, trigger: str) -> None:
         """Wrap-up is over: apply a pending logout or pause, else back to work."""
-        if agent.reason in ("acw", "cool-down") and agent.wrap_queue:
+        self._close_wrap(agent)
+        if not self._apply_pending(agent):
+            # A pool shrunk while the agent was busy left a pending "standby" pause,
+            # applied by `_apply_pending`; so no pool-size check is needed on this hot path.
+            self._agent_to(agent, trigger)
+            self._serve_agent(agent)
+
+    def _close_wrap(self, agent: Agent) -> None:
+        """Count the after-call work (or cool-down) that is ending as handling of the
+        call (AHT, handled). Called before an agent leaves wrap-up by any way: the
+        timer, `AgentReady`, a pause or a logout; does nothing otherwise."""
+        if agent.state is A.WRAP_UP and agent.reason in ("acw", "cool-down") and agent.wrap_queue:
             wrap = self._now - agent.state_since
             interval = self.metrics.interval_of(agent.state_since)
             for c in self.metrics.queue_counters(agent.wrap_queue, interval):
@@ -963,15 +1007,25 @@ class Engine:
                 p.handled += 1
             agent.handled_seconds += wrap
             agent.wrap_queue = ""
+
+    def _apply_pending(self, agent: Agent) -> bool:
+        """Apply the logout or pause asked for while the agent was busy (the agent is
+        now in wrap-up or available, where both moves exist); False if none was."""
         pending, agent.pending = agent.pending, ""
         if pending == "logout":
             self._logout(agent)
         elif pending == "pause":
             self._agent_to(agent, "pause", agent.pending_reason)
         else:
-            # A pool shrunk while the agent was busy left a pending "standby" pause,
-            # handled above; so no pool-size check is needed on this hot path.
-            self._agent_to(agent, trigger)
+            return False
+        return True
+
+    def _offer_cancelled(self, agent: Agent) -> None:
+        """The agent's offer ended with no conversation (the caller gave up while the
+        phone rang, a callback went unanswered): back to work, or to the pause or
+        logout asked for meanwhile."""
+        self._agent_to(agent, "cancelled")
+        if not self._apply_pending(agent):
             self._serve_agent(agent)
 
     def _on_abusive(self, e: ev.AgentFlaggedAbusive) -> None:
@@ -985,8 +1039,11 @@ class Engine:
         self._move(call, "abusive")
         self._emit(cmd.HangupAgent(call_id=call.id, agent_id=agent.id))
         self._play(call, self.config.abusive.warning, "warning")
+        talk = self._now - call.connected_at
         for c in self.metrics.queue_counters(call.queue, call.interval):
-            c.talk_seconds += self._now - call.connected_at
+            c.talk_seconds += talk
+        for p in self.metrics.pool_counters(agent.pool, call.interval):
+            p.talk_seconds += talk
         self._end_agent_call(agent, call, "cool-down", self.config.abusive.cool_down_seconds)
 
     def _on_referred(self, e: ev.AgentReferredCallback) -> None:
@@ -1034,7 +1091,9 @@ class Engine:
 
     def _on_callback_answered(self, e: ev.CallbackAnswered) -> None:
         call = self._call(e.call_id, "callback answer")
-        if call is None or call.state is not C.DIALING_BACK:
+        if call is None:
+            return
+        if call.state is not C.DIALING_BACK:
             self._anomaly("late callback answer")
             return
         self._connect(call)
@@ -1065,8 +1124,7 @@ class Engine:
             self._move(call, "callback_failed")
             delay = offer.retry_after_seconds if offer is not None else 0.0
             self._arm(self._now + delay, "retry", call.id, call.attempts)
-        self._agent_to(agent, "cancelled")
-        self._serve_agent(agent)
+        self._offer_cancelled(agent)
 
     def _retry_due(self, call_id: str, attempts: int) -> None:
         call = self.calls.get(call_id)
@@ -1152,6 +1210,7 @@ class Engine:
             self._anomaly("logout while logged out")
 
     def _logout(self, agent: Agent) -> None:
+        self._close_wrap(agent)
         was_standby = agent.state is A.PAUSED and agent.reason == "standby"
         self._agent_to(agent, "logout")
         if not was_standby:
@@ -1169,6 +1228,7 @@ class Engine:
             if agent.state is A.PAUSED and agent.reason == "standby":
                 self._anomaly("pause while on standby")
                 return
+            self._close_wrap(agent)  # a break taken during wrap-up: the call was handled
             self._agent_to(agent, "pause", e.reason)
         else:
             self._anomaly("pause while logged out")
