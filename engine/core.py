@@ -184,6 +184,7 @@ class Engine:
         self._prompt_seq = 0
         self._queue_seq = 0
         self._offer_seq = 0
+        self._referral_seq = 0
         self._now = start
         self._out: list[cmd.Command] = []
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
@@ -414,8 +415,10 @@ class Engine:
             self._run_ivr(call, self.ivr.prompt_done(call, kind, self._now))
         elif kind == "close" and call.state is C.CLOSING:
             self._hang_up_closing(call)
-        elif kind == "callback_confirm" and call.callback:
-            self._emit(cmd.HangupCaller(call_id=call.id))
+        elif kind == "callback_confirm" and call.callback and call.line_up:
+            if call.state in (C.WAITING, C.OFFERED):
+                self._emit(cmd.HangupCaller(call_id=call.id))
+                call.line_up = False
         elif kind == "warning" and call.state is C.WARNING:
             self._emit(cmd.HangupCaller(call_id=call.id))
             self._finish(call, None)
@@ -445,17 +448,18 @@ class Engine:
     def _caller_gone(self, call: Call) -> None:
         """The caller's line went down, whatever the call was doing."""
         state = call.state
+        if call.callback and state in (C.WAITING, C.OFFERED, C.RETRY_WAIT):
+            # A callback keeps its place whether we hung the line up after the
+            # confirmation or the caller did not wait for the end of it.
+            call.line_up = False
+            return
         if state is C.IVR:
             self._finish(call, "ivr_abandoned")
         elif state is C.CLOSING:
             self._finish(call, call.outcome)
         elif state is C.WAITING:
-            if call.callback:
-                return  # the line goes down after a callback request; the place is kept
             self._leave_waiting(call)
             self._finish(call, self._abandon_outcome(call))
-        elif state is C.RETRY_WAIT:
-            return
         elif state is C.OFFERED:
             agent = self.agents[call.agent_id]
             self._emit(cmd.CancelRing(call_id=call.id, agent_id=agent.id))
@@ -644,11 +648,11 @@ class Engine:
                 timeout=q.cfg.ring_timeout_seconds,
                 caller=call.caller,
                 queue=q.name,
-                callback=call.callback,
+                callback=call.callback and not call.line_up,
             )
         )
         self._arm(now + q.cfg.ring_timeout_seconds, "ring", call.id, call.offer_token)
-        if not call.callback and q.cfg.pre_connect and call.protection_prompt_id == 0:
+        if call.line_up and q.cfg.pre_connect and call.protection_prompt_id == 0:
             call.protection_prompt_id = self._play(call, q.cfg.pre_connect, "")
 
     def _relax_step(self, call_id: str, step: int) -> None:
@@ -879,10 +883,14 @@ class Engine:
             return
         agent.missed = 0
         self._agent_to(agent, "answered")
-        if call.callback:
+        if call.callback and not call.line_up:
             self._move(call, "answered_callback")
             self._dial_back(call, agent)
             return
+        if call.prompt_kind == "callback_confirm":
+            # Still on the line, hearing the confirmation: put them straight through.
+            self._emit(cmd.StopPlayback(call_id=call.id))
+            call.prompt_id, call.prompt_kind = 0, ""
         self._move(call, "answered")
         if call.protection_prompt_id == 0 or call.protection_done:
             self._connect(call)
@@ -1054,17 +1062,18 @@ class Engine:
         if e.queue not in self.queues or call.state is not C.CONNECTED or not call.caller:
             self._anomaly("referral refused")
             return
-        n = 1
-        while f"{call.id}/rc{n}" in self.calls:
-            n += 1
+        # Ids are never reused: a timer of an earlier, ended referral must not
+        # find a new call under its id.
+        self._referral_seq += 1
         referral = Call(
-            id=f"{call.id}/rc{n}",
+            id=f"{call.id}/rc{self._referral_seq}",
             caller=call.caller,
             dnis=call.dnis,
             arrived_at=self._now,
             language=call.language,
             callback=True,
             callback_offered=True,
+            line_up=False,
         )
         self.calls[referral.id] = referral
         self._join(referral, e.queue, None)

@@ -44,6 +44,9 @@ class Call(msgspec.Struct, kw_only=True):
     overflowed: bool = False
     callback_offered: bool = False
     callback: bool = False
+    line_up: bool = True
+    """The caller's own line is still up. A callback whose line is still up (the
+    confirmation is playing) is simply connected, not dialled back."""
     attempts: int = 0
     # --- service ---
     agent_id: str = ""

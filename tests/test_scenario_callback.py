@@ -263,3 +263,69 @@ def test_referral_waits_for_a_nurse_to_be_free() -> None:
     f.login("n1")
     rings = f.commands(cmd.RingAgent)
     assert (rings[-1].agent_id, rings[-1].callback) == ("n1", True)
+
+
+def test_a_second_referral_from_the_same_conversation_is_a_call_of_its_own() -> None:
+    f = Floor(SITE)
+    f.login("a1", "n1")
+    f.call("c1", caller="01077776666")
+    f.answer("a1", "c1")
+    f.send(ev.AgentReferredCallback(agent_id="a1", call_id="c1", queue="medical"))
+    first = f.commands(cmd.RingAgent)[-1].call_id
+    f.answer("n1", first)
+    f.send(ev.CallbackAnswered(call_id=first))
+    f.agent_hangs_up("n1", first)
+    f.advance(60)  # the first referral is over; its timers may still be due
+    f.send(ev.AgentReferredCallback(agent_id="a1", call_id="c1", queue="medical"))
+    second = f.commands(cmd.RingAgent)[-1].call_id
+    assert second != first
+    f.answer("n1", second)
+    f.send(ev.CallbackAnswered(call_id=second))
+    assert f.outcome(first) == "answered"
+    assert f.outcome(second) == "answered"
+    assert f.queue("medical").answered == 2
+    assert not f.engine.anomalies
+
+
+def test_caller_still_hearing_the_confirmation_is_put_straight_through() -> None:
+    """The agent frees up while the confirmation plays: the caller is still on the
+    line, so they are connected, not hung up and dialled back."""
+    f = busy_floor()
+    f.prompt_seconds = 60.0  # long prompts: the confirmation outlasts what follows
+    f.call("c2", caller="01099998888")
+    f.advance(1)
+    f.press("c2", "1")  # the confirmation starts
+    f.agent_hangs_up("a1", "c0")
+    f.advance(10)  # wrap-up ends; c1 (first in line) is rung
+    f.answer("a1", "c1")
+    f.agent_hangs_up("a1", "c1")
+    f.advance(10)  # wrap-up ends again; c2 is next
+    assert f.rung("c2") == ["a1"]
+    assert not f.commands(cmd.HangupCaller, "c2")
+    out = f.answer("a1", "c2")
+    assert cmd.StopPlayback(call_id="c2") in out
+    assert f.commands(cmd.Connect, "c2")
+    assert not f.commands(cmd.DialCallback, "c2")
+    assert f.outcome("c2") == "answered"
+    f.advance(120)  # the stopped confirmation's end must not hang the caller up
+    assert not f.commands(cmd.HangupCaller, "c2")
+
+
+def test_line_down_report_while_the_agent_rings_does_not_abandon_a_callback() -> None:
+    f = busy_floor()
+    f.call("c2", caller="01099998888")
+    f.advance(1)
+    f.press("c2", "1")
+    f.agent_hangs_up("a1", "c0")
+    f.advance(10)  # a1 rings for c1
+    f.answer("a1", "c1")
+    f.agent_hangs_up("a1", "c1")
+    f.advance(10)  # a1 rings for c2, whose confirmation ended: the line went down
+    assert f.commands(cmd.HangupCaller, "c2")
+    assert f.rung("c2") == ["a1"]
+    f.hang_up("c2")  # the PBX reports the line we hung up
+    assert f.call_state("c2") is not None
+    f.answer("a1", "c2")
+    assert [d.number for d in f.commands(cmd.DialCallback, "c2")] == ["01099998888"]
+    f.send(ev.CallbackAnswered(call_id="c2"))
+    assert f.outcome("c2") == "answered"
