@@ -469,7 +469,7 @@ class Engine:
         elif state is C.CONNECTING:
             self._emit(cmd.HangupAgent(call_id=call.id, agent_id=call.agent_id))
             self._finish(call, self._abandon_outcome(call))
-            self._end_agent_call(self.agents[call.agent_id], call, "acw")
+            self._end_agent_call(self.agents[call.agent_id], call)
         elif state is C.DIALING_BACK:
             self._callback_not_reached(call, "hangup")
         elif state is C.CONNECTED:
@@ -955,7 +955,7 @@ class Engine:
                 self._emit(cmd.HangupCaller(call_id=call.id))
             self._move(call, "agent_left")
             call.agent_id = ""
-            self._end_agent_call(agent, call, "acw")
+            self._end_agent_call(agent, call)
             self._enter_waiting(call, self.queues[call.queue])
         elif call.state is C.OFFERED:
             self._missed(call, agent)
@@ -971,15 +971,15 @@ class Engine:
         for p in self.metrics.pool_counters(agent.pool, call.interval):
             p.talk_seconds += talk
         self._finish(call, None)
-        self._end_agent_call(agent, call, "acw")
+        self._end_agent_call(agent, call)
 
-    def _end_agent_call(self, agent: Agent, call: Call, reason: str, extra: float = 0.0) -> None:
+    def _end_agent_call(self, agent: Agent, call: Call) -> None:
+        """The agent's part of a call is over: after-call work for the queue's time."""
         agent.call_id = ""
         agent.wrap_queue = call.queue
         agent.last_call_end = self._now
         agent.handled_seconds += self._now - agent.state_since
-        seconds = self.queues[call.queue].cfg.wrap_up_seconds + extra
-        self._start_wrap(agent, "call_ended", seconds, reason)
+        self._start_wrap(agent, "call_ended", self.queues[call.queue].cfg.wrap_up_seconds, "acw")
 
     def _start_wrap(self, agent: Agent, trigger: str, seconds: float, reason: str) -> None:
         self._agent_to(agent, trigger, reason)
@@ -994,6 +994,12 @@ class Engine:
     def _after_wrap(self, agent: Agent, trigger: str) -> None:
         """Wrap-up is over: apply a pending logout or pause, else back to work."""
         self._close_wrap(agent)
+        if agent.cool_down_due > 0:
+            # Worker protection: after the after-call work of an abusive call, a
+            # cool-down that is neither handling time nor skippable by `AgentReady`.
+            seconds, agent.cool_down_due = agent.cool_down_due, 0.0
+            self._start_wrap(agent, "cool_down", seconds, "cool-down")
+            return
         if not self._apply_pending(agent):
             # A pool shrunk while the agent was busy left a pending "standby" pause,
             # applied by `_apply_pending`; so no pool-size check is needed on this hot path.
@@ -1001,10 +1007,10 @@ class Engine:
             self._serve_agent(agent)
 
     def _close_wrap(self, agent: Agent) -> None:
-        """Count the after-call work (or cool-down) that is ending as handling of the
-        call (AHT, handled). Called before an agent leaves wrap-up by any way: the
+        """Count the after-call work that is ending as handling of the call (AHT,
+        handled); a cool-down is not handling. Called before an agent leaves wrap-up by any way: the
         timer, `AgentReady`, a pause or a logout; does nothing otherwise."""
-        if agent.state is A.WRAP_UP and agent.reason in ("acw", "cool-down") and agent.wrap_queue:
+        if agent.state is A.WRAP_UP and agent.reason == "acw" and agent.wrap_queue:
             wrap = self._now - agent.state_since
             interval = self.metrics.interval_of(agent.state_since)
             for c in self.metrics.queue_counters(agent.wrap_queue, interval):
@@ -1052,7 +1058,8 @@ class Engine:
             c.talk_seconds += talk
         for p in self.metrics.pool_counters(agent.pool, call.interval):
             p.talk_seconds += talk
-        self._end_agent_call(agent, call, "cool-down", self.config.abusive.cool_down_seconds)
+        agent.cool_down_due = self.config.abusive.cool_down_seconds
+        self._end_agent_call(agent, call)
 
     def _on_referred(self, e: ev.AgentReferredCallback) -> None:
         pair = self._offered(e.agent_id, e.call_id, "referral")
@@ -1176,7 +1183,7 @@ class Engine:
         if old is A.AVAILABLE:
             self.metrics.add_agent_time(agent.pool, False, agent.state_since, now)
             agent.version += 1
-        elif old in BUSY_STATES or (old is A.WRAP_UP and agent.reason in ("acw", "cool-down")):
+        elif old in BUSY_STATES or (old is A.WRAP_UP and agent.reason == "acw"):
             self.metrics.add_agent_time(agent.pool, True, agent.state_since, now)
         was_staffed = old in STAFFED_STATES
         is_staffed = new in STAFFED_STATES
@@ -1184,6 +1191,8 @@ class Engine:
             delta = 1 if is_staffed else -1
             for q, _level, _first in self._routes[agent.id]:
                 q.staffed += delta
+        if new is not A.WRAP_UP:
+            agent.cool_down_due = 0.0  # left wrap-up another way (a break, a logout)
         agent.state = new
         agent.state_since = now
         agent.reason = reason

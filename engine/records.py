@@ -85,3 +85,5 @@ class Agent(msgspec.Struct, kw_only=True):
     last_offer_seq: int = 0
     logged_in_at: float = 0.0
     wrap_token: int = 0
+    cool_down_due: float = 0.0
+    """Seconds of cool-down owed after the after-call work of an abusive call."""

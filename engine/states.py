@@ -84,6 +84,7 @@ AGENT_TRANSITIONS: dict[tuple[AgentState, str], AgentState] = {
     (A.ON_CALL, "cancelled"): A.AVAILABLE,
     (A.WRAP_UP, "wrap_up_done"): A.AVAILABLE,
     (A.WRAP_UP, "ready"): A.AVAILABLE,
+    (A.WRAP_UP, "cool_down"): A.WRAP_UP,
     (A.WRAP_UP, "pause"): A.PAUSED,
     (A.WRAP_UP, "logout"): A.LOGGED_OUT,
     (A.PAUSED, "unpause"): A.AVAILABLE,

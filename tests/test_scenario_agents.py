@@ -325,6 +325,24 @@ def test_abusive_call_gives_a_cool_down_that_ready_cannot_skip() -> None:
     assert f.rung("c2") == ["a1"]
 
 
+def test_cool_down_is_protection_time_not_handling_time() -> None:
+    """AHT and occupancy count the after-call work of an abusive call, not the
+    cool-down that follows it (a supervisor reading AHT must not see it inflated)."""
+    f = Floor(SITE)
+    f.login("a1")
+    f.call("c1")
+    f.answer("a1", "c1")
+    f.advance(60)
+    f.send(ev.AgentFlaggedAbusive(agent_id="a1", call_id="c1"))
+    f.advance(30 + 120)  # after-call work, then the cool-down
+    assert f.agent_state("a1") is A.AVAILABLE
+    gen = f.queue("gen")
+    assert gen.handled == 1
+    assert gen.aht_seconds == 60 + 30
+    floor = f.engine.metrics.pools["floor"]
+    assert floor.handling_seconds == 60 + 30
+
+
 def test_pre_connect_plays_while_the_agent_rings_and_bridges_after_both() -> None:
     f = Floor(PROTECTED)
     f.login("a1")
