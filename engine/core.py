@@ -30,11 +30,13 @@ from typing import Any
 from config.schema import Queue, SiteConfig
 from engine import commands as cmd
 from engine import events as ev
+from engine import snapshot
 from engine.ivr import Finish, IvrFlow, Join, LinkSent, Prompt, Step, StopPrompt, WaitDigit
 from engine.localtime import parse_offset
 from engine.metrics import Metrics, PoolCounters, QueueCounters, VendorCounters
 from engine.records import Agent, Call
 from engine.routing import AvailableAgents, ReadyForOverflow, WaitingCalls
+from engine.snapshot import Snapshot
 from engine.states import (
     AGENT_TRANSITIONS,
     BUSY_STATES,
@@ -258,6 +260,14 @@ class Engine:
 
     def waiting_count(self, queue: str) -> int:
         return len(self.queues[queue].waiting)
+
+    def routes_of(self, agent_id: str) -> list[Route]:
+        """The queues an agent may serve: (queue, level, first eligible step)."""
+        return self._routes[agent_id]
+
+    def snapshot(self, now: float) -> Snapshot:
+        """The live wallboard view at `now` (see `engine.snapshot`); changes nothing."""
+        return snapshot.take(self, now)
 
     # ------------------------------------------------------------------ plumbing
 

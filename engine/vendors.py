@@ -67,6 +67,12 @@ class VendorContract:
             return float("inf")
         return None
 
+    def usage(self, now: float, offset: float) -> tuple[int, int]:
+        """Calls sent this local hour and this local day (read-only)."""
+        hour = self.hour_count if int((now + offset) // 3600) == self.hour_index else 0
+        day = self.day_count if int((now + offset) // 86400) == self.day_index else 0
+        return hour, day
+
     def take(self, now: float, offset: float) -> None:
         self._roll(now, offset)
         self.active += 1
