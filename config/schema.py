@@ -324,6 +324,89 @@ class Surge(_Record, frozen=True):
     stages: list[SurgeStage] = []
 
 
+# --- simulation: how callers and agents behave in a replay (the engine ignores it) ---
+
+
+class LogNormal(_Record, frozen=True):
+    """A log-normal duration: `median_seconds` * exp(N(0, sigma))."""
+
+    median_seconds: PositiveSeconds
+    sigma: Annotated[float, Meta(ge=0, le=3)] = 0.6
+
+
+class SurvivalPoint(_Record, frozen=True):
+    after_seconds: Seconds
+    still_waiting: Annotated[float, Meta(ge=0, le=1)]
+
+
+class Patience(_Record, frozen=True):
+    """How long a queued caller waits before hanging up.
+
+    `kind` exponential uses `mean_seconds`; lognormal uses `median_seconds` and
+    `sigma`; table uses `points`: the share of callers still waiting after so many
+    seconds, from (0, 1.0) down, interpolated linearly (an empirical survival
+    curve); past the last point, callers wait no longer."""
+
+    kind: Literal["exponential", "lognormal", "table"] = "exponential"
+    mean_seconds: PositiveSeconds | None = None
+    median_seconds: PositiveSeconds | None = None
+    sigma: Annotated[float, Meta(ge=0, le=3)] = 0.8
+    points: list[SurvivalPoint] = []
+
+
+class Branch(_Record, frozen=True):
+    """One IVR branch as callers use it: the keys they press, menu by menu, and how
+    long the conversation lasts."""
+
+    keys: list[Digit]
+    talk: LogNormal
+    patience: Patience | None = None
+    """Overrides the simulation's patience for this branch's callers."""
+
+
+class Redial(_Record, frozen=True):
+    """In a surge the same people call again: after abandoning, with `probability`,
+    they call back after an exponential delay, up to `max_attempts` calls in all."""
+
+    probability: Annotated[float, Meta(ge=0, le=1)] = 0.0
+    mean_delay_seconds: PositiveSeconds = 600.0
+    max_attempts: Annotated[int, Meta(ge=1)] = 3
+
+
+class HangUpOnWait(_Record, frozen=True):
+    """Callers who hang up on hearing an expected wait over `over_seconds`."""
+
+    over_seconds: Seconds
+    probability: Annotated[float, Meta(ge=0, le=1)]
+
+
+class AgentBehaviour(_Record, frozen=True):
+    answer_min_seconds: Seconds = 2.0
+    answer_max_seconds: Seconds = 6.0
+    miss_probability: Annotated[float, Meta(ge=0, le=1)] = 0.02
+    """Offers the agent lets ring out (now and then, as people do)."""
+
+
+class Simulation(_Record, frozen=True):
+    """Caller and agent behaviour for `acd simulate` and the virtual PBX."""
+
+    branches: dict[str, Branch]
+    """Keyed by the branch names that head the surge curve's columns."""
+    patience: Patience = Patience(mean_seconds=180.0)
+    redial: Redial = Redial()
+    callback_acceptance: Annotated[float, Meta(ge=0, le=1)] = 0.3
+    """Share of callers offered a callback who take it."""
+    callback_reached: Annotated[float, Meta(ge=0, le=1)] = 0.85
+    hang_up_on_wait: HangUpOnWait | None = None
+    agents: AgentBehaviour = AgentBehaviour()
+    prompt_seconds_per_sound: PositiveSeconds = 2.5
+    vendor_answer_seconds: Seconds = 5.0
+    dnis: str = ""
+    """The number callers dial (chooses the IVR entry through `ivr.by_dnis`)."""
+    date: Date = "2026-06-09"
+    """The local date of the simulated day (its weekday and holidays matter)."""
+
+
 class SiteConfig(_Record, frozen=True):
     """A whole site. `agents` is the expanded roster: `agent_groups` are folded into
     it by the loader, so the engine only ever reads `agents`."""
@@ -340,6 +423,7 @@ class SiteConfig(_Record, frozen=True):
     missed_ring: MissedRing = MissedRing()
     abusive: Abusive = Abusive()
     surge: Surge = Surge()
+    simulation: Simulation | None = None
 
 
 def expand_agent_group(group: AgentGroup) -> list[Agent]:
