@@ -1,7 +1,10 @@
 """`acd`: the command line of the ACD engine.
 
-    acd check FILE [FILE ...]     validate site configurations
-    acd demo [CONFIG]             replay a busy hour through the engine in virtual time
+    acd check FILE [FILE ...]                 validate site configurations
+    acd simulate CONFIG --curve CURVE ...     replay a surge day in virtual time
+    acd curve show|scale|reshape|build ...    make and inspect surge curves
+    acd erlang --calls-per-hour N --aht S ... size staff with Erlang C / Erlang A
+    acd demo [CONFIG]                         two busy hours, no curve needed
 
 Each sub-command is a function `run_<name>(args) -> int` (the exit status), so the
 tests call them without a subprocess where that is enough.
@@ -67,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--hours", type=float, default=2.0)
     demo.add_argument("--seed", type=int, default=1)
     demo.set_defaults(run=run_demo)
+    from cli import erlang, simulate
+
+    simulate.add_parser(sub)
+    erlang.add_parser(sub)
+    try:
+        from cli import curve
+    except ImportError:  # pragma: no cover - while the curve tool is being written
+        pass
+    else:
+        curve.add_parser(sub)
     return parser
 
 

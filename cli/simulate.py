@@ -1,0 +1,91 @@
+"""`acd simulate CONFIG --curve CURVE [--seed N] [--json OUT] [--report OUT.html]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from config.loader import ConfigErrors, load_site
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "simulate",
+        help="replay a surge day through the engine in virtual time",
+        description="Replay a whole day (callers from the surge curve, agents from the "
+        "shifts) through the same engine that runs live, in virtual time.",
+    )
+    p.add_argument("config", help="site configuration with a `simulation:` section")
+    p.add_argument("--curve", required=True, help="surge curve CSV (see config/curves/)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
+    p.add_argument("--report", metavar="OUT.html", help="write the HTML report with plots")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+class _Progress:
+    """A progress bar on stderr: redrawn in place on a terminal, a few dots otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.last = -1
+
+    def __call__(self, done: float) -> None:
+        if not self.enabled:
+            return
+        percent = int(done * 100)
+        if percent == self.last:
+            return
+        self.last = percent
+        if self.tty:
+            bar = "#" * (percent // 2) + "-" * (50 - percent // 2)
+            sys.stderr.write(f"\r  [{bar}] {percent:3d}% of the day")
+            if percent == 100:
+                sys.stderr.write("\n")
+        elif percent % 10 == 0:
+            sys.stderr.write(f"  {percent}% of the day\n")
+        sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from softphone_sim.curves import CurveError, load_curve
+    from softphone_sim.replay import replay
+    from softphone_sim.report import render_html, summary_table
+
+    try:
+        site = load_site(args.config)
+    except ConfigErrors as errors:
+        print(errors, file=sys.stderr)
+        return 1
+    if site.simulation is None:
+        print(f"{args.config}: no `simulation:` section: callers' behaviour is needed to replay a day", file=sys.stderr)
+        return 1
+    try:
+        curve = load_curve(args.curve)
+    except CurveError as error:
+        print(error, file=sys.stderr)
+        return 1
+    try:
+        result = replay(site, curve, args.seed, config_name=args.config, progress=_Progress(not args.quiet))
+    except ValueError as error:
+        print(f"acd simulate: {error}", file=sys.stderr)
+        return 1
+    print(summary_table(result))
+    print(
+        f"\n{result.calls} calls ({result.first_calls} first calls, {result.redials} redials) in "
+        f"{result.run.wall_seconds:.2f} s: {result.run.calls_per_second:,.0f} calls/s, "
+        f"{result.run.events_per_second:,.0f} events/s, peak memory {result.run.peak_rss_mb:.0f} MB"
+    )
+    if args.json:
+        Path(args.json).write_bytes(msgspec.json.format(msgspec.json.encode(result), indent=2))
+        print(f"wrote {args.json}")
+    if args.report:
+        Path(args.report).write_text(render_html(result))
+        print(f"wrote {args.report}")
+    return 0
