@@ -70,16 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--hours", type=float, default=2.0)
     demo.add_argument("--seed", type=int, default=1)
     demo.set_defaults(run=run_demo)
-    from cli import erlang, simulate
+    from cli import curve, erlang, simulate
 
     simulate.add_parser(sub)
+    curve.add_parser(sub)
     erlang.add_parser(sub)
-    try:
-        from cli import curve
-    except ImportError:  # pragma: no cover - while the curve tool is being written
-        pass
-    else:
-        curve.add_parser(sub)
     return parser
 
 

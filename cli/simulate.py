@@ -64,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
         print(errors, file=sys.stderr)
         return 1
     if site.simulation is None:
-        print(f"{args.config}: no `simulation:` section: callers' behaviour is needed to replay a day", file=sys.stderr)
+        print(
+            f"{args.config}: no `simulation:` section (how callers behave)",
+            file=sys.stderr,
+        )
         return 1
     try:
         curve = load_curve(args.curve)
@@ -72,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 1
     try:
-        result = replay(site, curve, args.seed, config_name=args.config, progress=_Progress(not args.quiet))
+        result = replay(
+            site, curve, args.seed, config_name=args.config, progress=_Progress(not args.quiet)
+        )
     except ValueError as error:
         print(f"acd simulate: {error}", file=sys.stderr)
         return 1

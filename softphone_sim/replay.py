@@ -1,0 +1,535 @@
+"""Replay a whole day through the engine in virtual time.
+
+`replay(site, curve, seed)` draws the day's callers from the surge curve (Poisson
+within each interval), lets them walk the IVR, wait, lose patience, redial, take
+callbacks, talk; lets agents log in and out by their shifts, ring, answer and now
+and then miss; and feeds all of it to the same `engine.Engine` that runs live.
+The replay holds no routing logic: it only acts the people.
+
+Determinism: the curve's arrivals, the people's choices and the engine each get a
+generator derived from the seed, and nothing reads the wall clock except `run`
+timing, so one seed gives one result, byte for byte, outside `Result.run`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import resource
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from config.schema import Branch, MenuNode, SiteConfig
+from engine import Engine
+from engine import commands as cmd
+from engine import events as ev
+from engine.localtime import LocalTime, in_window, parse_offset
+from engine.metrics import QueueCounters
+from engine.states import STAFFED_STATES
+from softphone_sim.behaviour import PatienceDraw, lognormal
+from softphone_sim.curves import Curve
+from softphone_sim.loop import VirtualTime
+from softphone_sim.result import (
+    Figures,
+    IntervalResult,
+    PoolResult,
+    Result,
+    RunInfo,
+    VendorResult,
+)
+
+DRAIN_SECONDS = 3 * 3600.0
+"""After midnight the replay runs on until the last callers are served or give up."""
+CALLBACK_ANSWER_SECONDS = (3.0, 10.0)  # modelled: a called-back citizen picks up
+SAMPLE_SECONDS = 60.0
+"""How often the queue lengths are sampled for the per-interval longest queue."""
+
+
+class Caller:
+    """One call of one person (a redial is a new call of the same person)."""
+
+    __slots__ = ("attempt", "branch", "keys", "patience", "waiting")
+
+    def __init__(self, branch: str, attempt: int) -> None:
+        self.branch = branch
+        self.attempt = attempt
+        self.keys = 0
+        """How many of the branch's keys have been pressed."""
+        self.waiting = False
+        self.patience = 0.0
+
+
+class Day:
+    """The people of one simulated day: reacts to the engine's commands."""
+
+    def __init__(
+        self,
+        site: SiteConfig,
+        engine: Engine,
+        rng: random.Random,
+        on_arrival: Callable[[float], None],
+    ) -> None:
+        sim_cfg = site.simulation
+        if sim_cfg is None:
+            raise ValueError("the configuration has no `simulation:` section (caller behaviour)")
+        self.cfg = sim_cfg
+        self.site = site
+        self.engine = engine
+        self.rng = rng
+        self.vt: VirtualTime
+        self.branches: dict[str, Branch] = dict(sim_cfg.branches)
+        self.patience = {
+            name: PatienceDraw(b.patience or sim_cfg.patience) for name, b in self.branches.items()
+        }
+        self.menu_sounds = frozenset(
+            n.prompt[0] for n in site.ivr.nodes.values() if isinstance(n, MenuNode) and n.prompt
+        )
+        self.offer_sounds = {
+            q.callback.offer_prompt[0]: q.callback.digit
+            for q in site.queues.values()
+            if q.callback is not None and q.callback.offer_prompt
+        }
+        self.callers: dict[str, Caller] = {}
+        self.playing: dict[str, int] = {}
+        self.pick_ups: set[tuple[str, str]] = set()
+        self.outcomes: dict[str, int] = {}
+        self.first_calls = 0
+        self.redials = 0
+        self._next_id = 0
+        self._on_arrival = on_arrival
+        self._number: dict[str, str] = {}
+        self.vendor_dials: list[tuple[float, str]] = []
+
+    # ------------------------------------------------------------------ callers
+
+    def call(self, branch: str, attempt: int, number: str) -> None:
+        self._next_id += 1
+        call_id = f"c{self._next_id}"
+        self.callers[call_id] = Caller(branch, attempt)
+        self._number[call_id] = number
+        if attempt == 1:
+            self.first_calls += 1
+        else:
+            self.redials += 1
+        self._on_arrival(self.vt.now)
+        self.vt.send(ev.CallArrived(call_id=call_id, caller=number, dnis=self.cfg.dnis))
+
+    def on_item(self, item: tuple[Any, ...], now: float) -> None:
+        kind = item[0]
+        if kind == "arrive":
+            self.call(item[1], 1, f"010{self.rng.randrange(10**8):08d}")
+        elif kind == "redial":
+            self.call(item[1], item[2], item[3])
+        elif kind == "patience":
+            caller = self.callers.get(item[1])
+            if caller is not None and caller.waiting and caller.patience == item[2]:
+                self._give_up(item[1], caller)
+        elif kind == "pick_up":
+            if (item[1], item[2]) in self.pick_ups:
+                self.pick_ups.discard((item[1], item[2]))
+                self.vt.send(ev.AgentAnswered(agent_id=item[1], call_id=item[2]))
+        elif kind == "sample":
+            self._sample(now)
+
+    def _give_up(self, call_id: str, caller: Caller) -> None:
+        caller.waiting = False
+        redial = self.cfg.redial
+        if caller.attempt < redial.max_attempts and self.rng.random() < redial.probability:
+            delay = self.rng.expovariate(1.0 / redial.mean_delay_seconds)
+            self.vt.schedule(
+                self.vt.now + delay,
+                ("redial", caller.branch, caller.attempt + 1, self._number[call_id]),
+            )
+        self.vt.send(ev.CallerHungUp(call_id=call_id))
+
+    # ------------------------------------------------------------------ the engine's commands
+
+    def on_command(self, c: cmd.Command, now: float) -> None:
+        handler = self._handlers.get(type(c))
+        if handler is not None:
+            handler(self, c, now)
+
+    def _play(self, c: cmd.Play, now: float) -> None:
+        vt, rng = self.vt, self.rng
+        self.playing[c.call_id] = c.prompt_id
+        vt.schedule(
+            now + self.cfg.prompt_seconds_per_sound * len(c.media),
+            ev.PromptFinished(call_id=c.call_id, prompt_id=c.prompt_id),
+        )
+        caller = self.callers.get(c.call_id)
+        if caller is None:
+            return
+        for sound in c.media:
+            if sound in self.menu_sounds:
+                keys = self.branches[caller.branch].keys
+                if caller.keys < len(keys):
+                    key = keys[caller.keys]
+                    caller.keys += 1
+                    # Regulars know the menu and press during the prompt (barge-in).
+                    vt.schedule(
+                        now + rng.uniform(1.0, 3.0), ev.DigitPressed(call_id=c.call_id, digit=key)
+                    )
+                return
+            digit = self.offer_sounds.get(sound)
+            if digit is not None and rng.random() < self.cfg.callback_acceptance:
+                vt.schedule(
+                    now + self.cfg.prompt_seconds_per_sound,
+                    ev.DigitPressed(call_id=c.call_id, digit=digit),
+                )
+                return
+
+    def _stop(self, c: cmd.StopPlayback, now: float) -> None:
+        stopped = self.playing.pop(c.call_id, None)
+        if stopped is not None:
+            self.vt.schedule(now, ev.PromptFinished(call_id=c.call_id, prompt_id=stopped))
+
+    def _hold(self, c: cmd.Hold, now: float) -> None:
+        caller = self.callers.get(c.call_id)
+        if caller is None:
+            return
+        caller.waiting = True
+        caller.patience = now + self.patience[caller.branch].draw(self.rng)
+        self.vt.schedule(caller.patience, ("patience", c.call_id, caller.patience))
+
+    def _announce(self, c: cmd.AnnounceWait, now: float) -> None:
+        rule = self.cfg.hang_up_on_wait
+        caller = self.callers.get(c.call_id)
+        if rule is None or caller is None or not caller.waiting or c.expected_wait_seconds is None:
+            return
+        if c.expected_wait_seconds > rule.over_seconds and self.rng.random() < rule.probability:
+            self._give_up(c.call_id, caller)
+
+    def _ring(self, c: cmd.RingAgent, now: float) -> None:
+        behaviour = self.cfg.agents
+        if not c.callback and self.rng.random() < behaviour.miss_probability:
+            return  # lets it ring out: the engine's ring timer settles it
+        self.pick_ups.add((c.agent_id, c.call_id))
+        delay = self.rng.uniform(behaviour.answer_min_seconds, behaviour.answer_max_seconds)
+        self.vt.schedule(now + delay, ("pick_up", c.agent_id, c.call_id))
+
+    def _cancel_ring(self, c: cmd.CancelRing, now: float) -> None:
+        self.pick_ups.discard((c.agent_id, c.call_id))
+
+    def _talk_seconds(self, call_id: str) -> float:
+        caller = self.callers.get(call_id)
+        branch = (
+            self.branches[caller.branch]
+            if caller is not None
+            else next(iter(self.branches.values()))
+        )
+        return lognormal(branch.talk, self.rng)
+
+    def _connect(self, c: cmd.Connect, now: float) -> None:
+        caller = self.callers.get(c.call_id)
+        if caller is not None:
+            caller.waiting = False
+        self.vt.schedule(
+            now + self._talk_seconds(c.call_id),
+            ev.AgentHungUp(agent_id=c.agent_id, call_id=c.call_id),
+        )
+
+    def _dial_vendor(self, c: cmd.DialVendor, now: float) -> None:
+        caller = self.callers.get(c.call_id)
+        if caller is not None:
+            caller.waiting = False
+        self.vendor_dials.append((now, c.vendor))
+        answer = now + self.cfg.vendor_answer_seconds
+        self.vt.schedule(answer, ev.VendorAnswered(call_id=c.call_id))
+        self.vt.schedule(answer + self._talk_seconds(c.call_id), ev.VendorHungUp(call_id=c.call_id))
+
+    def _dial_callback(self, c: cmd.DialCallback, now: float) -> None:
+        if self.rng.random() < self.cfg.callback_reached:
+            self.vt.schedule(
+                now + self.rng.uniform(*CALLBACK_ANSWER_SECONDS),
+                ev.CallbackAnswered(call_id=c.call_id),
+            )
+        else:
+            self.vt.schedule(now + c.timeout, ev.CallbackFailed(call_id=c.call_id))
+
+    def _hangup_caller(self, c: cmd.HangupCaller, now: float) -> None:
+        caller = self.callers.get(c.call_id)
+        if caller is not None:
+            caller.waiting = False
+        # The PBX reports the line down, as Asterisk's StasisEnd would.
+        self.vt.schedule(now, ev.CallerHungUp(call_id=c.call_id))
+
+    def _outcome(self, c: cmd.CallOutcome, now: float) -> None:
+        self.outcomes[c.outcome] = self.outcomes.get(c.outcome, 0) + 1
+
+    _handlers: ClassVar[dict[type[Any], Callable[[Day, Any, float], None]]] = {
+        cmd.Play: _play,
+        cmd.StopPlayback: _stop,
+        cmd.Hold: _hold,
+        cmd.AnnounceWait: _announce,
+        cmd.RingAgent: _ring,
+        cmd.CancelRing: _cancel_ring,
+        cmd.Connect: _connect,
+        cmd.DialVendor: _dial_vendor,
+        cmd.DialCallback: _dial_callback,
+        cmd.HangupCaller: _hangup_caller,
+        cmd.CallOutcome: _outcome,
+    }
+
+    def forget_ended(self) -> None:
+        """Drop the people whose calls the engine no longer holds (memory stays flat)."""
+        live = self.engine.calls
+        for call_id in [k for k in self.callers if k not in live]:
+            del self.callers[call_id]
+            self._number.pop(call_id, None)
+            self.playing.pop(call_id, None)
+
+    # ------------------------------------------------------------------ sampling
+
+    def _sample(self, now: float) -> None:
+        self.samples.append((now, sum(len(q.waiting) for q in self.engine.queues.values())))
+        self.vt.schedule(now + SAMPLE_SECONDS, ("sample",))
+        if len(self.callers) > 2 * len(self.engine.calls) + 1000:
+            self.forget_ended()
+
+    samples: list[tuple[float, int]]
+
+
+def _day_start(site: SiteConfig) -> float:
+    assert site.simulation is not None
+    date = datetime.date.fromisoformat(site.simulation.date)
+    midnight_utc = (date - datetime.date(1970, 1, 1)).days * 86400.0
+    return midnight_utc - parse_offset(site.site.utc_offset)
+
+
+def shift_logins(site: SiteConfig, start: float, end: float) -> list[tuple[float, str, bool]]:
+    """(time, agent id, logging in?) for every agent's shifts between `start` and
+    `end`, found minute by minute from the shift windows (a window's `days` name
+    the day it starts on, so yesterday's evening shift runs into today)."""
+    offset = parse_offset(site.site.utc_offset)
+    times = [start + m * 60.0 for m in range(int((end - start) // 60) + 1)]
+    edges: dict[str, list[tuple[float, bool]]] = {}
+    for name, shift in site.shifts.items():
+        working = False
+        edges[name] = []
+        for t in times:
+            now_working = any(in_window(w, LocalTime(t, offset)) for w in shift.windows)
+            if now_working != working:
+                edges[name].append((t, now_working))
+                working = now_working
+    moves: list[tuple[float, str, bool]] = []
+    for agent in site.agents:
+        if agent.shift is None:
+            moves.append((start, agent.id, True))
+        else:
+            moves.extend((t, agent.id, working) for t, working in edges[agent.shift])
+    moves.sort(key=lambda m: m[0])
+    return moves
+
+
+def _figures(q: QueueCounters) -> Figures:
+    return Figures(
+        calls=q.joined,
+        offered=q.offered,
+        answered=q.answered_all,
+        abandoned=q.abandoned,
+        short_abandoned=q.short_abandoned,
+        answer_rate=q.answer_rate,
+        service_level=q.service_level,
+        service_level_asterisk=q.service_level_asterisk,
+        asa_seconds=q.asa_seconds,
+        aht_seconds=q.aht_seconds,
+        longest_wait_seconds=q.longest_wait_seconds,
+        overflowed=q.overflowed,
+        vendor_answered=q.vendor_answered,
+        callbacks=q.callbacks_requested,
+        blocked=q.blocked,
+    )
+
+
+def _hhmm(t: float, start: float) -> str:
+    minutes = int((t - start) // 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def replay(
+    site: SiteConfig,
+    curve: Curve,
+    seed: int,
+    *,
+    config_name: str = "",
+    progress: Callable[[float], None] | None = None,
+) -> Result:
+    """Replay the curve's day through the engine; the result of the whole day."""
+    started = time.perf_counter()
+    start = _day_start(site)
+    end = start + 86400.0
+    master = random.Random(seed)
+    engine = Engine(site, rng=random.Random(master.randrange(1 << 62)), start=start)
+    people_rng = random.Random(master.randrange(1 << 62))
+    arrivals_seed = master.randrange(1 << 62)
+    interval_seconds = engine.metrics.interval_seconds
+    n_intervals = int(86400 // interval_seconds)
+    arrivals_per_interval = [0] * (n_intervals + int(DRAIN_SECONDS // interval_seconds) + 1)
+
+    def count_arrival(now: float) -> None:
+        arrivals_per_interval[
+            min(int((now - start) // interval_seconds), len(arrivals_per_interval) - 1)
+        ] += 1
+
+    day = Day(site, engine, people_rng, count_arrival)
+    day.samples = []
+    vt = VirtualTime(engine, start, day.on_command, day.on_item)
+    day.vt = vt
+    for at, agent_id, working in shift_logins(site, start, end + DRAIN_SECONDS):
+        vt.schedule(
+            at, ev.AgentLogin(agent_id=agent_id) if working else ev.AgentLogout(agent_id=agent_id)
+        )
+    for offset_seconds, branch in curve.arrivals(arrivals_seed):
+        if branch not in day.branches:
+            raise ValueError(
+                f"curve {curve.name}: branch {branch!r} has no `simulation.branches` entry"
+            )
+        vt.schedule(start + offset_seconds, ("arrive", branch))
+    vt.schedule(start, ("sample",))
+
+    staffed_at: list[int] = []
+    stage_at: list[int] = []
+    for i in range(n_intervals):
+        vt.run(start + i * interval_seconds)
+        staffed_at.append(sum(1 for a in engine.agents.values() if a.state in STAFFED_STATES))
+        stage_at.append(engine.stage)
+        if progress is not None:
+            progress(i / n_intervals)
+    vt.run(end)
+    # The drain: no new first calls; the last callers are served or give up.
+    drain_end = end + DRAIN_SECONDS
+    while vt.now < drain_end and (engine.calls or vt.now < end + 60):
+        vt.run(min(drain_end, vt.now + 600))
+    if progress is not None:
+        progress(1.0)
+    wall = time.perf_counter() - started
+    return _result(
+        site,
+        curve,
+        seed,
+        config_name,
+        engine,
+        day,
+        vt,
+        start,
+        staffed_at,
+        stage_at,
+        arrivals_per_interval,
+        wall,
+    )
+
+
+def _result(
+    site: SiteConfig,
+    curve: Curve,
+    seed: int,
+    config_name: str,
+    engine: Engine,
+    day: Day,
+    vt: VirtualTime,
+    start: float,
+    staffed_at: list[int],
+    stage_at: list[int],
+    arrivals: list[int],
+    wall: float,
+) -> Result:
+    m = engine.metrics
+    interval_seconds = m.interval_seconds
+    first_index = m.interval_of(start)
+    total = m.total
+    aht = total.aht_seconds or 1.0
+    expected = curve.expected_per_interval(interval_seconds)
+    longest: dict[int, int] = {}
+    for t, n in day.samples:
+        i = int((t - start) // interval_seconds)
+        longest[i] = max(longest.get(i, 0), n)
+    vendor_calls: dict[int, dict[str, int]] = {}
+    for t, vendor in day.vendor_dials:
+        counts = vendor_calls.setdefault(int((t - start) // interval_seconds), {})
+        counts[vendor] = counts.get(vendor, 0) + 1
+    intervals = []
+    for i in range(len(staffed_at)):
+        slot = m.intervals.get(first_index + i)
+        figures = _figures(slot.total) if slot is not None else _figures(QueueCounters())
+        occupancy = {
+            name: (slot.pools[name].occupancy if slot is not None and name in slot.pools else None)
+            for name in site.pools
+        }
+        intervals.append(
+            IntervalResult(
+                start=_hhmm(start + i * interval_seconds, start),
+                arrivals=arrivals[i],
+                expected=round(expected[i], 3) if i < len(expected) else 0.0,
+                agents_staffed=staffed_at[i],
+                capacity_calls=round(staffed_at[i] * interval_seconds / aht, 1),
+                longest_queue=longest.get(i, 0),
+                stage=stage_at[i],
+                figures=figures,
+                occupancy=occupancy,
+                vendor_calls=vendor_calls.get(i, {}),
+            )
+        )
+    worked: dict[str, set[str]] = {name: set() for name in site.pools}
+    for agent in engine.agents.values():
+        if agent.logged_in_at > 0:
+            worked[agent.pool].add(agent.id)
+    pools = {
+        name: PoolResult(
+            kind=cfg.kind,
+            agents=len(worked[name]),
+            answered=m.pools[name].answered,
+            handled=m.pools[name].handled,
+            occupancy=m.pools[name].occupancy,
+            aht_seconds=(
+                (m.pools[name].talk_seconds + m.pools[name].wrap_up_seconds) / m.pools[name].handled
+                if m.pools[name].handled
+                else None
+            ),
+        )
+        for name, cfg in site.pools.items()
+    }
+    vendors = {
+        name: VendorResult(
+            max_concurrent=v.cfg.max_concurrent,
+            max_per_hour=v.cfg.max_per_hour,
+            max_per_day=v.cfg.max_per_day,
+            dialled=m.vendors[name].dialled,
+            answered=m.vendors[name].answered,
+            failed=m.vendors[name].failed,
+            peak_concurrent=m.vendors[name].peak_concurrent,
+        )
+        for name, v in engine.vendors.items()
+    }
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    calls = m.ivr.arrived
+    return Result(
+        config=config_name,
+        curve=curve.name,
+        seed=seed,
+        date=site.simulation.date if site.simulation is not None else "",
+        calls=calls,
+        first_calls=day.first_calls,
+        redials=day.redials,
+        offered=total.offered,
+        answered=total.answered_all,
+        abandoned=total.abandoned,
+        answer_rate=total.answer_rate,
+        service_level=total.service_level,
+        service_level_asterisk=total.service_level_asterisk,
+        asa_seconds=total.asa_seconds,
+        outcomes=dict(sorted(day.outcomes.items())),
+        total=_figures(total),
+        queues={name: _figures(q) for name, q in m.queues.items()},
+        pools=pools,
+        vendors=vendors,
+        intervals=intervals,
+        stages=[(_hhmm(t, start), stage) for t, stage in engine.stage_log],
+        run=RunInfo(
+            wall_seconds=round(wall, 3),
+            events=vt.delivered,
+            events_per_second=round(vt.delivered / wall) if wall else 0.0,
+            calls_per_second=round(calls / wall) if wall else 0.0,
+            peak_rss_mb=round(peak_rss_mb, 1),
+        ),
+    )
