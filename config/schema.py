@@ -327,11 +327,14 @@ class Surge(_Record, frozen=True):
 # --- simulation: how callers and agents behave in a replay (the engine ignores it) ---
 
 
-class LogNormal(_Record, frozen=True):
-    """A log-normal duration: `median_seconds` * exp(N(0, sigma))."""
+class Duration(_Record, frozen=True):
+    """A random duration: log-normal (`median_seconds` * exp(N(0, sigma)), the usual
+    shape of talk times) or exponential (`mean_seconds`, as queueing theory assumes)."""
 
-    median_seconds: PositiveSeconds
+    kind: Literal["lognormal", "exponential"] = "lognormal"
+    median_seconds: PositiveSeconds | None = None
     sigma: Annotated[float, Meta(ge=0, le=3)] = 0.6
+    mean_seconds: PositiveSeconds | None = None
 
 
 class SurvivalPoint(_Record, frozen=True):
@@ -359,7 +362,7 @@ class Branch(_Record, frozen=True):
     long the conversation lasts."""
 
     keys: list[Digit]
-    talk: LogNormal
+    talk: Duration
     patience: Patience | None = None
     """Overrides the simulation's patience for this branch's callers."""
 

@@ -9,10 +9,22 @@ import bisect
 import math
 import random
 
-from config.schema import LogNormal, Patience
+from config.schema import Duration, Patience
 
 
-def lognormal(model: LogNormal, rng: random.Random) -> float:
+def check_duration(model: Duration, what: str) -> None:
+    """Raise ValueError naming `what` if the model lacks its parameter."""
+    if model.kind == "lognormal" and model.median_seconds is None:
+        raise ValueError(f"{what}: a lognormal duration needs median_seconds")
+    if model.kind == "exponential" and model.mean_seconds is None:
+        raise ValueError(f"{what}: an exponential duration needs mean_seconds")
+
+
+def duration(model: Duration, rng: random.Random) -> float:
+    if model.kind == "exponential":
+        assert model.mean_seconds is not None
+        return rng.expovariate(1.0 / model.mean_seconds)
+    assert model.median_seconds is not None
     return model.median_seconds * math.exp(rng.gauss(0.0, model.sigma))
 
 

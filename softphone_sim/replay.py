@@ -27,7 +27,7 @@ from engine import events as ev
 from engine.localtime import LocalTime, in_window, parse_offset
 from engine.metrics import QueueCounters
 from engine.states import STAFFED_STATES
-from softphone_sim.behaviour import PatienceDraw, lognormal
+from softphone_sim.behaviour import PatienceDraw, check_duration, duration
 from softphone_sim.curves import Curve
 from softphone_sim.loop import VirtualTime
 from softphone_sim.result import (
@@ -79,6 +79,8 @@ class Day:
         self.rng = rng
         self.vt: VirtualTime
         self.branches: dict[str, Branch] = dict(sim_cfg.branches)
+        for name, branch in self.branches.items():
+            check_duration(branch.talk, f"simulation.branches.{name}.talk")
         self.patience = {
             name: PatienceDraw(b.patience or sim_cfg.patience) for name, b in self.branches.items()
         }
@@ -218,7 +220,7 @@ class Day:
             if caller is not None
             else next(iter(self.branches.values()))
         )
-        return lognormal(branch.talk, self.rng)
+        return duration(branch.talk, self.rng)
 
     def _connect(self, c: cmd.Connect, now: float) -> None:
         caller = self.callers.get(c.call_id)
