@@ -4,7 +4,6 @@
     acd simulate CONFIG --curve CURVE ...     replay a surge day in virtual time
     acd curve show|scale|reshape|build ...    make and inspect surge curves
     acd erlang --calls-per-hour N --aht S ... size staff with Erlang C / Erlang A
-    acd demo [CONFIG]                         two busy hours, no curve needed
 
 Each sub-command is a function `run_<name>(args) -> int` (the exit status), so the
 tests call them without a subprocess where that is enough.
@@ -17,8 +16,6 @@ import sys
 from collections.abc import Sequence
 
 from config.loader import ConfigErrors, load_site
-
-DEFAULT_CONFIG = "config/seoul120.yaml"
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -46,30 +43,12 @@ def run_check(args: argparse.Namespace) -> int:
     return status
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    from softphone_sim.demo import run
-
-    try:
-        site = load_site(args.config)
-    except ConfigErrors as errors:
-        print(errors, file=sys.stderr)
-        return 1
-    print(run(site, calls_per_hour=args.calls_per_hour, hours=args.hours, seed=args.seed))
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="acd", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="validate site configuration files")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(run=run_check)
-    demo = sub.add_parser("demo", help="replay busy hours through the engine in virtual time")
-    demo.add_argument("config", nargs="?", default=DEFAULT_CONFIG)
-    demo.add_argument("--calls-per-hour", type=int, default=4000)
-    demo.add_argument("--hours", type=float, default=2.0)
-    demo.add_argument("--seed", type=int, default=1)
-    demo.set_defaults(run=run_demo)
     from cli import curve, erlang, simulate
 
     simulate.add_parser(sub)

@@ -18,7 +18,8 @@ from engine import Engine
 from engine import commands as cmd
 from engine import events as ev
 
-_EVENT_TYPES = tuple(ev.Event.__args__)
+_EVENT_TYPES = frozenset(ev.Event.__args__)
+_TICK = ev.TimerFired()  # frozen: one instance serves every tick
 
 
 class VirtualTime:
@@ -60,13 +61,13 @@ class VirtualTime:
                     break
                 self.now = max(self.now, at)
                 item = heapq.heappop(heap)[2]
-                if isinstance(item, _EVENT_TYPES):
+                if type(item) in _EVENT_TYPES:
                     self.send(item)
                 else:
                     self._on_item(item, self.now)
             elif deadline is not None and deadline <= until:
                 self.now = max(self.now, deadline)
-                self.send(ev.TimerFired())
+                self.send(_TICK)
             else:
                 break
         self.now = max(self.now, until)

@@ -47,30 +47,3 @@ def test_check_reports_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     captured = capsys.readouterr()
     assert "ok" in captured.out
     assert str(missing) in captured.err
-
-
-def test_demo_serves_callers_through_the_reference_deployment(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert (
-        main(["demo", str(SEOUL), "--hours", "0.25", "--calls-per-hour", "2000", "--seed", "3"])
-        == 0
-    )
-    out = capsys.readouterr().out
-    total = next(line for line in out.splitlines() if line.startswith("TOTAL"))
-    joined, offered, answered = (int(x) for x in total.split()[1:4])
-    assert joined > 300
-    assert 0 < answered <= offered <= joined
-    assert "anomalies none" in out
-
-
-def test_demo_is_reproducible_by_seed(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["demo", str(SEOUL), "--hours", "0.1", "--calls-per-hour", "1500"]
-    main([*args, "--seed", "7"])
-    first = capsys.readouterr().out
-    main([*args, "--seed", "7"])
-    second = capsys.readouterr().out
-    main([*args, "--seed", "8"])
-    third = capsys.readouterr().out
-    assert first == second
-    assert first != third
