@@ -32,7 +32,7 @@ import math
 import os
 import random
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import NamedTuple
 
@@ -254,21 +254,26 @@ class Curve(msgspec.Struct, frozen=True):
         a `Random` is used as it is). The whole day is always drawn, and only the
         arrivals in [start_seconds, end_seconds) are returned, so a window's
         arrivals are exactly the whole day's arrivals that fall in it."""
+        return [a for a in self.iter_arrivals(seed) if start_seconds <= a.at < end_seconds]
+
+    def iter_arrivals(self, seed: int | random.Random) -> Iterator[Arrival]:
+        """The same arrivals as `arrivals(seed)` (the same draws in the same order),
+        yielded one interval at a time, so a replay holds one interval's worth in
+        memory rather than the whole day's."""
         rng = seed if isinstance(seed, random.Random) else random.Random(seed)
         length = float(self.interval_seconds)
-        drawn: list[Arrival] = []
         for start, values in self.rows:
             begin = start * 60.0
             end = begin + length
+            drawn: list[Arrival] = []
             for branch, expected in zip(self.branches, values, strict=True):
                 for _ in range(poisson(rng, expected)):
                     at = begin + rng.random() * length
                     if at >= end:  # floating rounding only; keep the interval half-open
                         at = math.nextafter(end, begin)
-                    if start_seconds <= at < end_seconds:
-                        drawn.append(Arrival(at, branch))
-        drawn.sort()
-        return drawn
+                    drawn.append(Arrival(at, branch))
+            drawn.sort()
+            yield from drawn
 
 
 # --- Poisson sampling ---

@@ -17,7 +17,7 @@ import datetime
 import random
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from config.schema import Branch, MenuNode, SiteConfig
@@ -28,7 +28,7 @@ from engine.localtime import LocalTime, in_window, parse_offset
 from engine.metrics import QueueCounters
 from engine.states import STAFFED_STATES
 from softphone_sim.behaviour import PatienceDraw, check_duration, duration
-from softphone_sim.curves import Curve
+from softphone_sim.curves import Arrival, Curve
 from softphone_sim.loop import VirtualTime
 from softphone_sim.result import (
     Figures,
@@ -101,7 +101,11 @@ class Day:
         self._next_id = 0
         self._on_arrival = on_arrival
         self._number: dict[str, str] = {}
-        self.vendor_dials: list[tuple[float, str]] = []
+        self.vendor_calls: dict[int, dict[str, int]] = {}
+        """Calls sent to each vendor, by interval of the day."""
+        self.arrivals: Iterator[Arrival] = iter(())
+        self.day_start = 0.0
+        self.interval_seconds = engine.metrics.interval_seconds
 
     # ------------------------------------------------------------------ callers
 
@@ -121,6 +125,7 @@ class Day:
         kind = item[0]
         if kind == "arrive":
             self.call(item[1], 1, f"010{self.rng.randrange(10**8):08d}")
+            self.next_arrival()
         elif kind == "redial":
             self.call(item[1], item[2], item[3])
         elif kind == "patience":
@@ -133,6 +138,13 @@ class Day:
                 self.vt.send(ev.AgentAnswered(agent_id=item[1], call_id=item[2]))
         elif kind == "sample":
             self._sample(now)
+
+    def next_arrival(self) -> None:
+        """Schedule the curve's next caller: one at a time, so memory does not grow
+        with the length of the day."""
+        arrival = next(self.arrivals, None)
+        if arrival is not None:
+            self.vt.schedule(self.day_start + arrival.at, ("arrive", arrival.branch))
 
     def _give_up(self, call_id: str, caller: Caller) -> None:
         caller.waiting = False
@@ -235,7 +247,10 @@ class Day:
         caller = self.callers.get(c.call_id)
         if caller is not None:
             caller.waiting = False
-        self.vendor_dials.append((now, c.vendor))
+        slot = self.vendor_calls.setdefault(
+            int((now - self.day_start) // self.interval_seconds), {}
+        )
+        slot[c.vendor] = slot.get(c.vendor, 0) + 1
         answer = now + self.cfg.vendor_answer_seconds
         self.vt.schedule(answer, ev.VendorAnswered(call_id=c.call_id))
         self.vt.schedule(answer + self._talk_seconds(c.call_id), ev.VendorHungUp(call_id=c.call_id))
@@ -382,12 +397,14 @@ def replay(
         vt.schedule(
             at, ev.AgentLogin(agent_id=agent_id) if working else ev.AgentLogout(agent_id=agent_id)
         )
-    for offset_seconds, branch in curve.arrivals(arrivals_seed):
-        if branch not in day.branches:
-            raise ValueError(
-                f"curve {curve.name}: branch {branch!r} has no `simulation.branches` entry"
-            )
-        vt.schedule(start + offset_seconds, ("arrive", branch))
+    unknown = [b for b in curve.branches if b not in day.branches]
+    if unknown:
+        raise ValueError(
+            f"curve {curve.name}: branch {unknown[0]!r} has no `simulation.branches` entry"
+        )
+    day.day_start = start
+    day.arrivals = curve.iter_arrivals(arrivals_seed)
+    day.next_arrival()
     vt.schedule(start, ("sample",))
 
     staffed_at: list[int] = []
@@ -446,10 +463,7 @@ def _result(
     for t, n in day.samples:
         i = int((t - start) // interval_seconds)
         longest[i] = max(longest.get(i, 0), n)
-    vendor_calls: dict[int, dict[str, int]] = {}
-    for t, vendor in day.vendor_dials:
-        counts = vendor_calls.setdefault(int((t - start) // interval_seconds), {})
-        counts[vendor] = counts.get(vendor, 0) + 1
+    vendor_calls = day.vendor_calls
     intervals = []
     for i in range(len(staffed_at)):
         slot = m.intervals.get(first_index + i)
