@@ -69,6 +69,7 @@ class QueueRuntime:
 
     __slots__ = (
         "agents",
+        "callbacks_in_line",
         "cfg",
         "name",
         "overflow_waits",
@@ -105,6 +106,9 @@ class QueueRuntime:
         self.waiting = WaitingCalls(self.steps)
         self.ready = ReadyForOverflow()
         self.staffed = 0
+        self.callbacks_in_line = 0
+        """Waiting calls that are callbacks: their lines are down, so they do not
+        fill the queue (`max_waiting` counts callers on hold)."""
         self.overflow_waits = sorted(
             {r.when.waited_over_seconds for r in cfg.overflow if r.when.waited_over_seconds}
         )
@@ -275,7 +279,7 @@ class Engine:
         self.anomalies[what] = self.anomalies.get(what, 0) + 1
 
     def _emit(self, command: cmd.Command) -> None:
-        self._out.append(command)
+        self._out.append(command)  # one place to hook a command trace into
 
     def _arm(self, at: float, kind: str, key: str, token: int = 0) -> None:
         self._timer_seq += 1
@@ -522,26 +526,7 @@ class Engine:
         if outcome in _QUEUE_OUTCOMES:
             sl = self.queues[call.queue].service_level
             for c in self.metrics.queue_counters(call.queue, call.interval):
-                if outcome == "answered" or outcome == "vendor_answered":
-                    if outcome == "answered":
-                        c.answered += 1
-                    else:
-                        c.vendor_answered += 1
-                    c.wait_answered_seconds += wait
-                    if wait <= sl:
-                        c.answered_within_sl += 1
-                    c.longest_wait_seconds = max(c.longest_wait_seconds, wait)
-                elif outcome == "abandoned":
-                    c.abandoned += 1
-                    if wait > sl:
-                        c.abandoned_after_sl += 1
-                    c.longest_wait_seconds = max(c.longest_wait_seconds, wait)
-                elif outcome == "short_abandoned":
-                    c.short_abandoned += 1
-                elif outcome == "blocked":
-                    c.blocked += 1
-                elif outcome == "callback_failed":
-                    c.callback_failed += 1
+                c.count_outcome(outcome, wait, sl)
         elif outcome == "ivr_abandoned":
             ivr.ivr_abandoned += 1
         elif outcome == "self_served":
@@ -580,7 +565,8 @@ class Engine:
             if call.callback:
                 c.callbacks_requested += 1
         self._move(call, "queue")
-        if q.cfg.max_waiting is not None and len(q.waiting) >= q.cfg.max_waiting:
+        on_hold = len(q.waiting) - q.callbacks_in_line
+        if q.cfg.max_waiting is not None and not call.callback and on_hold >= q.cfg.max_waiting:
             self._close(call, q.cfg.full_prompt, "blocked")
             return
         if not call.callback:
@@ -606,6 +592,8 @@ class Engine:
         """The call (already WAITING) takes its place in line, then is served if it can be."""
         call.version += 1
         q.waiting.add(call.step, call.priority, call.seq, call.id, call.version)
+        if call.callback:
+            q.callbacks_in_line += 1
         if call.ready_for_overflow:
             q.ready.add(call.priority, call.seq, call.id, call.version)
         self._serve_call(call, q)
@@ -613,7 +601,10 @@ class Engine:
             self._check_overflow(call, q)
 
     def _leave_waiting(self, call: Call) -> None:
-        self.queues[call.queue].waiting.leave(call.priority, call.seq)
+        q = self.queues[call.queue]
+        q.waiting.leave(call.priority, call.seq)
+        if call.callback:
+            q.callbacks_in_line -= 1
         call.version += 1
 
     def _serve_call(self, call: Call, q: QueueRuntime) -> None:
@@ -723,6 +714,7 @@ class Engine:
 
     def _accept_callback(self, call: Call, confirm: list[str]) -> None:
         call.callback = True
+        self.queues[call.queue].callbacks_in_line += 1  # the call is in line (WAITING)
         if call.ready_for_overflow:
             # The caller's line goes down: no vendor trunk can be bridged to it now.
             q = self.queues[call.queue]

@@ -41,6 +41,31 @@ class QueueCounters(msgspec.Struct, kw_only=True):
     wrap_up_seconds: float = 0.0
     handled: int = 0
 
+    def count_outcome(self, outcome: str, wait: float, service_level: float) -> None:
+        """Count one queue outcome (see `commands.Outcome`) after `wait` seconds in line."""
+        if outcome == "answered" or outcome == "vendor_answered":
+            if outcome == "answered":
+                self.answered += 1
+            else:
+                self.vendor_answered += 1
+            self.wait_answered_seconds += wait
+            if wait <= service_level:
+                self.answered_within_sl += 1
+            if wait > self.longest_wait_seconds:
+                self.longest_wait_seconds = wait
+        elif outcome == "abandoned":
+            self.abandoned += 1
+            if wait > service_level:
+                self.abandoned_after_sl += 1
+            if wait > self.longest_wait_seconds:
+                self.longest_wait_seconds = wait
+        elif outcome == "short_abandoned":
+            self.short_abandoned += 1
+        elif outcome == "blocked":
+            self.blocked += 1
+        elif outcome == "callback_failed":
+            self.callback_failed += 1
+
     @property
     def offered(self) -> int:
         return self.joined - self.short_abandoned
@@ -177,6 +202,16 @@ class Metrics(msgspec.Struct, kw_only=True):
     def add_agent_time(self, pool: str, handling: bool, start: float, end: float) -> None:
         """Credit `end - start` seconds of handling (or available) time to the pool,
         split at interval boundaries so per-interval occupancy is exact."""
+        if end <= start:
+            return
+        index = int((start + self.offset) // self.interval_seconds)
+        if end <= (index + 1) * self.interval_seconds - self.offset:  # the usual case
+            for counters in self.pool_counters(pool, index):
+                if handling:
+                    counters.handling_seconds += end - start
+                else:
+                    counters.available_seconds += end - start
+            return
         t = start
         while t < end:
             index = self.interval_of(t)

@@ -329,3 +329,19 @@ def test_line_down_report_while_the_agent_rings_does_not_abandon_a_callback() ->
     assert [d.number for d in f.commands(cmd.DialCallback, "c2")] == ["01099998888"]
     f.send(ev.CallbackAnswered(call_id="c2"))
     assert f.outcome("c2") == "answered"
+
+
+def test_callbacks_waiting_do_not_fill_the_queue() -> None:
+    """`max_waiting` is about callers on hold: a caller who took a callback has
+    hung up, so the next caller is not turned away as "queue full"."""
+    full = SITE.replace(
+        "    wrap_up_seconds: 10\n", "    wrap_up_seconds: 10\n    max_waiting: 2\n", 1
+    )
+    f = busy_floor(full)  # a1 talks to c0; c1 is on hold (1 of 2)
+    ask_for_callback(f, "c2")  # c2 takes a callback: its line goes down
+    f.call("c3")  # on hold: 2 of 2
+    f.call("c4")  # a third caller on hold would be one too many
+    f.advance(3)  # c4 hears that the queue is full, then the line goes down
+    assert f.outcome("c3") is None
+    assert f.outcome("c4") == "blocked"
+    assert f.call_state("c2") is not None  # the callback keeps its place
