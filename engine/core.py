@@ -979,6 +979,7 @@ class Engine:
         """The agent's part of a call is over: after-call work for the queue's time."""
         agent.call_id = ""
         agent.wrap_queue = call.queue
+        agent.wrap_interval = call.interval
         agent.last_call_end = self._now
         agent.handled_seconds += self._now - agent.state_since
         self._start_wrap(agent, "call_ended", self.queues[call.queue].cfg.wrap_up_seconds, "acw")
@@ -1014,7 +1015,7 @@ class Engine:
         timer, `AgentReady`, a pause or a logout; does nothing otherwise."""
         if agent.state is A.WRAP_UP and agent.reason == "acw" and agent.wrap_queue:
             wrap = self._now - agent.state_since
-            interval = self.metrics.interval_of(agent.state_since)
+            interval = agent.wrap_interval
             for c in self.metrics.queue_counters(agent.wrap_queue, interval):
                 c.wrap_up_seconds += wrap
                 c.handled += 1

@@ -11,7 +11,9 @@
 
 Counters are kept per queue, per pool, per vendor and per interval (15 minutes by
 default, aligned to local time). A call counts in the interval in which it joined
-its queue, whenever its outcome comes, as call-centre reports do.
+its queue, whenever its outcome comes, as call-centre reports do: its wait, its
+talk time and its after-call work all count there. Agent time (occupancy) is
+split at interval boundaries as it passes.
 """
 
 from __future__ import annotations

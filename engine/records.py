@@ -73,6 +73,8 @@ class Agent(msgspec.Struct, kw_only=True):
     call_id: str = ""
     wrap_queue: str = ""
     """The queue of the call whose after-call work is running (AHT accounting)."""
+    wrap_interval: int = 0
+    """That call's interval: its wrap-up counts where its talk time counted."""
     version: int = 0
     """Bumped whenever the agent leaves AVAILABLE: older index entries are stale."""
     missed: int = 0

@@ -356,6 +356,8 @@ def _figures(q: QueueCounters) -> Figures:
         vendor_answered=q.vendor_answered,
         callbacks=q.callbacks_requested,
         blocked=q.blocked,
+        answered_within_sl=q.answered_within_sl,
+        abandoned_after_sl=q.abandoned_after_sl,
     )
 
 

@@ -29,6 +29,10 @@ class Figures(msgspec.Struct, kw_only=True):
     callbacks: int
     """Callbacks requested (virtual hold taken, or referred)."""
     blocked: int
+    answered_within_sl: int = 0
+    """The service level's numerator: answered within the queue's threshold."""
+    abandoned_after_sl: int = 0
+    """Abandoned after the threshold (with answered, the service level's denominator)."""
 
 
 class PoolResult(msgspec.Struct, kw_only=True):

@@ -235,3 +235,24 @@ def test_talk_time_of_an_abusive_call_counts_for_queue_and_pool_alike() -> None:
     f.send(ev.AgentFlaggedAbusive(agent_id="a1", call_id="c1"))
     assert f.queue("gen").talk_seconds == pytest.approx(25)
     assert f.engine.metrics.pools["floor"].talk_seconds == pytest.approx(25)
+
+
+def test_a_call_s_talk_and_wrap_up_count_in_the_interval_it_joined() -> None:
+    """AHT per interval divides the talk and after-call work of the same calls:
+    a call that joins at 10:14 and wraps up at 10:20 counts whole in 10:00-10:15."""
+    from tests.harness import local_start
+
+    f = Floor(SITE, start=local_start(1, 10, 14))
+    f.login("a1")
+    f.call("c1")
+    f.answer("a1", "c1")
+    f.advance(300)
+    f.agent_hangs_up("a1", "c1")
+    f.advance(60)
+    slots = f.engine.metrics.intervals
+    joined = f.engine.metrics.interval_of(local_start(1, 10, 14))
+    gen = slots[joined].queues["gen"]
+    assert (gen.talk_seconds, gen.handled) == (300, 1)
+    assert gen.wrap_up_seconds == 10
+    assert gen.aht_seconds == 300 + 10
+    assert all(slot.total.handled == 0 for index, slot in slots.items() if index != joined)
