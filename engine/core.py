@@ -41,6 +41,7 @@ from engine.states import (
     AGENT_TRANSITIONS,
     BUSY_STATES,
     CALL_TRANSITIONS,
+    IN_LINE,
     STAFFED_STATES,
     AgentState,
     CallState,
@@ -220,6 +221,50 @@ class Engine:
             ev.SetAnnouncement: self._on_set_announcement,
             ev.TimerFired: lambda e: None,
         }
+        calls, agents = self.calls, self.agents
+        # When each kind of timer still means something; a timer that no longer
+        # does is dropped unfired (and never wakes a driver: see next_deadline).
+        self._timer_live: dict[str, Callable[[str, int], bool]] = {
+            "menu": lambda k, t: (
+                (c := calls.get(k)) is not None
+                and c.state is C.IVR
+                and c.prompt_kind == "digit"
+                and c.prompt_id == t
+            ),
+            "ring": lambda k, t: (
+                (c := calls.get(k)) is not None and c.state is C.OFFERED and c.offer_token == t
+            ),
+            "wrap": lambda k, t: (a := agents[k]).state is A.WRAP_UP and a.wrap_token == t,
+            "relax": lambda k, t: (
+                (c := calls.get(k)) is not None and c.state in IN_LINE and c.step == t - 1
+            ),
+            "overflow": lambda k, t: (
+                (c := calls.get(k)) is not None
+                and c.state is C.WAITING
+                and c.seq == t
+                and not c.ready_for_overflow
+                and not c.callback
+            ),
+            "announce": lambda k, t: (
+                (c := calls.get(k)) is not None
+                and c.state in IN_LINE
+                and c.seq == t
+                and not c.callback
+            ),
+            "vendor_timeout": lambda k, t: (
+                (c := calls.get(k)) is not None
+                and c.state is C.VENDOR_DIALING
+                and c.offer_token == t
+            ),
+            "vendor_free": lambda k, t: True,
+            "dialback": lambda k, t: (
+                (c := calls.get(k)) is not None and c.state is C.DIALING_BACK and c.offer_token == t
+            ),
+            "retry": lambda k, t: (
+                (c := calls.get(k)) is not None and c.state is C.RETRY_WAIT and c.attempts == t
+            ),
+            "surge": lambda k, t: True,
+        }
         self._timer_handlers: dict[str, Callable[[str, int], None]] = {
             "menu": self._menu_timed_out,
             "ring": self._ring_timed_out,
@@ -259,8 +304,16 @@ class Engine:
         return out
 
     def next_deadline(self) -> float | None:
-        """When the engine next needs `handle(TimerFired(), t)`, or None."""
-        return self._timers[0][0] if self._timers else None
+        """When the engine next needs `handle(TimerFired(), t)`, or None. Timers that
+        can no longer fire (their call was answered, their wrap-up cut short) are
+        dropped here, so a driver is never woken for nothing."""
+        timers, live = self._timers, self._timer_live
+        while timers:
+            _, _, kind, key, token = timers[0]
+            if live[kind](key, token):
+                return timers[0][0]
+            heapq.heappop(timers)
+        return None
 
     def waiting_count(self, queue: str) -> int:
         return len(self.queues[queue].waiting)
@@ -286,10 +339,11 @@ class Engine:
         heapq.heappush(self._timers, (at, self._timer_seq, kind, key, token))
 
     def _fire_due(self, now: float) -> None:
-        timers = self._timers
+        timers, live, handlers = self._timers, self._timer_live, self._timer_handlers
         while timers and timers[0][0] <= now:
             _, _, kind, key, token = heapq.heappop(timers)
-            self._timer_handlers[kind](key, token)
+            if live[kind](key, token):
+                handlers[kind](key, token)
 
     def _call(self, call_id: str, what: str) -> Call | None:
         call = self.calls.get(call_id)
@@ -438,11 +492,7 @@ class Engine:
             self._finish(call, None)
 
     def _menu_timed_out(self, call_id: str, token: int) -> None:
-        call = self.calls.get(call_id)
-        if call is None or call.state is not C.IVR or call.prompt_kind != "digit":
-            return
-        if call.prompt_id != token:
-            return
+        call = self.calls[call_id]
         call.prompt_kind = ""
         self._run_ivr(call, self.ivr.timed_out(call, self._now))
 
@@ -657,9 +707,7 @@ class Engine:
             call.protection_prompt_id = self._play(call, q.cfg.pre_connect, "")
 
     def _relax_step(self, call_id: str, step: int) -> None:
-        call = self.calls.get(call_id)
-        if call is None or not call.queue or call.step != step - 1:
-            return
+        call = self.calls[call_id]
         q = self.queues[call.queue]
         call.step = step
         if step + 1 < q.steps:
@@ -681,9 +729,7 @@ class Engine:
         return math.ceil(position / max(1, q.staffed)) * aht
 
     def _announce_due(self, call_id: str, seq: int) -> None:
-        call = self.calls.get(call_id)
-        if call is None or call.seq != seq or call.callback or not call.queue:
-            return
+        call = self.calls[call_id]
         q = self.queues[call.queue]
         announce = q.cfg.announce
         if announce is None:
@@ -752,11 +798,8 @@ class Engine:
             return
 
     def _overflow_due(self, call_id: str, seq: int) -> None:
-        call = self.calls.get(call_id)
-        if call is None or call.seq != seq or call.state is not C.WAITING:
-            return
-        if not call.ready_for_overflow and not call.callback:
-            self._check_overflow(call, self.queues[call.queue])
+        call = self.calls[call_id]
+        self._check_overflow(call, self.queues[call.queue])
 
     def _drain_queue(self, q: QueueRuntime) -> None:
         """Send qualified callers of `q` to vendors while a vendor can take them.
@@ -836,9 +879,7 @@ class Engine:
         self._vendor_not_reached(call)
 
     def _vendor_timed_out(self, call_id: str, token: int) -> None:
-        call = self.calls.get(call_id)
-        if call is None or call.state is not C.VENDOR_DIALING or call.offer_token != token:
-            return
+        call = self.calls[call_id]
         self._emit(cmd.CancelVendor(call_id=call.id, vendor=call.vendor))
         self._vendor_not_reached(call)
 
@@ -917,9 +958,7 @@ class Engine:
         self._missed(call, agent)
 
     def _ring_timed_out(self, call_id: str, token: int) -> None:
-        call = self.calls.get(call_id)
-        if call is None or call.state is not C.OFFERED or call.offer_token != token:
-            return
+        call = self.calls[call_id]
         self._emit(cmd.CancelRing(call_id=call.id, agent_id=call.agent_id))
         self._missed(call, self.agents[call.agent_id])
 
@@ -990,9 +1029,7 @@ class Engine:
         self._arm(self._now + seconds, "wrap", agent.id, agent.wrap_token)
 
     def _wrap_timed_out(self, agent_id: str, token: int) -> None:
-        agent = self.agents[agent_id]
-        if agent.state is A.WRAP_UP and agent.wrap_token == token:
-            self._after_wrap(agent, "wrap_up_done")
+        self._after_wrap(self.agents[agent_id], "wrap_up_done")
 
     def _after_wrap(self, agent: Agent, trigger: str) -> None:
         """Wrap-up is over: apply a pending logout or pause, else back to work."""
@@ -1124,9 +1161,7 @@ class Engine:
         self._callback_not_reached(call, e.cause)
 
     def _dialback_timed_out(self, call_id: str, token: int) -> None:
-        call = self.calls.get(call_id)
-        if call is None or call.state is not C.DIALING_BACK or call.offer_token != token:
-            return
+        call = self.calls[call_id]
         self._emit(cmd.HangupCaller(call_id=call.id, reason="no_answer"))
         self._callback_not_reached(call, "no_answer")
 
@@ -1146,9 +1181,7 @@ class Engine:
         self._offer_cancelled(agent)
 
     def _retry_due(self, call_id: str, attempts: int) -> None:
-        call = self.calls.get(call_id)
-        if call is None or call.state is not C.RETRY_WAIT or call.attempts != attempts:
-            return
+        call = self.calls[call_id]
         self._move(call, "retry")
         self._enter_waiting(call, self.queues[call.queue])
 

@@ -99,3 +99,9 @@ BUSY_STATES = frozenset({A.RESERVED, A.ON_CALL})
 STAFFED_STATES = frozenset({A.AVAILABLE, A.RESERVED, A.ON_CALL, A.WRAP_UP})
 """States in which an agent counts as staffing their queues (expected-wait estimates)."""
 HANDLING_STATES = frozenset({A.RESERVED, A.ON_CALL})
+IN_LINE = frozenset(
+    {C.WAITING, C.RETRY_WAIT, C.OFFERED, C.CONNECTING, C.DIALING_BACK, C.VENDOR_DIALING}
+)
+"""States of a call not yet put through: it may still return to its place in line
+(a missed ring, an agent who leaves, a vendor that fails), so its waiting timers
+(relaxation, announcements) still count."""
