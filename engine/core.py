@@ -1063,11 +1063,16 @@ class Engine:
             agent.wrap_queue = ""
 
     def _apply_pending(self, agent: Agent) -> bool:
-        """Apply the logout or pause asked for while the agent was busy (the agent is
-        now in wrap-up or available, where both moves exist); False if none was."""
+        """Apply what was decided while the agent was busy (the agent is now in
+        wrap-up or available, where all these moves exist): the agent's own logout,
+        else the pool's standby, else the agent's own break. False if none."""
         pending, agent.pending = agent.pending, ""
+        standby, agent.standby_due = agent.standby_due, False
         if pending == "logout":
             self._logout(agent)
+        elif standby:
+            self._close_wrap(agent)
+            self._agent_to(agent, "pause", "standby")
         elif pending == "pause":
             self._agent_to(agent, "pause", agent.pending_reason)
         else:
@@ -1227,6 +1232,8 @@ class Engine:
             delta = 1 if is_staffed else -1
             for q, _level, _first in self._routes[agent.id]:
                 q.staffed += delta
+        if new is A.LOGGED_OUT:
+            agent.standby_due = False
         if new is not A.WRAP_UP:
             agent.cool_down_due = 0.0  # left wrap-up another way (a break, a logout)
         agent.state = new
@@ -1329,7 +1336,8 @@ class Engine:
             if a.pool == pool
             and a.state is not A.LOGGED_OUT
             and not (a.state is A.PAUSED and a.reason == "standby")
-            and not (a.pending == "pause" and a.pending_reason == "standby")
+            and not a.standby_due
+            and a.pending != "logout"  # going home after this call: not staying in service
         ]
 
     def _over_cap_demote(self, agent: Agent) -> bool:
@@ -1351,12 +1359,24 @@ class Engine:
         if len(in_service) > cap:
             for agent in sorted(in_service, key=lambda a: (a.logged_in_at, a.roster_index))[cap:]:
                 if agent.state in BUSY_STATES:
-                    agent.pending, agent.pending_reason = "pause", "standby"
+                    agent.standby_due = True
                 elif agent.state is A.PAUSED:
                     agent.reason = "standby"
                 else:
+                    self._close_wrap(agent)  # after-call work cut short still counts
                     self._agent_to(agent, "pause", "standby")
             return
+        # Room in the pool: first call off standbys not yet taken, then bring back
+        # agents on standby, the earliest logged in first.
+        room = cap - len(in_service)
+        for agent in sorted(
+            (a for a in self.agents.values() if a.pool == pool and a.standby_due),
+            key=lambda a: (a.logged_in_at, a.roster_index),
+        ):
+            if room <= 0:
+                return
+            agent.standby_due = False
+            room -= 1
         standby = sorted(
             (
                 a
@@ -1365,7 +1385,7 @@ class Engine:
             ),
             key=lambda a: (a.logged_in_at, a.roster_index),
         )
-        for agent in standby[: cap - len(in_service)]:
+        for agent in standby[:room]:
             self._agent_to(agent, "unpause")
             self._serve_agent(agent)
 

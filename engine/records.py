@@ -80,7 +80,11 @@ class Agent(msgspec.Struct, kw_only=True):
     missed: int = 0
     """Consecutive missed offers."""
     pending: str = ""
-    """"logout" or "pause", asked for while busy, applied when wrap-up ends."""
+    """The agent's own "logout" or "pause", asked for while busy, applied when the
+    call is over."""
+    standby_due: bool = False
+    """The pool shrank while the agent was busy: stand by when the call is over.
+    Kept apart from `pending`, which is the agent's request, not the pool's."""
     pending_reason: str = ""
     last_call_end: float = 0.0
     handled_seconds: float = 0.0
