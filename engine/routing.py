@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 LEVELS = 5
 
@@ -33,12 +34,15 @@ CallEntry = tuple[int, int, str, int]
 
 IsCurrent = Callable[[str, int], bool]
 """Tells whether an index entry (id, version) still stands."""
+E = TypeVar("E", AgentEntry, CallEntry)
 
 
-def _clean_head(heap: list[AgentEntry], current: IsCurrent) -> AgentEntry | None:
+def _live_head(heap: list[E], current: IsCurrent) -> E | None:
+    """The heap's least entry that still stands, dropping stale ones on the way.
+    Every entry ends in (id, version)."""
     while heap:
         entry = heap[0]
-        if current(entry[1], entry[2]):
+        if current(entry[-2], entry[-1]):
             return entry
         heapq.heappop(heap)
     return None
@@ -72,7 +76,7 @@ class AvailableAgents:
             for heap in levels[min_level - 1 :]:
                 if not heap:
                     continue
-                head = _clean_head(heap, current)
+                head = _live_head(heap, current)
                 if head is not None and (found is None or head < found):
                     found = head
         return found
@@ -123,13 +127,7 @@ class WaitingCalls:
         return len(self._order)
 
     def head(self, step: int, current: IsCurrent) -> CallEntry | None:
-        heap = self.buckets[step]
-        while heap:
-            entry = heap[0]
-            if current(entry[2], entry[3]):
-                return entry
-            heapq.heappop(heap)
-        return None
+        return _live_head(self.buckets[step], current)
 
 
 class ReadyForOverflow:
@@ -144,10 +142,4 @@ class ReadyForOverflow:
         heapq.heappush(self._heap, (-priority, seq, call_id, version))
 
     def head(self, current: IsCurrent) -> CallEntry | None:
-        heap = self._heap
-        while heap:
-            entry = heap[0]
-            if current(entry[2], entry[3]):
-                return entry
-            heapq.heappop(heap)
-        return None
+        return _live_head(self._heap, current)
