@@ -1284,7 +1284,12 @@ class Engine:
         if e.reason == "standby":
             self._anomaly("standby is set by pool size, not by hand")
         elif agent.state in BUSY_STATES:
+            withdrawn = agent.pending == "logout"
             agent.pending, agent.pending_reason = "pause", e.reason
+            if withdrawn:
+                # Staying after all: the agent counts in the pool again, so its size
+                # applies again (someone may have to stand by after their call).
+                self._apply_pool_cap(agent.pool)
         elif (agent.state, "pause") in AGENT_TRANSITIONS:
             if agent.state is A.PAUSED and agent.reason == "standby":
                 self._anomaly("pause while on standby")

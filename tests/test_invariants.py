@@ -1,21 +1,28 @@
 """Property-based tests: the engine's invariants hold for every sequence of events.
 
-A hypothesis state machine drives a small but rich site through random sequences of
-what callers, agents, vendors, the PBX and supervisors do: mostly to live calls and
-agents (picked from the engine's own tables, so sequences mean something), sometimes
-to unknown ids or to calls in stale states. `tests.invariants.CheckedFloor` checks,
-after every event the engine handles:
+A hypothesis state machine drives a small but rich site (two strategy variants)
+through random sequences of what callers, agents, vendors, the PBX and supervisors
+do: calls arriving with a menu choice (by barge-in or after the prompt), digits,
+callback requests, hang-ups, line-down reports of lines the engine hung up; agents
+answering (then talking, hanging up, flagging abuse, referring a callback), missing,
+logging in and out, pausing, asking for a break or a logout on a call; vendors
+answering, failing, hanging up; callbacks picked up or not; supervisors setting surge
+stages, distancing levels, skills, pools and announcements; time passing by 0-120 s.
+Most actions pick their target from the engine's own tables, so sequences mean
+something; some name ended calls, agents not on the call, or ids nobody knows.
 
-1. no call waits while an eligible agent is available (brute force over the roster);
-2. no agent holds two calls, and holder and held agree;
-3. whenever an agent is rung, no waiting call it could take comes first (FCFS within
-   a priority, and the weight / priority order across the agent's queues);
-4. at most one outcome per call; at the end of a run (callers hang up, time passes,
-   conversations end) every call has exactly one outcome and none is left;
-5. the metrics reconcile with the `CallOutcome` records and intervals sum to totals;
-6. no exception escapes `Engine.handle`.
+`tests.invariants.CheckedFloor` checks the design's invariants after every event the
+engine handles, and when each ring is issued (see its docstring for the full list):
+no call waits while an eligible agent is available; no agent holds two calls; within
+a priority, first come first served (and weight / priority order across queues); one
+outcome per call, and at the end of a run (callers hang up, time passes,
+conversations end) every call has exactly one; the metrics reconcile with the
+`CallOutcome` records; no exception escapes `Engine.handle`. The same action sequence
+replayed on a fresh floor gives a byte-identical log.
 
-The same action sequence replayed on a fresh floor gives a byte-identical log.
+The regression tests at the end are engine bugs the machine found, each as the
+shortest story that shows it: fixed ones must stay passing; open ones are
+`xfail(strict=True)`, and `KNOWN_BUGS` excuses their symptoms in the machine meanwhile.
 """
 
 from __future__ import annotations
@@ -235,20 +242,17 @@ def apply(floor: Floor, op: Op) -> None:
 
 picks = st.integers(min_value=0, max_value=63)
 
-KNOWN_POOL_BUGS = False
-"""While the engine bugs pinned by the xfail tests at the end of this file are open,
-the state machine skips the checks they would fail: the pool sizes (no pool over its
-size; nobody on standby, or sent there after the call, while the pool has room), the
-handled count of an after-call work cut short by a standby, and a logout request
-replaced by a standby. Set to False once
-those tests pass (then remove their xfail marks)."""
+KNOWN_BUGS: frozenset[str] = frozenset()
+"""Open engine bugs, each pinned by an xfail test at the end of this file, whose
+symptoms the state machine excuses meanwhile (see `CheckedFloor.known_bugs`). Remove
+a name when its test passes (and drop the xfail)."""
 
 
 class EngineMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.site = SITE
-        self.floor = CheckedFloor(self.site, known_pool_bugs=KNOWN_POOL_BUGS)
+        self.floor = CheckedFloor(self.site, known_bugs=KNOWN_BUGS)
         self.ops: list[Op] = []
         self.next_call = 0
         self.broken = False
@@ -284,7 +288,7 @@ class EngineMachine(RuleBasedStateMachine):
     )
     def start(self, variant: int, logged_in: set[str]) -> None:
         self.site = SITES[variant]
-        self.floor = CheckedFloor(self.site, known_pool_bugs=KNOWN_POOL_BUGS)
+        self.floor = CheckedFloor(self.site, known_bugs=KNOWN_BUGS)
         for agent_id in sorted(logged_in):
             self.send(ev.AgentLogin(agent_id=agent_id))
 
@@ -696,8 +700,8 @@ class EngineMachine(RuleBasedStateMachine):
 
 
 EngineMachine.TestCase.settings = settings(
-    max_examples=250,
-    stateful_step_count=50,
+    max_examples=400,
+    stateful_step_count=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -706,8 +710,6 @@ test_engine_invariants = EngineMachine.TestCase
 
 # ---------------------------------------------------------------------- regressions
 # Engine bugs the state machine found, each as the shortest story that shows it.
-
-POOL_BUG = "engine bug: a pending standby (pool size) is lost or kept wrongly; see the test"
 
 
 def remote_agent_on_a_call_told_to_stand_by() -> CheckedFloor:
@@ -728,8 +730,8 @@ def remote_agent_on_a_call_told_to_stand_by() -> CheckedFloor:
 
 
 def test_a_break_asked_and_cancelled_during_the_call_keeps_the_pending_standby() -> None:
-    """`_on_pause` overwrites the pending standby with the break, and `_on_unpause`
-    clears whatever is pending: the pool-size decision is lost and a4 comes back into
+    """Was: `_on_pause` overwrote the pending standby with the break, and `_on_unpause`
+    cleared whatever was pending: the pool-size decision was lost and a4 came back into
     service in a pool of size 0."""
     f = remote_agent_on_a_call_told_to_stand_by()
     f.send(ev.AgentPause(agent_id="a4", reason="lunch"))
@@ -742,8 +744,8 @@ def test_a_break_asked_and_cancelled_during_the_call_keeps_the_pending_standby()
 
 
 def test_a_break_asked_during_the_call_does_not_undo_the_pending_standby() -> None:
-    """After the call a4 is paused for lunch instead of on standby, so an unpause puts
-    a4 back in service in a pool of size 0."""
+    """Was: after the call a4 was paused for lunch instead of on standby, so an unpause
+    put a4 back in service in a pool of size 0."""
     f = remote_agent_on_a_call_told_to_stand_by()
     f.send(ev.AgentPause(agent_id="a4", reason="lunch"))
     f.agent_hangs_up("a4", "c1")
@@ -754,10 +756,10 @@ def test_a_break_asked_during_the_call_does_not_undo_the_pending_standby() -> No
 
 
 def test_a_pending_standby_is_called_off_when_the_pool_grows_again() -> None:
-    """Surge stage 1 raises the remote pool to 3 while a4 is still on the call;
-    `_apply_pool_cap` brings back agents already on standby but leaves a4's pending
-    standby in place, so a4 goes on standby with the pool at 0 of 3 (and stays there
-    until some later logout or stage change re-applies the pool size)."""
+    """Surge stage 1 raises the remote pool to 3 while a4 is still on the call. Was:
+    `_apply_pool_cap` brought back agents already on standby but left a4's pending
+    standby in place, so a4 went on standby with the pool at 0 of 3 (and stayed there
+    until some later logout or stage change re-applied the pool size)."""
     f = remote_agent_on_a_call_told_to_stand_by()
     f.send(ev.SetSurgeStage(stage=1))
     assert f.engine.pool_cap("remote") == 3
@@ -768,10 +770,9 @@ def test_a_pending_standby_is_called_off_when_the_pool_grows_again() -> None:
 
 
 def test_after_call_work_cut_short_by_a_standby_still_counts_the_call_as_handled() -> None:
-    """`_apply_pool_cap` moves an agent in after-call work straight to standby with
-    `_agent_to(agent, "pause", "standby")`, without `_close_wrap`: the call is never
-    counted as handled and its wrap-up time is lost (AHT, both queue and pool). A break
-    (`_on_pause`) or a logout (`_logout`) during wrap-up do call `_close_wrap`."""
+    """Was: `_apply_pool_cap` moved an agent in after-call work straight to standby
+    without `_close_wrap`: the call was never counted as handled and its wrap-up time
+    was lost (AHT, both queue and pool), unlike a break or a logout during wrap-up."""
     f = CheckedFloor(SITE)
     f.login("a4")
     f.call("c1")
@@ -787,11 +788,10 @@ def test_after_call_work_cut_short_by_a_standby_still_counts_the_call_as_handled
 
 
 def test_a_logout_asked_during_the_call_is_not_turned_into_a_standby() -> None:
-    """a4 asks to log out during a call. `_in_service` still counts a4 (only a pending
-    standby is excluded), so when the pool size is applied again `_apply_pool_cap`
-    overwrites the pending logout with a pending standby: after the call a4 is paused
-    on standby instead of logged out, and once the pool grows a4 is put back in service
-    and rung, though a4 went home."""
+    """a4 asks to log out during a call. Was: `_in_service` still counted a4, so when
+    the pool size was applied again `_apply_pool_cap` overwrote the pending logout with
+    a pending standby: after the call a4 was paused on standby instead of logged out,
+    and once the pool grew a4 was put back in service and rung, though a4 went home."""
     f = CheckedFloor(SITE)
     f.login("a5")
     f.advance(1)
@@ -811,3 +811,27 @@ def test_a_logout_asked_during_the_call_is_not_turned_into_a_standby() -> None:
     f.press("c2", "2")
     assert f.agent_state("a4") is A.LOGGED_OUT
     assert "a4" not in f.rung("c2")
+
+
+def test_a_logout_withdrawn_for_a_break_does_not_overfill_the_pool() -> None:
+    """a4 asks to log out during a call, so `_in_service` no longer counts a4 and a5,
+    a6 log in to fill the remote pool (size 2). Then a4 asks for a break instead:
+    `_on_pause` replaces the pending logout, a4 counts in service again, and nothing
+    re-applies the pool size: three remote agents in service (after the call and the
+    break, all three are available) in a pool of two."""
+    f = CheckedFloor(SITE)
+    f.login("a4")
+    f.call("c1")
+    f.press("c1", "2")
+    assert f.rung("c1") == ["a4"]
+    f.answer("a4", "c1")
+    f.advance(2)
+    f.send(ev.AgentLogout(agent_id="a4"))  # after this call
+    f.advance(1)
+    f.login("a5", "a6")  # the pool's two places, a4 going
+    f.send(ev.AgentPause(agent_id="a4", reason="lunch"))  # a4 stays after all
+    f.agent_hangs_up("a4", "c1")
+    f.advance(10)
+    f.send(ev.AgentUnpause(agent_id="a4"))
+    available = [a for a in ("a4", "a5", "a6") if f.agent_state(a) is A.AVAILABLE]
+    assert len(available) <= 2, f"{available} in service in the remote pool of size 2"
