@@ -205,9 +205,10 @@ def render(spec_dir: Path = SPEC_DIR) -> str:
             opts = f'{_OPTIONS}, tag_field="{disc}"' if disc else _OPTIONS
         out.append(_class(model, base, opts, disc, py_type))
     out.append(_section("Unions: decode into these to dispatch on `type`."))
-    for name in sorted(bases):
-        members = leaves(name)
-        out.append(_union(name, members, models[name].description))
+    # Deepest first, so that a union names the unions of its subtypes (Message =
+    # Event | MissingParams) rather than listing every leaf again.
+    for name in sorted(bases, key=lambda n: (-len(ancestors(n)), n)):
+        out.append(_union(name, sorted(children[name]), models[name].description))
     event_leaves = leaves("Event") if "Event" in bases else []
     out.append(_FOOTER.format(event_types=_event_types(event_leaves)))
     return "\n".join(out)
@@ -301,7 +302,11 @@ def _class(
 
 def _union(name: str, members: list[str], description: str) -> str:
     lines = ["", ""]
-    lines += _comment(f"{name}: {_sentence(description)} Every concrete subtype.", "")
+    lines += _comment(f"{name}: {_sentence(description)} Its subtypes, or their unions.", "")
+    one_line = f"{name}: TypeAlias = {' | '.join(members)}"
+    if len(one_line) <= 100:  # as ruff format would write it
+        lines.append(one_line)
+        return "\n".join(lines)
     lines.append(f"{name}: TypeAlias = (")
     lines += [f"    {m}" if i == 0 else f"    | {m}" for i, m in enumerate(members)]
     lines.append(")")
@@ -323,8 +328,8 @@ Field names are those of the JSON. A field the spec does not mark `required` is
 Encoding leaves out fields that are None, as Asterisk does.
 
 A model with subtypes (`Message`, `Event`) is generated as `<Name>Base`; `<Name>` is
-the union of its concrete subtypes, tagged by the JSON field `type`. Decode a WebSocket
-frame with `decode_event` (or `EVENT_DECODER` when an unknown type should raise).
+the union of its subtypes, tagged by the JSON field `type`. WebSocket frames are decoded
+by `ari.frames.decode_event`.
 """
 
 from __future__ import annotations
@@ -344,49 +349,12 @@ AriDate: TypeAlias = str
 _FOOTER = '''
 
 # {dashes}
-# Decoding WebSocket frames.
+# Every event `type` the spec knows (decoding helpers: `ari/frames.py`).
 
 EVENT_TYPES: dict[str, type[EventBase]] = {{
 {event_types}
 }}
 """Every event `type` the spec knows, mapped to its record class."""
-
-EVENT_DECODER: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
-"""Decodes one event frame; raises msgspec.ValidationError for an unknown `type`."""
-
-
-class _TypeOnly(msgspec.Struct, frozen=True):
-    type: str | None = None
-
-
-_TYPE_DECODER = msgspec.json.Decoder(_TypeOnly)
-
-
-def decode_event(data: bytes | str) -> Event | None:
-    """Decode one ARI WebSocket frame into its event record.
-
-    Returns None when the frame is well-formed JSON whose `type` this spec does not know
-    (a newer Asterisk's event, or the non-event message `MissingParams`): the caller
-    counts it and goes on. Fields the spec does not know are ignored.
-
-    Raises msgspec.DecodeError when the frame is not JSON (message such as "JSON is
-    malformed: invalid character (byte 0)" or "Input data was truncated"), and its
-    subclass msgspec.ValidationError when a known event breaks the spec (message naming
-    the path, such as "Object missing required field `channel` - at `$`") or the frame
-    has no string `type`.
-    """
-    try:
-        return EVENT_DECODER.decode(data)
-    except msgspec.ValidationError:
-        # The rare path: find out whether the tag was the problem. Re-raise the first
-        # error for anything else (including no `type` at all).
-        try:
-            kind = _TYPE_DECODER.decode(data).type
-        except msgspec.ValidationError:
-            kind = None
-        if kind is None or kind in EVENT_TYPES:
-            raise
-        return None
 '''.replace("{dashes}", "-" * 96)
 
 

@@ -8,8 +8,8 @@ Field names are those of the JSON. A field the spec does not mark `required` is
 Encoding leaves out fields that are None, as Asterisk does.
 
 A model with subtypes (`Message`, `Event`) is generated as `<Name>Base`; `<Name>` is
-the union of its concrete subtypes, tagged by the JSON field `type`. Decode a WebSocket
-frame with `decode_event` (or `EVENT_DECODER` when an unknown type should raise).
+the union of its subtypes, tagged by the JSON field `type`. WebSocket frames are decoded
+by `ari.frames.decode_event`.
 """
 
 from __future__ import annotations
@@ -1299,7 +1299,7 @@ class TextMessageReceived(
 # Unions: decode into these to dispatch on `type`.
 
 
-# Event: Base type for asynchronous events from Asterisk. Every concrete subtype.
+# Event: Base type for asynchronous events from Asterisk. Its subtypes, or their unions.
 Event: TypeAlias = (
     ApplicationMoveFailed
     | ApplicationRegistered
@@ -1349,59 +1349,12 @@ Event: TypeAlias = (
 )
 
 
-# Message: Base type for errors and events. Every concrete subtype.
-Message: TypeAlias = (
-    ApplicationMoveFailed
-    | ApplicationRegistered
-    | ApplicationReplaced
-    | ApplicationUnregistered
-    | BridgeAttendedTransfer
-    | BridgeBlindTransfer
-    | BridgeCreated
-    | BridgeDestroyed
-    | BridgeMerged
-    | BridgeVideoSourceChanged
-    | CallBroadcast
-    | CallClaimed
-    | ChannelCallerId
-    | ChannelConnectedLine
-    | ChannelCreated
-    | ChannelDestroyed
-    | ChannelDialplan
-    | ChannelDtmfReceived
-    | ChannelEnteredBridge
-    | ChannelHangupRequest
-    | ChannelHold
-    | ChannelLeftBridge
-    | ChannelStateChange
-    | ChannelTalkingFinished
-    | ChannelTalkingStarted
-    | ChannelToneDetected
-    | ChannelTransfer
-    | ChannelUnhold
-    | ChannelUserevent
-    | ChannelVarset
-    | ContactStatusChange
-    | DeviceStateChanged
-    | Dial
-    | EndpointStateChange
-    | MissingParams
-    | PeerStatusChange
-    | PlaybackContinuing
-    | PlaybackFinished
-    | PlaybackStarted
-    | RESTResponse
-    | RecordingFailed
-    | RecordingFinished
-    | RecordingStarted
-    | StasisEnd
-    | StasisStart
-    | TextMessageReceived
-)
+# Message: Base type for errors and events. Its subtypes, or their unions.
+Message: TypeAlias = Event | MissingParams
 
 
 # ------------------------------------------------------------------------------------------------
-# Decoding WebSocket frames.
+# Every event `type` the spec knows (decoding helpers: `ari/frames.py`).
 
 EVENT_TYPES: dict[str, type[EventBase]] = {
     "ApplicationMoveFailed": ApplicationMoveFailed,
@@ -1451,40 +1404,3 @@ EVENT_TYPES: dict[str, type[EventBase]] = {
     "TextMessageReceived": TextMessageReceived,
 }
 """Every event `type` the spec knows, mapped to its record class."""
-
-EVENT_DECODER: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
-"""Decodes one event frame; raises msgspec.ValidationError for an unknown `type`."""
-
-
-class _TypeOnly(msgspec.Struct, frozen=True):
-    type: str | None = None
-
-
-_TYPE_DECODER = msgspec.json.Decoder(_TypeOnly)
-
-
-def decode_event(data: bytes | str) -> Event | None:
-    """Decode one ARI WebSocket frame into its event record.
-
-    Returns None when the frame is well-formed JSON whose `type` this spec does not know
-    (a newer Asterisk's event, or the non-event message `MissingParams`): the caller
-    counts it and goes on. Fields the spec does not know are ignored.
-
-    Raises msgspec.DecodeError when the frame is not JSON (message such as "JSON is
-    malformed: invalid character (byte 0)" or "Input data was truncated"), and its
-    subclass msgspec.ValidationError when a known event breaks the spec (message naming
-    the path, such as "Object missing required field `channel` - at `$`") or the frame
-    has no string `type`.
-    """
-    try:
-        return EVENT_DECODER.decode(data)
-    except msgspec.ValidationError:
-        # The rare path: find out whether the tag was the problem. Re-raise the first
-        # error for anything else (including no `type` at all).
-        try:
-            kind = _TYPE_DECODER.decode(data).type
-        except msgspec.ValidationError:
-            kind = None
-        if kind is None or kind in EVENT_TYPES:
-            raise
-        return None

@@ -16,6 +16,7 @@ import msgspec
 import pytest
 
 from ari import generate_models
+from ari.frames import decode_event
 from ari.models import (
     EVENT_TYPES,
     ChannelDestroyed,
@@ -26,7 +27,6 @@ from ari.models import (
     Event,
     StasisStart,
     TextMessage,
-    decode_event,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ari"
