@@ -101,6 +101,8 @@ class Day:
         self._next_id = 0
         self._on_arrival = on_arrival
         self._number: dict[str, str] = {}
+        self.samples: list[tuple[float, int]] = []
+        """(time, callers waiting in all queues), once a minute."""
         self.vendor_calls: dict[int, dict[str, int]] = {}
         """Calls sent to each vendor, by interval of the day."""
         self.arrivals: Iterator[Arrival] = iter(())
@@ -304,8 +306,6 @@ class Day:
         if len(self.callers) > 2 * len(self.engine.calls) + 1000:
             self.forget_ended()
 
-    samples: list[tuple[float, int]]
-
 
 def _day_start(site: SiteConfig) -> float:
     assert site.simulation is not None
@@ -392,7 +392,6 @@ def replay(
         ] += 1
 
     day = Day(site, engine, people_rng, count_arrival)
-    day.samples = []
     vt = VirtualTime(engine, start, day.on_command, day.on_item)
     day.vt = vt
     for at, agent_id, working in shift_logins(site, start, end + DRAIN_SECONDS):
