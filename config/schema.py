@@ -303,6 +303,24 @@ class Abusive(_Record, frozen=True):
     cool_down_seconds: Seconds = 120.0
 
 
+class Live(_Record, frozen=True):
+    """How `acd serve` works with a real PBX over ARI (ignored by the replay)."""
+
+    caller_id: str = ""
+    """The number agents and vendors see when they are rung ("" = the caller's own)."""
+    on_shutdown: Literal["continue", "hangup"] = "continue"
+    """What happens to callers still in the IVR or waiting when the engine stops:
+    they hear `shutdown_prompt`, then go on in the dialplan at `fallback_context`
+    (`continue`, e.g. to an operator) or are hung up politely (`hangup`)."""
+    shutdown_prompt: Media = field(default_factory=lambda: ["sound:custom/acd-service-moving"])
+    fallback_context: str = "acd-fallback"
+    fallback_extension: str = "s"
+    abusive_dtmf: Annotated[str, Meta(pattern=r"^[0-9*#]{1,4}$")] = "*9"
+    """The keys an agent presses during a conversation to flag an abusive caller."""
+    feature_prompt: Media = field(default_factory=lambda: ["sound:beep"])
+    """Played to an agent who dialled a feature code (login, pause...) before hang-up."""
+
+
 class SurgeStage(_Record, frozen=True):
     """A surge stage (field facts: 1 = 60,000 calls a day in-house, 2 = 80,000 with
     vendors and short-term hires)."""
@@ -426,6 +444,7 @@ class SiteConfig(_Record, frozen=True):
     missed_ring: MissedRing = MissedRing()
     abusive: Abusive = Abusive()
     surge: Surge = Surge()
+    live: Live = Live()
     simulation: Simulation | None = None
 
 

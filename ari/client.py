@@ -1,0 +1,384 @@
+"""A thin asyncio client for Asterisk's ARI: the REST calls the ACD needs and the
+events WebSocket of one Stasis application.
+
+Contract:
+- every REST method returns the decoded resource (an `ari.models` record) or None for
+  204, and raises `AriError` for any non-2xx answer, a timeout or a refused connection
+  (`status` 0 for the last two). It never raises anything else for network trouble, so
+  the controller can turn each failure into an engine event;
+- `events()` yields decoded events forever: it reconnects with backoff when the socket
+  drops, and calls `on_connect` after every (re)connection, before yielding the first
+  event of that connection, so the caller can reconcile what it missed in the gap;
+- credentials travel in an Authorization header, never in a URL, so they cannot reach
+  a log line (aiohttp logs URLs; Asterisk accepts Basic auth on the WebSocket upgrade).
+
+The paths and parameter names are those of Asterisk's own description (ari/spec).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+import msgspec
+
+from ari import models
+from ari.frames import decode_event
+
+log = logging.getLogger("acd.ari")
+
+T = TypeVar("T")
+
+_CHANNEL = msgspec.json.Decoder(models.Channel)
+_CHANNELS = msgspec.json.Decoder(list[models.Channel])
+_BRIDGE = msgspec.json.Decoder(models.Bridge)
+_BRIDGES = msgspec.json.Decoder(list[models.Bridge])
+_PLAYBACK = msgspec.json.Decoder(models.Playback)
+_VARIABLE = msgspec.json.Decoder(models.Variable)
+
+
+class AriError(Exception):
+    """A REST call did not succeed. `status` is the HTTP status, or 0 when Asterisk
+    could not be reached or did not answer in time."""
+
+    def __init__(self, method: str, path: str, status: int, message: str) -> None:
+        super().__init__(f"{method} {path}: {status or 'no answer'} {message}".rstrip())
+        self.method = method
+        self.path = path
+        self.status = status
+        self.message = message
+
+    @property
+    def gone(self) -> bool:
+        """The resource does not exist (any more): Asterisk answers 404 for a channel
+        that has hung up, a finished playback or a destroyed bridge."""
+        return self.status == 404
+
+
+class Counters(msgspec.Struct):
+    """What the client saw, for logs and the engine's live figures."""
+
+    requests: int = 0
+    failed_requests: int = 0
+    timeouts: int = 0
+    events: int = 0
+    unknown_events: int = 0
+    malformed_events: int = 0
+    connects: int = 0
+    disconnects: int = 0
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class AriClient:
+    """One Asterisk, one Stasis application.
+
+    `base_url` is Asterisk's HTTP server, with or without the `/ari` prefix
+    (e.g. "http://127.0.0.1:8088"). Use as an async context manager, or call `close()`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        password: str,
+        *,
+        app: str = "acd",
+        timeout: float = 5.0,
+        heartbeat: float = 10.0,
+        max_backoff: float = 10.0,
+    ) -> None:
+        root = base_url.rstrip("/")
+        self.root = root if root.endswith("/ari") else root + "/ari"
+        self.app = app
+        self.counters = Counters()
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        self._headers = {"Authorization": f"Basic {token}"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._heartbeat = heartbeat
+        self._max_backoff = max_backoff
+        self._session: aiohttp.ClientSession | None = None
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._closing = False
+
+    async def __aenter__(self) -> AriClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # Many calls at once in a surge: keep-alive connections, no per-host cap
+            # beyond what one Asterisk serves comfortably.
+            connector = aiohttp.TCPConnector(limit=64, limit_per_host=64)
+            self._session = aiohttp.ClientSession(
+                headers=self._headers, timeout=self._timeout, connector=connector
+            )
+        return self._session
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._ws is not None:
+            await self._ws.close()
+        if self._session is not None:
+            await self._session.close()
+
+    async def drop_events(self) -> None:
+        """Close the current events socket (it reconnects): for tests and operators."""
+        if self._ws is not None:
+            await self._ws.close()
+
+    # ------------------------------------------------------------------ REST
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> bytes | None:
+        """One REST call; the raw JSON answer, or None for 204. Raises AriError."""
+        self.counters.requests += 1
+        try:
+            async with self._http().request(
+                method, self.root + path, params=params, json=body
+            ) as resp:
+                data = await resp.read()
+                if resp.status >= 300:
+                    self.counters.failed_requests += 1
+                    message = ""
+                    try:
+                        message = str(msgspec.json.decode(data).get("message", ""))
+                    except (msgspec.DecodeError, AttributeError):
+                        message = data[:200].decode("utf-8", "replace")
+                    raise AriError(method, path, resp.status, message)
+                return data if resp.status != 204 and data else None
+        except TimeoutError as e:
+            self.counters.failed_requests += 1
+            self.counters.timeouts += 1
+            raise AriError(method, path, 0, "timed out") from e
+        except aiohttp.ClientError as e:
+            self.counters.failed_requests += 1
+            raise AriError(method, path, 0, type(e).__name__) from e
+
+    async def _decode(
+        self,
+        decoder: msgspec.json.Decoder[T],
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> T:
+        data = await self.request(method, path, params, body)
+        if data is None:
+            raise AriError(method, path, 0, "empty answer where a resource was expected")
+        try:
+            return decoder.decode(data)
+        except msgspec.DecodeError as e:
+            raise AriError(method, path, 0, f"unexpected answer: {e}") from e
+
+    # channels -------------------------------------------------------------
+
+    async def list_channels(self) -> list[models.Channel]:
+        return await self._decode(_CHANNELS, "GET", "/channels")
+
+    async def get_channel(self, channel_id: str) -> models.Channel:
+        return await self._decode(_CHANNEL, "GET", f"/channels/{channel_id}")
+
+    async def answer(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/answer")
+
+    async def ring(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{channel_id}/ring")
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        """`reason`: normal, busy, congestion, no_answer, ... (the spec's list)."""
+        await self.request("DELETE", f"/channels/{channel_id}", {"reason": reason})
+
+    async def play(
+        self, channel_id: str, media: list[str], *, playback_id: str, lang: str = ""
+    ) -> None:
+        params = {"media": ",".join(media), "playbackId": playback_id}
+        if lang:
+            params["lang"] = lang
+        await self.request("POST", f"/channels/{channel_id}/play", params)
+
+    async def start_moh(self, channel_id: str, moh_class: str = "") -> None:
+        params = {"mohClass": moh_class} if moh_class else {}
+        await self.request("POST", f"/channels/{channel_id}/moh", params)
+
+    async def originate(
+        self,
+        endpoint: str,
+        *,
+        channel_id: str,
+        app_args: list[str],
+        timeout: float,
+        caller_id: str = "",
+        originator: str = "",
+        variables: dict[str, str] | None = None,
+    ) -> models.Channel:
+        """Dial `endpoint` into this application: on answer the new channel enters
+        Stasis with `app_args` (StasisStart); unanswered, it is destroyed at `timeout`
+        seconds with cause 19 (busy: 17)."""
+        params = {
+            "endpoint": endpoint,
+            "app": self.app,
+            "appArgs": ",".join(app_args),
+            "channelId": channel_id,
+            "timeout": str(max(1, round(timeout))),
+        }
+        if caller_id:
+            params["callerId"] = caller_id
+        if originator:
+            params["originator"] = originator
+        body = {"variables": variables} if variables else None
+        return await self._decode(_CHANNEL, "POST", "/channels", params, body)
+
+    async def create(
+        self, endpoint: str, *, channel_id: str, app_args: list[str], originator: str = ""
+    ) -> models.Channel:
+        params = {
+            "endpoint": endpoint,
+            "app": self.app,
+            "appArgs": ",".join(app_args),
+            "channelId": channel_id,
+        }
+        if originator:
+            params["originator"] = originator
+        return await self._decode(_CHANNEL, "POST", "/channels/create", params)
+
+    async def dial(self, channel_id: str, *, caller: str = "", timeout: float = 0) -> None:
+        params: dict[str, str] = {}
+        if caller:
+            params["caller"] = caller
+        if timeout:
+            params["timeout"] = str(max(1, round(timeout)))
+        await self.request("POST", f"/channels/{channel_id}/dial", params)
+
+    async def get_variable(self, channel_id: str, name: str) -> str:
+        var = await self._decode(
+            _VARIABLE, "GET", f"/channels/{channel_id}/variable", {"variable": name}
+        )
+        return var.value
+
+    async def set_variable(self, channel_id: str, name: str, value: str) -> None:
+        params = {"variable": name, "value": value}
+        await self.request("POST", f"/channels/{channel_id}/variable", params)
+
+    async def continue_in_dialplan(
+        self, channel_id: str, *, context: str, extension: str, priority: int = 1
+    ) -> None:
+        params = {"context": context, "extension": extension, "priority": str(priority)}
+        await self.request("POST", f"/channels/{channel_id}/continue", params)
+
+    # bridges ----------------------------------------------------------------
+
+    async def list_bridges(self) -> list[models.Bridge]:
+        return await self._decode(_BRIDGES, "GET", "/bridges")
+
+    async def create_bridge(self, bridge_id: str, kind: str, name: str = "") -> models.Bridge:
+        """`kind`: Asterisk's comma-separated bridge type flags: "holding" (callers
+        waiting, music on hold), "mixing,dtmf_events" (a conversation whose keys we hear)."""
+        params = {"type": kind, "bridgeId": bridge_id, "name": name or bridge_id}
+        return await self._decode(_BRIDGE, "POST", "/bridges", params)
+
+    async def add_channels(self, bridge_id: str, channel_ids: list[str], role: str = "") -> None:
+        params = {"channel": ",".join(channel_ids)}
+        if role:
+            params["role"] = role
+        await self.request("POST", f"/bridges/{bridge_id}/addChannel", params)
+
+    async def remove_channels(self, bridge_id: str, channel_ids: list[str]) -> None:
+        params = {"channel": ",".join(channel_ids)}
+        await self.request("POST", f"/bridges/{bridge_id}/removeChannel", params)
+
+    async def start_bridge_moh(self, bridge_id: str, moh_class: str = "") -> None:
+        params = {"mohClass": moh_class} if moh_class else {}
+        await self.request("POST", f"/bridges/{bridge_id}/moh", params)
+
+    async def play_bridge(self, bridge_id: str, media: list[str], *, playback_id: str) -> None:
+        params = {"media": ",".join(media), "playbackId": playback_id}
+        await self.request("POST", f"/bridges/{bridge_id}/play", params)
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        await self.request("DELETE", f"/bridges/{bridge_id}")
+
+    # playbacks, messages ------------------------------------------------------
+
+    async def get_playback(self, playback_id: str) -> models.Playback:
+        return await self._decode(_PLAYBACK, "GET", f"/playbacks/{playback_id}")
+
+    async def stop_playback(self, playback_id: str) -> None:
+        await self.request("DELETE", f"/playbacks/{playback_id}")
+
+    async def send_message(self, to: str, sender: str, body: str) -> None:
+        """An out-of-call text message (SIP MESSAGE / SMS gateway), e.g. a link."""
+        params = {"to": to, "from": sender, "body": body}
+        await self.request("PUT", "/endpoints/sendMessage", params)
+
+    # ------------------------------------------------------------------ events
+
+    async def events(
+        self, on_connect: Callable[[], Awaitable[None]] | None = None
+    ) -> AsyncIterator[models.Event]:
+        """The application's events, forever: reconnects with exponential backoff and
+        jitter (0.2 s doubling to `max_backoff`) when the socket drops or cannot be
+        opened. Unknown and malformed frames are counted and logged, never raised."""
+        url = self.root + "/events"
+        backoff = 0.2
+        while not self._closing:
+            try:
+                ws = await self._http().ws_connect(
+                    url,
+                    params={"app": self.app},
+                    heartbeat=self._heartbeat,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+                )
+            except (aiohttp.ClientError, TimeoutError, OSError) as e:
+                if self._closing:
+                    return
+                log.warning("ARI events: cannot connect (%s); retrying in %.1f s", e, backoff)
+                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+                backoff = min(self._max_backoff, backoff * 2)
+                continue
+            self._ws = ws
+            self.counters.connects += 1
+            log.info("ARI events: connected to %s for app %s", url, self.app)
+            try:
+                if on_connect is not None:
+                    await on_connect()
+                backoff = 0.2
+                async for msg in ws:
+                    if msg.type is not aiohttp.WSMsgType.TEXT:
+                        continue
+                    event = self._decode_frame(msg.data)
+                    if event is not None:
+                        yield event
+            finally:
+                self._ws = None
+                await ws.close()
+            if not self._closing:
+                self.counters.disconnects += 1
+                log.warning("ARI events: socket closed; reconnecting")
+
+    def _decode_frame(self, data: str) -> models.Event | None:
+        self.counters.events += 1
+        try:
+            event = decode_event(data)
+        except msgspec.DecodeError as e:
+            self.counters.malformed_events += 1
+            log.warning("ARI events: malformed frame skipped: %s", e)
+            return None
+        if event is None:
+            self.counters.unknown_events += 1
+            log.info("ARI events: unknown event type skipped")
+        return event

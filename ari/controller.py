@@ -1,0 +1,827 @@
+"""The ARI controller: Asterisk's events into engine events, engine commands into ARI.
+
+The engine decides; the controller only translates, in both directions:
+
+- an inbound channel entering `Stasis(acd)` with no args is a new call
+  (`CallArrived`, caller = the channel's caller number, dnis = its dialplan exten);
+  DTMF on it is `DigitPressed`, the end of a tracked playback `PromptFinished`, and
+  the end of the channel (`StasisEnd` or `ChannelDestroyed`, whichever comes first)
+  `CallerHungUp`;
+- legs the controller originates carry their role in their Stasis args
+  (`agent,<call>`, `vendor,<call>`, `callback,<call>`): their StasisStart is the far
+  end answering; their end before that is a miss with Asterisk's cause (19 no answer,
+  17 busy: transcript 04); after it, a hang-up (see `ari.legs.end_event`);
+- an agent's call to a feature code (`Stasis(acd,login)`, `logout`, `pause`,
+  `unpause`, `ready`) logs them in and so on; the agent is known by the endpoint;
+- an agent's keys `live.abusive_dtmf` during a conversation flag the caller as abusive.
+
+Commands run as REST calls in the order the engine gave them for each call (one
+lane per call), concurrently across calls. A REST failure becomes an engine event:
+a channel that is gone is a hang-up; an originate that fails is a miss (agents) or a
+failure (vendors, callbacks); a prompt that cannot play has finished. Nothing here
+raises out of the event loop: unknown channels and late events are counted.
+
+After the events socket comes back from a gap, `reconcile` lists Asterisk's channels:
+legs still there are kept (an agent leg found Up is taken as answered), legs that
+vanished are settled as if their end had been seen, and prompts whose playback is
+gone have finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ClassVar
+
+import msgspec
+
+from ari import models
+from ari.client import AriClient, AriError
+from ari.legs import (
+    HOLD_PREFIX,
+    TALK_PREFIX,
+    CallLegs,
+    Leg,
+    LegKind,
+    end_event,
+    endpoint_of,
+    wait_announcement,
+)
+from config.schema import SiteConfig
+from engine import Engine
+from engine import commands as cmd
+from engine import events as ev
+from engine.states import CallState
+
+log = logging.getLogger("acd.controller")
+
+FEATURES: dict[str, Callable[[str, list[str]], ev.Event]] = {
+    "login": lambda agent, _args: ev.AgentLogin(agent_id=agent),
+    "logout": lambda agent, _args: ev.AgentLogout(agent_id=agent),
+    "pause": lambda agent, args: ev.AgentPause(agent_id=agent, reason=args[0] if args else "break"),
+    "unpause": lambda agent, _args: ev.AgentUnpause(agent_id=agent),
+    "ready": lambda agent, _args: ev.AgentReady(agent_id=agent),
+}
+"""Feature codes an agent dials (`Stasis(acd,<feature>[,args])`): the engine event."""
+
+HANDED_BACK_STATES = frozenset(
+    {CallState.IVR, CallState.WAITING, CallState.OFFERED, CallState.VENDOR_DIALING}
+)
+"""Calls whose callers are told and handed back on shutdown (the others are talking,
+hearing a last prompt, or have no line up)."""
+
+
+class Clock:
+    """The engine's time: epoch seconds, `speed` times faster than the wall from
+    `start` (speed 1 and no start: the real time)."""
+
+    def __init__(self, speed: float = 1.0, start: float | None = None) -> None:
+        self.speed = speed
+        self._wall0 = time.monotonic()
+        self._start = time.time() if start is None else start
+
+    def now(self) -> float:
+        return self._start + (time.monotonic() - self._wall0) * self.speed
+
+    def wall_delay(self, engine_seconds: float) -> float:
+        return max(0.0, engine_seconds / self.speed)
+
+
+class Lanes:
+    """Per-call FIFO of REST work: one call's requests run in the engine's order (the
+    channel is answered before a prompt plays), different calls run concurrently."""
+
+    def __init__(self, spawn: Callable[[Coroutine[Any, Any, None]], object]) -> None:
+        self._spawn = spawn
+        self._queues: dict[str, deque[Callable[[], Awaitable[None]]]] = {}
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def submit(self, key: str, op: Callable[[], Awaitable[None]]) -> None:
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(op)
+            return
+        self._queues[key] = deque([op])
+        self.idle.clear()
+        self._spawn(self._drain(key))
+
+    async def _drain(self, key: str) -> None:
+        queue = self._queues[key]
+        try:
+            while queue:
+                try:
+                    await queue[0]()
+                except Exception:  # a bug in one op must not stop the call's lane
+                    log.exception("ARI work for %s failed", key)
+                queue.popleft()
+        finally:
+            del self._queues[key]
+            if not self._queues:
+                self.idle.set()
+
+    def __len__(self) -> int:
+        return len(self._queues)
+
+
+class Stats(msgspec.Struct):
+    """The controller's own figures (the engine keeps the contact-centre ones)."""
+
+    calls: int = 0
+    commands: int = 0
+    stray_events: int = 0
+    """Events for channels the controller does not know (another app's, or ended)."""
+    rest_failures: int = 0
+    reconciled_gone: int = 0
+    reconciled_answered: int = 0
+    reconciled_prompts: int = 0
+    handed_back: int = 0
+    outcomes: dict[str, int] = msgspec.field(default_factory=dict)
+    first_command_ms: list[float] = msgspec.field(default_factory=list)
+    """StasisStart receipt to the first REST call answered, per inbound call (bounded)."""
+
+
+FIRST_COMMAND_SAMPLES = 100_000
+
+
+class Controller:
+    """Drives one site's engine from one Asterisk application."""
+
+    def __init__(
+        self,
+        site: SiteConfig,
+        engine: Engine,
+        client: AriClient,
+        clock: Clock,
+        spawn: Callable[[Coroutine[Any, Any, None]], object],
+    ) -> None:
+        self.site = site
+        self.live = site.live
+        self.engine = engine
+        self.ari = client
+        self.clock = clock
+        self.stats = Stats()
+        self.lanes = Lanes(spawn)
+        self.legs: dict[str, Leg] = {}
+        self.calls: dict[str, CallLegs] = {}
+        self.playbacks: dict[str, tuple[str, int]] = {}
+        """playback id -> (call id, prompt id) for prompts the engine waits on."""
+        self._after_playback: dict[str, Callable[[], None]] = {}
+        self._holding: dict[str, asyncio.Future[bool]] = {}
+        self._agent_by_endpoint = {a.endpoint: a.id for a in site.agents}
+        self._seq = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._stopping = False
+        self._stasis_seen: dict[str, float] = {}
+        self._spawn = spawn
+
+    # ------------------------------------------------------------------ the engine
+
+    def feed(self, event: ev.Event) -> None:
+        """Hand one event to the engine and carry out its commands."""
+        for command in self.engine.handle(event, self.clock.now()):
+            self.stats.commands += 1
+            handler = self._commands.get(type(command))
+            if handler is not None:
+                handler(self, command)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        deadline = self.engine.next_deadline()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            delay = self.clock.wall_delay(deadline - self.clock.now())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self.feed(ev.TimerFired())
+
+    def _next_id(self, kind: str) -> str:
+        self._seq += 1
+        return f"acd-{kind}-{self._seq}-{int(self.clock.now() * 1000) % 100_000_000}"
+
+    # ------------------------------------------------------------------ ARI events
+
+    async def run(self) -> None:
+        """Consume the application's events until cancelled."""
+        async for event in self.ari.events(self.reconcile):
+            try:
+                self.on_event(event)
+            except Exception:  # one bad event must not stop the call centre
+                log.exception("ARI event %s could not be handled", type(event).__name__)
+
+    def on_event(self, event: models.Event) -> None:
+        handler = self._events.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def _on_stasis_start(self, e: models.StasisStart) -> None:
+        ch = e.channel
+        leg = self.legs.get(ch.id)
+        if leg is not None:
+            if not leg.answered and not leg.gone:
+                self._answered(leg)
+            return
+        role = e.args[0] if e.args else ""
+        if not e.args:
+            self._inbound(ch)
+        elif role in FEATURES:
+            self._feature(ch, role, list(e.args[1:]))
+        else:
+            # A leg of ours from before a restart, or someone else's: not ours to keep.
+            self.stats.stray_events += 1
+            log.info("StasisStart of unknown channel %s (args %s): hung up", ch.id, e.args)
+            self._spawn(self._quietly(self.ari.hangup(ch.id)))
+
+    def _inbound(self, ch: models.Channel) -> None:
+        if self._stopping:
+            self._spawn(self._hand_back_new(ch.id))
+            return
+        self.stats.calls += 1
+        call = CallLegs(call_id=ch.id, caller=ch.id, legs=[ch.id])
+        self.calls[ch.id] = call
+        self.legs[ch.id] = Leg(ch.id, "caller", call_id=ch.id, answered=True)
+        if len(self.stats.first_command_ms) < FIRST_COMMAND_SAMPLES:
+            self._stasis_seen[ch.id] = time.perf_counter()
+        self.feed(ev.CallArrived(call_id=ch.id, caller=ch.caller.number, dnis=ch.dialplan.exten))
+
+    def _feature(self, ch: models.Channel, feature: str, args: list[str]) -> None:
+        leg = Leg(ch.id, "feature")
+        self.legs[ch.id] = leg
+        agent_id = self._agent_by_endpoint.get(endpoint_of(ch.name))
+        if agent_id is None:
+            log.warning("feature %s dialled from %s: no agent's endpoint", feature, ch.name)
+        else:
+            self.feed(FEATURES[feature](agent_id, args))
+        playback = self._next_id("pb")
+
+        async def confirm() -> None:
+            try:
+                await self.ari.answer(ch.id)
+                if self.live.feature_prompt and agent_id is not None:
+                    self._after_playback[playback] = lambda: self._hang_up_feature(ch.id)
+                    await self.ari.play(ch.id, self.live.feature_prompt, playback_id=playback)
+                    return
+            except AriError as err:
+                self._after_playback.pop(playback, None)
+                if err.gone:
+                    return
+            await self._quietly(self.ari.hangup(ch.id))
+
+        self.lanes.submit(ch.id, confirm)
+
+    def _hang_up_feature(self, channel_id: str) -> None:
+        self.lanes.submit(channel_id, lambda: self._quietly(self.ari.hangup(channel_id)))
+
+    def _answered(self, leg: Leg) -> None:
+        leg.answered = True
+        call = self.calls.get(leg.call_id)
+        if call is None:
+            return
+        if leg.kind == "agent":
+            self.feed(ev.AgentAnswered(agent_id=leg.agent_id, call_id=call.call_id))
+        elif leg.kind == "vendor":
+            self._talk(call, leg.channel_id)
+            self.feed(ev.VendorAnswered(call_id=call.call_id))
+        elif leg.kind == "callback":
+            call.callback = ""
+            call.caller = leg.channel_id
+            self.feed(ev.CallbackAnswered(call_id=call.call_id))
+
+    def _on_dtmf(self, e: models.ChannelDtmfReceived) -> None:
+        leg = self.legs.get(e.channel.id)
+        if leg is None or leg.gone:
+            self.stats.stray_events += 1
+            return
+        call = self.calls.get(leg.call_id)
+        if call is None:
+            return
+        if leg.kind in ("caller", "callback") and call.caller == leg.channel_id:
+            self.feed(ev.DigitPressed(call_id=call.call_id, digit=e.digit))
+        elif leg.kind == "agent" and leg.answered:
+            code = self.live.abusive_dtmf
+            leg.keys = (leg.keys + e.digit)[-len(code) :]
+            if leg.keys == code:
+                leg.keys = ""
+                self.feed(ev.AgentFlaggedAbusive(agent_id=leg.agent_id, call_id=call.call_id))
+
+    def _on_playback_finished(self, e: models.PlaybackFinished) -> None:
+        pid = e.playback.id
+        after = self._after_playback.pop(pid, None)
+        if after is not None:
+            after()
+        tracked = self.playbacks.pop(pid, None)
+        if tracked is None:
+            return
+        call_id, prompt_id = tracked
+        call = self.calls.get(call_id)
+        if call is not None and call.playback == pid:
+            call.playback = ""
+        self.feed(ev.PromptFinished(call_id=call_id, prompt_id=prompt_id))
+
+    def _on_hangup_request(self, e: models.ChannelHangupRequest) -> None:
+        leg = self.legs.get(e.channel.id)
+        if leg is not None and e.cause:
+            leg.cause = e.cause
+
+    def _on_dial(self, e: models.Dial) -> None:
+        # The dial status names the far end's refusal before the channel ends.
+        leg = self.legs.get(e.peer.id)
+        if leg is not None and not leg.cause:
+            leg.cause = {"BUSY": 17, "NOANSWER": 19, "CONGESTION": 34}.get(e.dialstatus, 0)
+
+    def _on_channel_end(self, e: models.StasisEnd | models.ChannelDestroyed) -> None:
+        leg = self.legs.get(e.channel.id)
+        if leg is None:
+            return
+        if isinstance(e, models.ChannelDestroyed) and e.cause:
+            leg.cause = e.cause if not leg.cause else leg.cause
+        self._gone(leg)
+
+    def _gone(self, leg: Leg) -> None:
+        """The leg's channel ended; tell the engine what that means, once."""
+        if leg.gone:
+            return
+        leg.gone = True
+        call = self.calls.get(leg.call_id)
+        if leg.kind == "feature" or call is None:
+            self.legs.pop(leg.channel_id, None)
+            return
+        event = end_event(leg, call)
+        if leg.bridge.startswith(TALK_PREFIX) and call.talk_bridge == leg.bridge:
+            self._release_talk_bridge(call)
+        if event is not None:
+            self.feed(event)
+        self._forget_if_done(call)
+
+    def _release_talk_bridge(self, call: CallLegs) -> None:
+        bridge = call.talk_bridge
+        if any(
+            self.legs[c].bridge == bridge and not self.legs[c].gone
+            for c in call.legs
+            if c in self.legs
+        ):
+            return
+        call.talk_bridge = ""
+        self.lanes.submit(call.call_id, lambda: self._quietly(self.ari.destroy_bridge(bridge)))
+
+    def _forget_if_done(self, call: CallLegs) -> None:
+        if call.call_id in self.engine.calls:
+            return
+        if all(self.legs[c].gone for c in call.legs if c in self.legs):
+            for c in call.legs:
+                self.legs.pop(c, None)
+            self.calls.pop(call.call_id, None)
+            if call.playback:
+                self.playbacks.pop(call.playback, None)
+
+    # ------------------------------------------------------------------ commands
+
+    def _caller_op(
+        self, c: cmd.Command, call_id: str, op: Callable[[str], Awaitable[None]]
+    ) -> None:
+        """Run `op(channel id of the caller's leg)` in the call's lane; a gone channel
+        is the caller hanging up, other failures are logged."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return
+
+        async def run() -> None:
+            channel = call.caller
+            leg = self.legs.get(channel)
+            if not channel or leg is None or leg.gone:
+                return
+            try:
+                await op(channel)
+            except AriError as err:
+                self._failed(c, err)
+                if err.gone:
+                    self._gone(leg)
+            self._first_command(channel)
+
+        self.lanes.submit(call_id, run)
+
+    def _first_command(self, channel: str) -> None:
+        seen = self._stasis_seen.pop(channel, None)
+        if seen is not None:
+            self.stats.first_command_ms.append((time.perf_counter() - seen) * 1000.0)
+
+    def _failed(self, c: cmd.Command, err: AriError) -> None:
+        self.stats.rest_failures += 1
+        level = logging.INFO if err.gone else logging.WARNING
+        log.log(level, "%s failed: %s", type(c).__name__, err)
+
+    def _do_answer(self, c: cmd.Answer) -> None:
+        self._caller_op(c, c.call_id, self.ari.answer)
+
+    def _do_play(self, c: cmd.Play) -> None:
+        call = self.calls.get(c.call_id)
+        if call is None:
+            return
+        playback = self._next_id("pb")
+        self.playbacks[playback] = (c.call_id, c.prompt_id)
+        call.playback = playback
+
+        async def play(channel: str) -> None:
+            try:
+                await self.ari.play(channel, c.media, playback_id=playback, lang=c.language)
+            except AriError as err:
+                if not err.gone and self.playbacks.pop(playback, None) is not None:
+                    # The prompt cannot play: for the flow, it has finished (a caller
+                    # who misses a prompt is better off than one left in silence).
+                    self.feed(ev.PromptFinished(call_id=c.call_id, prompt_id=c.prompt_id))
+                raise
+
+        self._caller_op(c, c.call_id, play)
+
+    def _do_stop_playback(self, c: cmd.StopPlayback) -> None:
+        call = self.calls.get(c.call_id)
+        if call is None or not call.playback:
+            return
+        playback = call.playback
+        self.lanes.submit(c.call_id, lambda: self._quietly(self.ari.stop_playback(playback)))
+
+    def _do_hold(self, c: cmd.Hold) -> None:
+        bridge = HOLD_PREFIX + c.queue
+
+        async def hold(channel: str) -> None:
+            leg = self.legs[channel]
+            if leg.bridge == bridge:
+                return
+            await self._holding_bridge(c.queue, c.music_class)
+            await self.ari.add_channels(bridge, [channel], role="participant")
+            leg.bridge = bridge
+
+        self._caller_op(c, c.call_id, hold)
+
+    async def _holding_bridge(self, queue: str, music_class: str) -> None:
+        """Make the queue's holding bridge once, with its music on hold."""
+        ready = self._holding.get(queue)
+        if ready is None:
+            ready = asyncio.get_running_loop().create_future()
+            self._holding[queue] = ready
+            bridge = HOLD_PREFIX + queue
+            try:
+                try:
+                    await self.ari.create_bridge(bridge, "holding", name=f"queue-{queue}")
+                except AriError as err:
+                    if err.status != 409:  # 409: it exists already (we made it before)
+                        raise
+                await self.ari.start_bridge_moh(bridge, music_class)
+                ready.set_result(True)
+            except AriError:
+                del self._holding[queue]
+                ready.set_result(False)
+                raise
+        if not await asyncio.shield(ready):
+            raise AriError("POST", f"/bridges/{HOLD_PREFIX}{queue}", 0, "holding bridge failed")
+
+    def _do_announce(self, c: cmd.AnnounceWait) -> None:
+        media = wait_announcement(c.position, c.expected_wait_seconds)
+        if not media:
+            return
+        playback = self._next_id("pb")
+
+        async def announce(channel: str) -> None:
+            await self.ari.play(channel, media, playback_id=playback, lang=c.language)
+
+        self._caller_op(c, c.call_id, announce)
+
+    def _new_leg(self, call: CallLegs, kind: LegKind, agent_id: str = "") -> Leg:
+        leg = Leg(self._next_id(kind), kind, call_id=call.call_id, agent_id=agent_id)
+        self.legs[leg.channel_id] = leg
+        call.legs.append(leg.channel_id)
+        return leg
+
+    def _originate(
+        self,
+        c: cmd.Command,
+        call: CallLegs,
+        leg: Leg,
+        endpoint: str,
+        timeout: float,
+        caller_number: str,
+        variables: dict[str, str],
+    ) -> None:
+        """Dial `endpoint` for the call; a refused originate is the leg failing."""
+        number = self.live.caller_id or caller_number
+
+        async def originate() -> None:
+            if leg.released or leg.gone:
+                return
+            caller_leg = self.legs.get(call.caller)
+            originator = call.caller if caller_leg is not None and not caller_leg.gone else ""
+            try:
+                await self.ari.originate(
+                    endpoint,
+                    channel_id=leg.channel_id,
+                    app_args=[leg.kind, call.call_id],
+                    timeout=timeout,
+                    caller_id=f'"ACD" <{number}>' if number else "",
+                    originator=originator,
+                    variables=variables,
+                )
+            except AriError as err:
+                self._failed(c, err)
+                leg.cause = -1  # the PBX would not dial it: unreachable, not a miss
+                if err.status == 0:
+                    # No answer in time: the channel may exist all the same.
+                    await self._quietly(self.ari.hangup(leg.channel_id))
+                self._gone(leg)
+
+        self.lanes.submit(call.call_id, originate)
+
+    def _do_ring(self, c: cmd.RingAgent) -> None:
+        call = self.calls.get(c.call_id)
+        if call is None:
+            # A callback from an earlier call's referral: the engine's call id is new.
+            call = self.calls[c.call_id] = CallLegs(call_id=c.call_id)
+        leg = self._new_leg(call, "agent", c.agent_id)
+        call.agent = leg.channel_id
+        variables = {"ACD_QUEUE": c.queue, "ACD_CALL": c.call_id, "ACD_AGENT": c.agent_id}
+        self._originate(c, call, leg, c.endpoint, c.timeout, c.caller, variables)
+
+    def _release(self, channel: str, call_id: str, reason: str = "normal") -> None:
+        leg = self.legs.get(channel)
+        if leg is None or leg.gone or leg.released:
+            return
+        leg.released = True
+
+        async def hang_up() -> None:
+            if leg.gone:
+                return
+            await self._quietly(self.ari.hangup(channel, reason))
+
+        self.lanes.submit(call_id, hang_up)
+
+    def _do_cancel_ring(self, c: cmd.CancelRing) -> None:
+        call = self.calls.get(c.call_id)
+        if call is not None and call.agent:
+            self._release(call.agent, c.call_id)
+
+    def _do_hangup_agent(self, c: cmd.HangupAgent) -> None:
+        call = self.calls.get(c.call_id)
+        if call is not None and call.agent:
+            self._release(call.agent, c.call_id)
+
+    def _do_connect(self, c: cmd.Connect) -> None:
+        call = self.calls.get(c.call_id)
+        if call is None or not call.agent:
+            return
+        self._talk(call, call.agent)
+
+    def _talk(self, call: CallLegs, partner: str) -> None:
+        """Put the caller and `partner` (agent or vendor leg) in a new mixing bridge."""
+        bridge = self._next_id("talk").replace("acd-talk-", TALK_PREFIX, 1)
+        call.talk_bridge = bridge
+
+        async def bridge_them() -> None:
+            caller = self.legs.get(call.caller)
+            other = self.legs.get(partner)
+            if caller is None or other is None or caller.gone or other.gone:
+                return
+            try:
+                if caller.bridge.startswith(HOLD_PREFIX):
+                    await self.ari.remove_channels(caller.bridge, [caller.channel_id])
+                    caller.bridge = ""
+                # dtmf_events: without it Asterisk may pass media natively and the
+                # agent's keys (the abusive-caller code) would never reach us.
+                await self.ari.create_bridge(bridge, "mixing,dtmf_events", name=bridge)
+                await self.ari.add_channels(bridge, [caller.channel_id, partner])
+                caller.bridge = other.bridge = bridge
+            except AriError as err:
+                self.stats.rest_failures += 1
+                log.warning("bridging %s failed: %s", call.call_id, err)
+                if err.gone:
+                    # Which one left? Ask; the one that is gone ends the call.
+                    for leg in (caller, other):
+                        try:
+                            await self.ari.get_channel(leg.channel_id)
+                        except AriError as again:
+                            if again.gone:
+                                self._gone(leg)
+
+        self.lanes.submit(call.call_id, bridge_them)
+
+    def _do_dial_vendor(self, c: cmd.DialVendor) -> None:
+        call = self.calls.get(c.call_id)
+        if call is None:
+            return
+        leg = self._new_leg(call, "vendor")
+        call.vendor = leg.channel_id
+        variables = {"ACD_QUEUE": c.queue, "ACD_CALL": c.call_id, "ACD_VENDOR": c.vendor}
+        self._originate(c, call, leg, c.endpoint, c.timeout, c.caller, variables)
+
+    def _do_cancel_vendor(self, c: cmd.CancelVendor) -> None:
+        call = self.calls.get(c.call_id)
+        if call is not None and call.vendor:
+            self._release(call.vendor, c.call_id)
+
+    def _do_dial_callback(self, c: cmd.DialCallback) -> None:
+        call = self.calls.get(c.call_id)
+        if call is None:
+            return
+        leg = self._new_leg(call, "callback")
+        call.callback = leg.channel_id
+        variables = {"ACD_CALL": c.call_id, "ACD_ATTEMPT": str(c.attempt)}
+        number = self.live.caller_id or self.site.site.name
+        self._originate(c, call, leg, c.endpoint, c.timeout, number, variables)
+
+    def _do_send_link(self, c: cmd.SendLink) -> None:
+        async def send() -> None:
+            sender = self.live.caller_id or self.site.site.name
+            await self._quietly(self.ari.send_message(f"pjsip:{c.number}", sender, c.link))
+
+        self.lanes.submit(c.call_id, send)
+
+    def _do_hangup_caller(self, c: cmd.HangupCaller) -> None:
+        call = self.calls.get(c.call_id)
+        if call is None:
+            return
+        # A callback still ringing is the caller's line too.
+        for channel in (call.callback, call.caller):
+            leg = self.legs.get(channel)
+            if leg is None or leg.gone:
+                continue
+            if channel == call.callback:
+                leg.released = True
+            self._hang_up_caller(c, call, channel)
+
+    def _hang_up_caller(self, c: cmd.HangupCaller, call: CallLegs, channel: str) -> None:
+        async def hang_up() -> None:
+            leg = self.legs.get(channel)
+            if leg is None or leg.gone:
+                return
+            try:
+                await self.ari.hangup(channel, c.reason)
+            except AriError as err:
+                self._failed(c, err)
+                if err.gone:
+                    self._gone(leg)
+
+        self.lanes.submit(call.call_id, hang_up)
+
+    def _do_outcome(self, c: cmd.CallOutcome) -> None:
+        self.stats.outcomes[c.outcome] = self.stats.outcomes.get(c.outcome, 0) + 1
+        log.debug("call %s: %s (queue %s)", c.call_id, c.outcome, c.queue)
+
+    async def _quietly(self, request: Awaitable[None]) -> None:
+        """A request whose failure changes nothing (the thing is gone already)."""
+        try:
+            await request
+        except AriError as err:
+            if not err.gone:
+                self.stats.rest_failures += 1
+                log.warning("%s", err)
+
+    # ------------------------------------------------------------------ reconciliation
+
+    async def reconcile(self) -> None:
+        """After a (re)connection: settle what changed while no events could arrive."""
+        if not self.legs and not self._holding:
+            return
+        try:
+            channels = {ch.id: ch for ch in await self.ari.list_channels()}
+            bridges = {b.id for b in await self.ari.list_bridges()}
+        except AriError as err:
+            log.warning("reconciliation skipped: %s", err)
+            return
+        for queue in [q for q in self._holding if HOLD_PREFIX + q not in bridges]:
+            del self._holding[queue]  # the PBX restarted: make it again when needed
+        for leg in list(self.legs.values()):
+            if leg.gone:
+                continue
+            found = channels.get(leg.channel_id)
+            if found is None:
+                self.stats.reconciled_gone += 1
+                self._gone(leg)
+            elif not leg.answered and found.state == "Up" and leg.kind != "feature":
+                self.stats.reconciled_answered += 1
+                self._answered(leg)
+            elif leg.bridge and leg.bridge not in bridges:
+                leg.bridge = ""
+        for playback, (call_id, prompt_id) in list(self.playbacks.items()):
+            try:
+                await self.ari.get_playback(playback)
+            except AriError as err:
+                if err.gone and self.playbacks.pop(playback, None) is not None:
+                    self.stats.reconciled_prompts += 1
+                    call = self.calls.get(call_id)
+                    if call is not None and call.playback == playback:
+                        call.playback = ""
+                    self.feed(ev.PromptFinished(call_id=call_id, prompt_id=prompt_id))
+        log.info(
+            "reconciled after reconnect: %d channels present, %d legs ended in the gap",
+            len(channels),
+            self.stats.reconciled_gone,
+        )
+
+    # ------------------------------------------------------------------ shutdown
+
+    async def shutdown(self, grace: float = 15.0) -> None:
+        """Leave no caller in silence: callers in the IVR or waiting hear
+        `live.shutdown_prompt`, then go on in the dialplan (`on_shutdown: continue`)
+        or are hung up; agent legs still ringing are cancelled. Conversations already
+        bridged go on in Asterisk. Waits at most `grace` seconds (wall clock)."""
+        self._stopping = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        handed: list[Awaitable[None]] = []
+        for call in list(self.calls.values()):
+            state = self.engine.calls.get(call.call_id)
+            if state is None or state.state not in HANDED_BACK_STATES:
+                continue
+            for channel in (call.agent, call.vendor):
+                if channel:
+                    self._release(channel, call.call_id)
+            leg = self.legs.get(call.caller)
+            if leg is not None and not leg.gone:
+                self.stats.handed_back += 1
+                handed.append(self._hand_back(call, leg))
+        try:
+            if handed:
+                await asyncio.wait_for(asyncio.gather(*handed), grace)
+            await asyncio.wait_for(self.lanes.idle.wait(), grace)
+        except TimeoutError:
+            log.warning("shutdown: %d calls still had ARI work pending", len(self.lanes))
+
+    async def _hand_back(self, call: CallLegs, leg: Leg) -> None:
+        done = asyncio.get_running_loop().create_future()
+
+        async def tell_and_go() -> None:
+            channel = leg.channel_id
+            try:
+                if call.playback:
+                    await self._quietly(self.ari.stop_playback(call.playback))
+                if leg.bridge:
+                    await self._quietly(self.ari.remove_channels(leg.bridge, [channel]))
+                if self.live.shutdown_prompt:
+                    finished = asyncio.get_running_loop().create_future()
+                    playback = self._next_id("pb")
+                    self._after_playback[playback] = lambda: finished.set_result(None)
+                    await self.ari.play(channel, self.live.shutdown_prompt, playback_id=playback)
+                    await asyncio.wait_for(finished, 10.0)
+                await self._send_back(channel)
+            except (AriError, TimeoutError) as err:
+                log.info("shutdown: %s: %s", channel, err)
+            finally:
+                done.set_result(None)
+
+        leg.released = True
+        self.lanes.submit(call.call_id, tell_and_go)
+        await done
+
+    async def _hand_back_new(self, channel: str) -> None:
+        await self._quietly(self._send_back(channel))
+
+    async def _send_back(self, channel: str) -> None:
+        if self.live.on_shutdown == "continue":
+            await self.ari.continue_in_dialplan(
+                channel,
+                context=self.live.fallback_context,
+                extension=self.live.fallback_extension,
+            )
+        else:
+            await self.ari.hangup(channel, "normal")
+
+    # ------------------------------------------------------------------ tables
+
+    _events: ClassVar[dict[type[Any], Callable[[Controller, Any], None]]] = {
+        models.StasisStart: _on_stasis_start,
+        models.ChannelDtmfReceived: _on_dtmf,
+        models.PlaybackFinished: _on_playback_finished,
+        models.ChannelHangupRequest: _on_hangup_request,
+        models.Dial: _on_dial,
+        models.StasisEnd: _on_channel_end,
+        models.ChannelDestroyed: _on_channel_end,
+    }
+
+    _commands: ClassVar[dict[type[Any], Callable[[Controller, Any], None]]] = {
+        cmd.Answer: _do_answer,
+        cmd.Play: _do_play,
+        cmd.StopPlayback: _do_stop_playback,
+        cmd.Hold: _do_hold,
+        cmd.AnnounceWait: _do_announce,
+        cmd.RingAgent: _do_ring,
+        cmd.CancelRing: _do_cancel_ring,
+        cmd.Connect: _do_connect,
+        cmd.HangupAgent: _do_hangup_agent,
+        cmd.DialVendor: _do_dial_vendor,
+        cmd.CancelVendor: _do_cancel_vendor,
+        cmd.DialCallback: _do_dial_callback,
+        cmd.SendLink: _do_send_link,
+        cmd.HangupCaller: _do_hangup_caller,
+        cmd.CallOutcome: _do_outcome,
+    }

@@ -1,0 +1,125 @@
+"""What the controller remembers about the PBX's channels: the legs of each call.
+
+A call (the engine's `call_id`) has one caller leg at a time (the inbound channel, or
+the channel of a callback once answered), at most one agent leg and one vendor leg
+ringing or talking, and a talk (mixing) bridge once connected. Feature legs are an
+agent's short calls to a feature code (login, pause...).
+
+Pure bookkeeping: no IO, so the rules for "what does this channel's end mean for the
+engine" can be read, and tested, in one place (`end_event`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from engine import events as ev
+
+LegKind = Literal["caller", "agent", "vendor", "callback", "feature"]
+
+HOLD_PREFIX = "acd-hold-"
+"""Holding bridges are named after their queue: `acd-hold-<queue>`."""
+TALK_PREFIX = "acd-talk-"
+
+
+@dataclass(slots=True)
+class Leg:
+    channel_id: str
+    kind: LegKind
+    call_id: str = ""
+    agent_id: str = ""
+    answered: bool = False
+    """The far end picked up (the originated leg entered Stasis)."""
+    released: bool = False
+    """The engine ended this leg itself (cancelled ring, hung up): its end is no news."""
+    gone: bool = False
+    cause: int = 0
+    """The last hang-up cause Asterisk gave for it (0: none yet)."""
+    bridge: str = ""
+    """The bridge it is in, as far as we know."""
+    keys: str = ""
+    """The agent's last keys during a conversation (for the abusive-caller code)."""
+
+
+@dataclass(slots=True)
+class CallLegs:
+    call_id: str
+    caller: str = ""
+    """Channel id of the caller's current leg ("" while a callback is not yet dialled)."""
+    agent: str = ""
+    vendor: str = ""
+    callback: str = ""
+    """A callback leg that is ringing (it becomes `caller` when answered)."""
+    talk_bridge: str = ""
+    playback: str = ""
+    """The playback of the prompt the engine waits for, if any."""
+    legs: list[str] = field(default_factory=list)
+    """Every channel id this call ever had."""
+
+
+MISS_CAUSES: dict[int, ev.MissCause] = {
+    17: "busy",  # USER_BUSY: SIP 486
+    18: "no_answer",  # NO_USER_RESPONSE
+    19: "no_answer",  # NO_ANSWER: rang out (transcript 04)
+    21: "declined",  # CALL_REJECTED: SIP 603
+}
+"""Q.850 causes of an unanswered leg, as the engine names them; others: unreachable."""
+
+FAIL_CAUSES = {17: "busy", 19: "no_answer", 18: "no_answer", 21: "declined", 34: "congestion"}
+
+
+def miss_cause(cause: int) -> ev.MissCause:
+    # 0: the leg vanished without a cause (lost in a gap of the events socket):
+    # it most likely rang out.
+    return MISS_CAUSES.get(cause, "no_answer" if cause == 0 else "unreachable")
+
+
+def end_event(leg: Leg, call: CallLegs | None) -> ev.Event | None:
+    """What the end of `leg` means for the engine, or None if nothing.
+
+    - the caller's current leg: the caller hung up (the engine also expects this report
+      for a line it hung up itself);
+    - a ringing agent, vendor or callback leg that the engine did not cancel: a miss or
+      failure, with the cause Asterisk gave (17 busy, 19 no answer, ...);
+    - an answered agent or vendor leg the engine did not hang up: they hung up;
+    - an answered callback leg: the called-back caller hung up.
+    """
+    if leg.kind == "feature" or leg.released or call is None:
+        return None
+    cid = call.call_id
+    if leg.kind == "caller":
+        return ev.CallerHungUp(call_id=cid) if call.caller == leg.channel_id else None
+    if leg.kind == "agent":
+        if leg.answered:
+            return ev.AgentHungUp(agent_id=leg.agent_id, call_id=cid)
+        return ev.AgentMissed(agent_id=leg.agent_id, call_id=cid, cause=miss_cause(leg.cause))
+    if leg.kind == "vendor":
+        if leg.answered:
+            return ev.VendorHungUp(call_id=cid)
+        return ev.VendorFailed(call_id=cid, cause=FAIL_CAUSES.get(leg.cause, "unreachable"))
+    # callback
+    if leg.answered:
+        return ev.CallerHungUp(call_id=cid) if call.caller == leg.channel_id else None
+    return ev.CallbackFailed(call_id=cid, cause=FAIL_CAUSES.get(leg.cause, "unreachable"))
+
+
+def endpoint_of(channel_name: str) -> str:
+    """"PJSIP/agent1001-0000000a" -> "PJSIP/agent1001" (Asterisk appends a sequence)."""
+    base, sep, _seq = channel_name.rpartition("-")
+    return base if sep else channel_name
+
+
+def wait_announcement(position: int | None, expected_wait_seconds: int | None) -> list[str]:
+    """app_queue's own sounds for a position and expected-wait announcement:
+    "You are now caller number 3 ... The estimated hold time is 4 minutes"."""
+    media: list[str] = []
+    if position is not None:
+        if position <= 1:
+            media.append("sound:queue-youarenext")
+        else:
+            media += ["sound:queue-thereare", f"number:{position}", "sound:queue-callswaiting"]
+    if expected_wait_seconds is not None:
+        minutes = max(1, -(-expected_wait_seconds // 60))
+        media += ["sound:queue-holdtime", f"number:{minutes}", "sound:queue-minutes"]
+    return media

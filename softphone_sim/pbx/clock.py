@@ -1,0 +1,73 @@
+"""Virtual time for the virtual PBX: epoch seconds running `speed` times faster than the wall.
+
+The clock is anchored on the running asyncio loop the first time it is used from inside
+that loop: virtual time = `start + (loop.time() - t0) * speed`. Before that (e.g. while a
+test builds its objects) `now()` is `start`. Timers are plain `loop.call_at` handles at the
+scaled loop time, so they fire in virtual-time order and cost nothing while waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+
+class VirtualClock:
+    """`phones.Clock` on the running asyncio loop.
+
+    `speed` > 0: virtual seconds per wall second. `start`: virtual epoch seconds at the
+    anchor (default: the wall clock when the clock is built). All methods must be called
+    from the loop's thread; `call_at`/`call_later` need a running loop.
+    """
+
+    def __init__(self, speed: float = 1.0, start: float | None = None) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        self.speed = float(speed)
+        self.start = time.time() if start is None else float(start)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._t0 = 0.0
+
+    def _anchor(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # First use (or a new loop, e.g. a second asyncio.run): virtual time goes on
+            # from where it stood, so it never runs backwards.
+            self.start = self.now() if self._loop is not None else self.start
+            self._loop = loop
+            self._t0 = loop.time()
+        return loop
+
+    def now(self) -> float:
+        """Current virtual time (epoch seconds)."""
+        if self._loop is None:
+            try:
+                self._anchor()
+            except RuntimeError:
+                return self.start  # no loop yet: time stands still
+        assert self._loop is not None
+        return self.start + (self._loop.time() - self._t0) * self.speed
+
+    def to_wall(self, seconds: float) -> float:
+        """Wall seconds that `seconds` of virtual time take."""
+        return seconds / self.speed
+
+    def call_at(self, when: float, fn: Callable[[], None]) -> Callable[[], None]:
+        """Run `fn` at virtual time `when` (at once, i.e. on the next loop turn, if past);
+        returns a cancel function (idempotent)."""
+        loop = self._anchor()
+        loop_when = self._t0 + (when - self.start) / self.speed
+        handle = loop.call_at(max(loop_when, loop.time()), fn)
+        return handle.cancel
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Callable[[], None]:
+        """Run `fn` after `delay` virtual seconds; returns a cancel function."""
+        loop = self._anchor()
+        handle = loop.call_later(max(delay, 0.0) / self.speed, fn)
+        return handle.cancel
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait `seconds` of virtual time."""
+        self._anchor()
+        await asyncio.sleep(max(seconds, 0.0) / self.speed)

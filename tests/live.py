@@ -1,0 +1,216 @@
+"""A live floor: the real controller and client against the virtual PBX, over real
+sockets on 127.0.0.1, with scripted people on the far ends.
+
+`run_live(site_yaml, scenario)` starts the virtual PBX (`softphone_sim.pbx`), an
+`AriClient` and a `Controller` driving a real `Engine`, all at `speed` times real
+time, and runs `scenario(floor)`. The people are scripted here (what a test wants a
+caller or agent to do), not drawn from the behaviour models: those are for the load
+and consistency tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ari.client import AriClient
+from ari.controller import Clock, Controller
+from engine import Engine
+from engine.metrics import QueueCounters
+from softphone_sim.pbx import VirtualPbx
+from softphone_sim.pbx.phones import Line
+from tests.harness import local_start, site_from_yaml
+
+SPEED = 20.0
+"""Virtual seconds per wall second: a 15 s ring timeout takes 0.75 s."""
+MONDAY_10 = local_start(0, 10)
+
+
+@dataclass
+class Caller:
+    """A scripted caller: presses `keys[sound]` when it hears `sound`; hangs up after
+    `patience` virtual seconds on hold, or when it hears `hang_up_on`."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+    key_delay: float = 0.5
+    patience: float | None = None
+    hang_up_on: str | None = None
+    heard: list[str] = field(default_factory=list)
+    held: bool = False
+    bridged_with: list[str] = field(default_factory=list)
+    ended_by_pbx: int | None = None
+    line: Line | None = None
+    clock: Any = None
+
+    def on_media(self, line: Line, media: list[str]) -> None:
+        self.heard += media
+        if self.hang_up_on is not None and self.hang_up_on in media:
+            line.hang_up()
+            return
+        for sound in media:
+            key = self.keys.get(sound)
+            if key is not None:
+                _later(self, self.key_delay, lambda k=key: line.press(k) if line.up else None)
+                return
+
+    def on_playback_done(self, line: Line, media: list[str]) -> None:
+        pass
+
+    def on_hold(self, line: Line) -> None:
+        self.held = True
+        if self.patience is not None:
+            _later(self, self.patience, lambda: line.hang_up() if line.up and
+                   not self.bridged_with else None)
+
+    def on_bridged(self, line: Line, others: list[str]) -> None:
+        self.bridged_with = list(others)
+
+    def on_hangup(self, line: Line, cause: int) -> None:
+        self.ended_by_pbx = cause
+
+
+@dataclass
+class Phone:
+    """A scripted agent softphone, vendor trunk or citizen's phone: answers after
+    `answer_after` (None: lets it ring), or rejects with `reject` (17 busy); once in a
+    conversation, presses `keys` and hangs up after `talk` (None: stays)."""
+
+    answer_after: float | None = 1.0
+    reject: int | None = None
+    talk: float | None = 30.0
+    keys: str = ""
+    rings: int = 0
+    answered: int = 0
+    conversations: list[list[str]] = field(default_factory=list)
+    ended_by_pbx: list[int] = field(default_factory=list)
+    clock: Any = None
+
+    def on_incoming(self, line: Line, caller_id: str) -> None:
+        self.rings += 1
+        if self.reject is not None:
+            cause = self.reject
+            _later(self, 0.2, lambda: line.reject(cause) if line.up else None)
+        elif self.answer_after is not None:
+            _later(self, self.answer_after, lambda: self._answer(line))
+
+    def _answer(self, line: Line) -> None:
+        if line.up:
+            self.answered += 1
+            line.answer()
+
+    def on_media(self, line: Line, media: list[str]) -> None:
+        pass
+
+    def on_playback_done(self, line: Line, media: list[str]) -> None:
+        pass
+
+    def on_hold(self, line: Line) -> None:
+        pass
+
+    def on_bridged(self, line: Line, others: list[str]) -> None:
+        self.conversations.append(list(others))
+        for i, key in enumerate(self.keys):
+            _later(self, 1.0 + 0.2 * i, lambda k=key: line.press(k) if line.up else None)
+        if self.talk is not None:
+            _later(self, self.talk, lambda: line.hang_up() if line.up else None)
+
+    def on_hangup(self, line: Line, cause: int) -> None:
+        self.ended_by_pbx.append(cause)
+
+
+def _later(who: Caller | Phone, delay: float, fn: Callable[[], object]) -> None:
+    """Do `fn` after `delay` virtual seconds, on the PBX's clock."""
+    who.clock.call_later(delay, lambda: None if fn() else None)
+
+
+class Floor:
+    """What a scenario can do and see."""
+
+    def __init__(self, pbx: VirtualPbx, controller: Controller, client: AriClient) -> None:
+        self.pbx = pbx
+        self.controller = controller
+        self.client = client
+        self.engine = controller.engine
+        self.speed = pbx.clock.speed
+
+    def caller(self, **kwargs: object) -> Caller:
+        c = Caller(**kwargs)  # type: ignore[arg-type]
+        c.clock = self.pbx.clock
+        return c
+
+    def phone(self, endpoint: str, **kwargs: object) -> Phone:
+        p = Phone(**kwargs)  # type: ignore[arg-type]
+        p.clock = self.pbx.clock
+        self.pbx.register(endpoint, p)
+        return p
+
+    def call(self, caller: Caller, number: str = "01012345678", dnis: str = "120") -> Line:
+        line = self.pbx.place_inbound(number, dnis, caller)
+        caller.line = line
+        return line
+
+    async def login(self, *endpoints: str) -> None:
+        for endpoint in endpoints:
+            self.pbx.dial_feature(endpoint, ["login"], self.caller())
+        agents = [self.controller._agent_by_endpoint[e] for e in endpoints]
+        await self.until(lambda: all(self.engine.agents[a].state != "logged_out" for a in agents))
+
+    async def sleep(self, virtual_seconds: float) -> None:
+        await asyncio.sleep(virtual_seconds / self.speed)
+
+    async def until(self, predicate: Callable[[], bool], within: float = 120.0) -> None:
+        """Wait until `predicate()` holds, at most `within` virtual seconds."""
+        deadline = asyncio.get_running_loop().time() + within / self.speed
+        while not predicate():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"not reached within {within} virtual seconds")
+            await asyncio.sleep(0.005)
+
+    def queue(self, name: str) -> QueueCounters:
+        return self.engine.metrics.queues[name]
+
+    def outcomes(self) -> dict[str, int]:
+        return dict(self.controller.stats.outcomes)
+
+
+async def _run(
+    site_yaml: str, scenario: Callable[[Floor], Awaitable[None]], speed: float, start: float
+) -> None:
+    site = site_from_yaml(site_yaml)
+    pbx = VirtualPbx(speed=speed, start=start, users={"acd": "pw"})
+    port = await pbx.start("127.0.0.1", 0)
+    floor: Floor | None = None
+    try:
+        async with (
+            AriClient(f"http://127.0.0.1:{port}", "acd", "pw", timeout=2.0) as client,
+            asyncio.TaskGroup() as tg,
+        ):
+            clock = Clock(speed, pbx.clock.now())
+            engine = Engine(site, rng=random.Random(0), start=clock.now())
+            controller = Controller(site, engine, client, clock, spawn=tg.create_task)
+            events = tg.create_task(controller.run())
+            floor = Floor(pbx, controller, client)
+            await floor.until(lambda: client.counters.connects > 0, within=5 * speed)
+            try:
+                await scenario(floor)
+            finally:
+                events.cancel()
+    finally:
+        await pbx.stop()
+        if floor is not None and floor.pbx is not pbx:  # a test restarted the PBX
+            await floor.pbx.stop()
+
+
+def run_live(
+    site_yaml: str,
+    scenario: Callable[[Floor], Awaitable[None]],
+    *,
+    speed: float = SPEED,
+    start: float = MONDAY_10,
+    limit: float = 30.0,
+) -> None:
+    """Run `scenario` on a live floor; fail if it takes over `limit` wall seconds."""
+    asyncio.run(asyncio.wait_for(_run(site_yaml, scenario, speed, start), limit))

@@ -1,0 +1,134 @@
+"""Faults on a live floor: the events socket drops mid-call, REST calls fail or hang,
+events come for channels nobody knows, the PBX restarts. In every case no caller is
+lost (each ends with an outcome or is still served) and no agent stays reserved."""
+
+from __future__ import annotations
+
+from softphone_sim.pbx import VirtualPbx
+from tests.live import Floor, run_live
+from tests.test_live_features import MENU, site
+
+
+def agents_settled(f: Floor) -> bool:
+    return all(a.state in ("available", "wrap_up", "logged_out", "paused")
+               for a in f.engine.agents.values())
+
+
+def test_agent_answering_during_a_socket_gap_is_settled_and_the_call_offered_again() -> None:
+    async def scenario(f: Floor) -> None:
+        agent = f.phone("PJSIP/agent1001", answer_after=3.0, talk=20.0)
+        await f.login("PJSIP/agent1001")
+        caller = f.caller(keys={MENU: "1"})
+        f.call(caller)
+        await f.until(lambda: agent.rings == 1)
+        # The agent answers while the app has no socket: Asterisk cannot put the leg
+        # into an inactive Stasis app and hangs it up. Reconciliation finds it gone.
+        await f.pbx.drop_websockets(refuse_for=6.0)
+        await f.until(lambda: f.controller.stats.reconciled_gone == 1, within=60)
+        assert f.client.counters.connects == 2
+        await f.until(lambda: bool(caller.bridged_with), within=60)
+        assert agent.rings == 2  # offered again, answered again
+        assert caller.ended_by_pbx is None  # the caller never noticed
+        await f.until(lambda: caller.ended_by_pbx is not None, within=60)
+        assert f.outcomes() == {"answered": 1}
+        await f.until(lambda: agents_settled(f))
+
+    run_live(site(), scenario)
+
+
+def test_caller_who_hangs_up_during_a_gap_is_settled_and_the_agent_freed() -> None:
+    async def scenario(f: Floor) -> None:
+        agent = f.phone("PJSIP/agent1001", answer_after=None)
+        await f.login("PJSIP/agent1001")
+        caller = f.caller(keys={MENU: "1"}, patience=3.0)
+        f.call(caller)
+        await f.until(lambda: agent.rings == 1)
+        await f.pbx.drop_websockets(refuse_for=8.0)
+        await f.until(lambda: f.outcomes() != {}, within=60)
+        assert f.outcomes() == {"abandoned": 1}
+        assert f.controller.stats.reconciled_gone >= 1
+        await f.until(lambda: f.engine.agents["1001"].state == "available")
+        assert f.engine.calls == {}
+        assert agent.ended_by_pbx  # the ring was cancelled, not left ringing
+
+    run_live(site(), scenario)
+
+
+def test_failed_originates_are_misses_and_the_call_is_offered_again() -> None:
+    async def scenario(f: Floor) -> None:
+        agent = f.phone("PJSIP/agent1001", answer_after=1.0, talk=10.0)
+        await f.login("PJSIP/agent1001")
+        f.pbx.fail_next(1, status=500, path="/channels")  # the originate fails
+        caller = f.caller(keys={MENU: "1"})
+        f.call(caller)
+        await f.until(lambda: bool(caller.bridged_with), within=60)
+        assert agent.rings == 1  # the failed originate never rang
+        assert f.controller.stats.rest_failures >= 1
+        assert f.outcomes() == {"answered": 1}
+
+    run_live(site(), scenario)
+
+
+def test_rest_calls_that_hang_time_out_and_the_floor_recovers() -> None:
+    async def scenario(f: Floor) -> None:
+        agent = f.phone("PJSIP/agent1001", answer_after=1.0, talk=10.0)
+        await f.login("PJSIP/agent1001")
+        f.pbx.delay_rest(3.0)  # wall seconds: longer than the client's 2 s timeout
+        caller = f.caller(keys={MENU: "1"})
+        f.call(caller)
+        await f.until(lambda: f.client.counters.timeouts > 0, within=200)
+        f.pbx.delay_rest(0.0)
+        # A prompt whose request timed out counts as played for the flow, so the
+        # caller is not stuck in a menu that never started: they get through.
+        await f.until(lambda: bool(caller.bridged_with), within=400)
+        assert agent.answered >= 1
+        await f.until(lambda: caller.ended_by_pbx is not None, within=200)
+        assert f.outcomes() == {"answered": 1}
+        await f.until(lambda: agents_settled(f), within=200)
+
+    run_live(site(), scenario, limit=60)
+
+
+def test_events_for_unknown_channels_are_counted_and_harmless() -> None:
+    async def scenario(f: Floor) -> None:
+        # A channel enters the app claiming to be an agent leg of a call we never had.
+        stray = f.caller()
+        f.pbx.dial_feature("PJSIP/agent1002", ["agent", "no-such-call"], stray)
+        await f.until(lambda: stray.ended_by_pbx is not None)
+        assert f.controller.stats.stray_events == 1
+        # The floor still works.
+        f.phone("PJSIP/agent1001", answer_after=1.0, talk=5.0)
+        await f.login("PJSIP/agent1001")
+        caller = f.caller(keys={MENU: "1"})
+        f.call(caller)
+        await f.until(lambda: bool(caller.bridged_with))
+
+    run_live(site(), scenario)
+
+
+def test_pbx_restart_settles_every_call_and_the_floor_carries_on() -> None:
+    async def scenario(f: Floor) -> None:
+        f.phone("PJSIP/agent1001", answer_after=1.0, talk=600.0)
+        await f.login("PJSIP/agent1001")
+        talking, waiting = f.caller(keys={MENU: "1"}), f.caller(keys={MENU: "1"})
+        f.call(talking)
+        await f.until(lambda: bool(talking.bridged_with))
+        f.call(waiting)
+        await f.until(lambda: waiting.held)
+        port = f.pbx.port
+        await f.pbx.stop()  # every channel is gone with it
+        fresh = VirtualPbx(speed=f.speed, start=f.pbx.clock.now(), users={"acd": "pw"})
+        await fresh.start("127.0.0.1", port)
+        f.pbx = fresh
+        await f.until(lambda: f.client.counters.connects >= 2, within=200)
+        await f.until(lambda: f.engine.calls == {}, within=60)
+        assert f.outcomes() == {"answered": 1, "abandoned": 1}
+        await f.until(lambda: agents_settled(f), within=60)
+        # The agent logs in again on the new PBX and takes new calls.
+        f.phone("PJSIP/agent1001", answer_after=1.0, talk=5.0)
+        await f.login("PJSIP/agent1001")
+        again = f.caller(keys={MENU: "1"})
+        f.call(again)
+        await f.until(lambda: bool(again.bridged_with), within=60)
+
+    run_live(site(), scenario, limit=60)

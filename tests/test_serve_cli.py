@@ -1,0 +1,78 @@
+"""`acd serve` as an operator starts it: credentials from the environment or a file,
+clear errors naming what is wrong, secrets never in its output, a clean stop on
+SIGTERM even when Asterisk is not there yet."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cli.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = str(ROOT / "config" / "seoul120.yaml")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_no_password_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("ACD_ARI_PASSWORD", raising=False)
+    assert main(["serve", CONFIG, "--ari-url", "http://127.0.0.1:1"]) == 1
+    assert "ACD_ARI_PASSWORD" in capsys.readouterr().err
+
+
+def test_unreadable_password_file_names_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope"
+    args = ["serve", CONFIG, "--ari-url", "http://x", "--ari-password-file", str(missing)]
+    assert main(args) == 1
+    assert "--ari-password-file" in capsys.readouterr().err
+
+
+def test_bad_start_time_names_the_option(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ACD_ARI_PASSWORD", "pw")
+    assert main(["serve", CONFIG, "--ari-url", "http://x", "--start", "25:99"]) == 1
+    assert "--start 25:99" in capsys.readouterr().err
+
+
+def test_waits_for_asterisk_stops_on_sigterm_and_never_shows_the_password(
+    tmp_path: Path,
+) -> None:
+    secret = "s3cr3t-Pa55-do-not-log"
+    pw_file = tmp_path / "ari-password"
+    pw_file.write_text(secret + "\n")
+    stats = tmp_path / "stats.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACD_ARI")}
+    env["ACD_ARI_USER"] = "acd"
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "cli.main", "serve", CONFIG,
+            "--ari-url", f"http://127.0.0.1:{free_port()}",  # nobody listens there
+            "--ari-password-file", str(pw_file), "--stats-json", str(stats),
+            "--log-level", "DEBUG",
+        ],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(2.0)  # a few connection attempts with backoff
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "cannot connect" in err  # it says what it waits for
+    assert secret not in out + err
+    assert stats.exists() and secret not in stats.read_text()
