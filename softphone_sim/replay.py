@@ -13,23 +13,21 @@ timing, so one seed gives one result, byte for byte, outside `Result.run`.
 
 from __future__ import annotations
 
-import datetime
 import random
 import resource
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
-from config.schema import Branch, MenuNode, SiteConfig
+from config.schema import SiteConfig
 from engine import Engine
 from engine import commands as cmd
 from engine import events as ev
-from engine.localtime import LocalTime, in_window, parse_offset
 from engine.metrics import QueueCounters
 from engine.states import STAFFED_STATES
-from softphone_sim.behaviour import PatienceDraw, check_duration, duration
 from softphone_sim.curves import Arrival, Curve
 from softphone_sim.loop import VirtualTime
+from softphone_sim.people import People, day_start, shift_logins
 from softphone_sim.result import (
     Figures,
     IntervalResult,
@@ -41,7 +39,6 @@ from softphone_sim.result import (
 
 DRAIN_SECONDS = 3 * 3600.0
 """After midnight the replay runs on until the last callers are served or give up."""
-CALLBACK_ANSWER_SECONDS = (3.0, 10.0)  # modelled: a called-back citizen picks up
 SAMPLE_SECONDS = 60.0
 """How often the queue lengths are sampled for the per-interval longest queue."""
 
@@ -61,7 +58,10 @@ class Caller:
 
 
 class Day:
-    """The people of one simulated day: reacts to the engine's commands."""
+    """The people of one simulated day: reacts to the engine's commands.
+
+    Every decision a person takes is `People`'s (shared with the virtual PBX); the Day
+    only turns the engine's commands into questions to it and its answers into events."""
 
     def __init__(
         self,
@@ -70,28 +70,11 @@ class Day:
         rng: random.Random,
         on_arrival: Callable[[float], None],
     ) -> None:
-        sim_cfg = site.simulation
-        if sim_cfg is None:
-            raise ValueError("the configuration has no `simulation:` section (caller behaviour)")
-        self.cfg = sim_cfg
+        self.people = People(site, rng)
+        self.cfg = self.people.cfg
         self.site = site
         self.engine = engine
-        self.rng = rng
         self.vt: VirtualTime
-        self.branches: dict[str, Branch] = dict(sim_cfg.branches)
-        for name, branch in self.branches.items():
-            check_duration(branch.talk, f"simulation.branches.{name}.talk")
-        self.patience = {
-            name: PatienceDraw(b.patience or sim_cfg.patience) for name, b in self.branches.items()
-        }
-        self.menu_sounds = frozenset(
-            n.prompt[0] for n in site.ivr.nodes.values() if isinstance(n, MenuNode) and n.prompt
-        )
-        self.offer_sounds = {
-            q.callback.offer_prompt[0]: q.callback.digit
-            for q in site.queues.values()
-            if q.callback is not None and q.callback.offer_prompt
-        }
         self.callers: dict[str, Caller] = {}
         self.playing: dict[str, int] = {}
         self.pick_ups: set[tuple[str, str]] = set()
@@ -126,7 +109,7 @@ class Day:
     def on_item(self, item: tuple[Any, ...], now: float) -> None:
         kind = item[0]
         if kind == "arrive":
-            self.call(item[1], 1, f"010{self.rng.randrange(10**8):08d}")
+            self.call(item[1], 1, self.people.new_number())
             self.next_arrival()
         elif kind == "redial":
             self.call(item[1], item[2], item[3])
@@ -150,9 +133,8 @@ class Day:
 
     def _give_up(self, call_id: str, caller: Caller) -> None:
         caller.waiting = False
-        redial = self.cfg.redial
-        if caller.attempt < redial.max_attempts and self.rng.random() < redial.probability:
-            delay = self.rng.expovariate(1.0 / redial.mean_delay_seconds)
+        delay = self.people.redial_after(caller.attempt)
+        if delay is not None:
             self.vt.schedule(
                 self.vt.now + delay,
                 ("redial", caller.branch, caller.attempt + 1, self._number[call_id]),
@@ -167,33 +149,18 @@ class Day:
             handler(self, c, now)
 
     def _play(self, c: cmd.Play, now: float) -> None:
-        vt, rng = self.vt, self.rng
+        vt = self.vt
         self.playing[c.call_id] = c.prompt_id
         vt.schedule(
-            now + self.cfg.prompt_seconds_per_sound * len(c.media),
+            now + self.people.prompt_seconds_per_sound * len(c.media),
             ev.PromptFinished(call_id=c.call_id, prompt_id=c.prompt_id),
         )
         caller = self.callers.get(c.call_id)
         if caller is None:
             return
-        for sound in c.media:
-            if sound in self.menu_sounds:
-                keys = self.branches[caller.branch].keys
-                if caller.keys < len(keys):
-                    key = keys[caller.keys]
-                    caller.keys += 1
-                    # Regulars know the menu and press during the prompt (barge-in).
-                    vt.schedule(
-                        now + rng.uniform(1.0, 3.0), ev.DigitPressed(call_id=c.call_id, digit=key)
-                    )
-                return
-            digit = self.offer_sounds.get(sound)
-            if digit is not None and rng.random() < self.cfg.callback_acceptance:
-                vt.schedule(
-                    now + self.cfg.prompt_seconds_per_sound,
-                    ev.DigitPressed(call_id=c.call_id, digit=digit),
-                )
-                return
+        press = self.people.key_for_media(caller, c.media)
+        if press is not None:
+            vt.schedule(now + press.delay, ev.DigitPressed(call_id=c.call_id, digit=press.digit))
 
     def _stop(self, c: cmd.StopPlayback, now: float) -> None:
         stopped = self.playing.pop(c.call_id, None)
@@ -205,23 +172,21 @@ class Day:
         if caller is None:
             return
         caller.waiting = True
-        caller.patience = now + self.patience[caller.branch].draw(self.rng)
+        caller.patience = now + self.people.patience(caller.branch)
         self.vt.schedule(caller.patience, ("patience", c.call_id, caller.patience))
 
     def _announce(self, c: cmd.AnnounceWait, now: float) -> None:
-        rule = self.cfg.hang_up_on_wait
         caller = self.callers.get(c.call_id)
-        if rule is None or caller is None or not caller.waiting or c.expected_wait_seconds is None:
+        if caller is None or not caller.waiting:
             return
-        if c.expected_wait_seconds > rule.over_seconds and self.rng.random() < rule.probability:
+        if self.people.hangs_up_on_announcement(c.expected_wait_seconds):
             self._give_up(c.call_id, caller)
 
     def _ring(self, c: cmd.RingAgent, now: float) -> None:
-        behaviour = self.cfg.agents
-        if not c.callback and self.rng.random() < behaviour.miss_probability:
+        delay = self.people.ring_answer_delay(c.callback)
+        if delay is None:
             return  # lets it ring out: the engine's ring timer settles it
         self.pick_ups.add((c.agent_id, c.call_id))
-        delay = self.rng.uniform(behaviour.answer_min_seconds, behaviour.answer_max_seconds)
         self.vt.schedule(now + delay, ("pick_up", c.agent_id, c.call_id))
 
     def _cancel_ring(self, c: cmd.CancelRing, now: float) -> None:
@@ -229,12 +194,7 @@ class Day:
 
     def _talk_seconds(self, call_id: str) -> float:
         caller = self.callers.get(call_id)
-        branch = (
-            self.branches[caller.branch]
-            if caller is not None
-            else next(iter(self.branches.values()))
-        )
-        return duration(branch.talk, self.rng)
+        return self.people.talk_seconds(caller.branch if caller is not None else None)
 
     def _connect(self, c: cmd.Connect, now: float) -> None:
         caller = self.callers.get(c.call_id)
@@ -253,16 +213,14 @@ class Day:
             int((now - self.day_start) // self.interval_seconds), {}
         )
         slot[c.vendor] = slot.get(c.vendor, 0) + 1
-        answer = now + self.cfg.vendor_answer_seconds
+        answer = now + self.people.vendor_answer_seconds
         self.vt.schedule(answer, ev.VendorAnswered(call_id=c.call_id))
         self.vt.schedule(answer + self._talk_seconds(c.call_id), ev.VendorHungUp(call_id=c.call_id))
 
     def _dial_callback(self, c: cmd.DialCallback, now: float) -> None:
-        if self.rng.random() < self.cfg.callback_reached:
-            self.vt.schedule(
-                now + self.rng.uniform(*CALLBACK_ANSWER_SECONDS),
-                ev.CallbackAnswered(call_id=c.call_id),
-            )
+        delay = self.people.callback_pickup()
+        if delay is not None:
+            self.vt.schedule(now + delay, ev.CallbackAnswered(call_id=c.call_id))
         else:
             self.vt.schedule(now + c.timeout, ev.CallbackFailed(call_id=c.call_id))
 
@@ -307,38 +265,6 @@ class Day:
             self.forget_ended()
 
 
-def _day_start(site: SiteConfig) -> float:
-    assert site.simulation is not None
-    date = datetime.date.fromisoformat(site.simulation.date)
-    midnight_utc = (date - datetime.date(1970, 1, 1)).days * 86400.0
-    return midnight_utc - parse_offset(site.site.utc_offset)
-
-
-def shift_logins(site: SiteConfig, start: float, end: float) -> list[tuple[float, str, bool]]:
-    """(time, agent id, logging in?) for every agent's shifts between `start` and
-    `end`, found minute by minute from the shift windows (a window's `days` name
-    the day it starts on, so yesterday's evening shift runs into today)."""
-    offset = parse_offset(site.site.utc_offset)
-    times = [start + m * 60.0 for m in range(int((end - start) // 60) + 1)]
-    edges: dict[str, list[tuple[float, bool]]] = {}
-    for name, shift in site.shifts.items():
-        working = False
-        edges[name] = []
-        for t in times:
-            now_working = any(in_window(w, LocalTime(t, offset)) for w in shift.windows)
-            if now_working != working:
-                edges[name].append((t, now_working))
-                working = now_working
-    moves: list[tuple[float, str, bool]] = []
-    for agent in site.agents:
-        if agent.shift is None:
-            moves.append((start, agent.id, True))
-        else:
-            moves.extend((t, agent.id, working) for t, working in edges[agent.shift])
-    moves.sort(key=lambda m: m[0])
-    return moves
-
-
 def _figures(q: QueueCounters) -> Figures:
     return Figures(
         calls=q.joined,
@@ -376,7 +302,7 @@ def replay(
 ) -> Result:
     """Replay the curve's day through the engine; the result of the whole day."""
     started = time.perf_counter()
-    start = _day_start(site)
+    start = day_start(site)
     end = start + 86400.0
     master = random.Random(seed)
     engine = Engine(site, rng=random.Random(master.randrange(1 << 62)), start=start)
@@ -398,11 +324,7 @@ def replay(
         vt.schedule(
             at, ev.AgentLogin(agent_id=agent_id) if working else ev.AgentLogout(agent_id=agent_id)
         )
-    unknown = [b for b in curve.branches if b not in day.branches]
-    if unknown:
-        raise ValueError(
-            f"curve {curve.name}: branch {unknown[0]!r} has no `simulation.branches` entry"
-        )
+    day.people.check_branches(curve.branches, f"curve {curve.name}")
     day.day_start = start
     day.arrivals = curve.iter_arrivals(arrivals_seed)
     day.next_arrival()

@@ -123,7 +123,10 @@ class Phone:
 
 def _later(who: Caller | Phone, delay: float, fn: Callable[[], object]) -> None:
     """Do `fn` after `delay` virtual seconds, on the PBX's clock."""
-    who.clock.call_later(delay, lambda: None if fn() else None)
+    def run() -> None:
+        fn()
+
+    who.clock.call_later(delay, run)
 
 
 class Floor:

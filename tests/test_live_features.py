@@ -200,3 +200,30 @@ def test_agent_flags_an_abusive_caller_who_is_warned_and_disconnected() -> None:
         assert f.outcomes() == {"answered": 1}
 
     run_live(site(), scenario)
+
+
+def test_shutdown_tells_waiting_callers_and_hands_them_back_to_the_dialplan() -> None:
+    async def scenario(f: Floor) -> None:
+        talker = f.phone("PJSIP/agent1001", answer_after=1.0, talk=None)
+        await f.login("PJSIP/agent1001")
+        talking, waiting, in_menu = (
+            f.caller(keys={MENU: "1"}), f.caller(keys={MENU: "1"}), f.caller()
+        )
+        f.call(talking)
+        await f.until(lambda: bool(talking.bridged_with))
+        f.call(waiting)
+        await f.until(lambda: waiting.held)
+        f.call(in_menu)
+        await f.until(lambda: MENU in in_menu.heard)
+        await f.controller.shutdown(grace=5.0)
+        for caller in (waiting, in_menu):
+            assert caller.heard[-1] == "sound:custom/acd-service-moving"
+            assert caller.ended_by_pbx is not None  # the dialplan took over
+        handed = {c[0] for c in f.pbx.asterisk.continued}
+        assert handed == {waiting.line.channel_id, in_menu.line.channel_id}  # type: ignore[union-attr]
+        assert {c[1:] for c in f.pbx.asterisk.continued} == {("acd-fallback", "s")}
+        assert f.controller.stats.handed_back == 2
+        # The conversation goes on in Asterisk: nobody cut it.
+        assert talking.ended_by_pbx is None and talker.ended_by_pbx == []
+
+    run_live(site(), scenario)

@@ -460,10 +460,12 @@ class Asterisk(AsteriskCore):
             self._dial_event(chan, dial_status_for(cause))
         self._teardown(chan, cause=cause, notify=True, dialplan_hangup=True)
 
-    def continue_in_dialplan(self, channel_id: str) -> None:
+    def continue_in_dialplan(self, channel_id: str, context: str = "", extension: str = "") -> None:
         """POST /channels/{id}/continue: StasisEnd; the lab dialplan's next priority is
-        Hangup(), so the channel then hangs up with cause 16."""
+        Hangup(), so the channel then hangs up with cause 16. `continued` records
+        (channel id, context, extension) for tests."""
         chan = self.stasis_channel(channel_id)
+        self.continued.append((channel_id, context, extension))
         self._teardown(chan, cause=16, notify=True, dialplan_hangup=True)
 
     def answer(self, channel_id: str) -> None:

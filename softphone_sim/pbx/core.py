@@ -71,6 +71,7 @@ class AsteriskCore(ABC):
         self.bridges: dict[str, Bridge] = {}
         self.playbacks: dict[str, Playback] = {}
         self.messages: list[dict[str, Any]] = []
+        self.continued: list[tuple[str, str, str]] = []
         self._phones: dict[str, Phone] = {}
         self._patterns: list[tuple[str, Callable[[str], Phone]]] = []
         self._unique_seq = 0

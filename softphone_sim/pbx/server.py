@@ -461,7 +461,9 @@ class AriServer:
         return _no_content()
 
     async def continue_(self, request: web.Request) -> web.Response:
-        self.ast.continue_in_dialplan(request.match_info["id"])
+        body = await self._body(request)
+        where = [self._param(request, body, k) or "" for k in ("context", "extension")]
+        self.ast.continue_in_dialplan(request.match_info["id"], where[0], where[1])
         return _no_content()
 
     async def get_variable(self, request: web.Request) -> web.Response:

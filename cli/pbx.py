@@ -1,0 +1,305 @@
+"""`acd pbx CONFIG --listen HOST:PORT --curve CURVE [--speed X] [--seed N] [--json OUT.json]
+[--start HH:MM] [--duration MINUTES]`: the virtual PBX with its simulated people.
+
+An ARI server (Asterisk's REST and event WebSocket, app `acd`) whose callers are
+placed from the surge curve and whose agents, vendor trunks and called-back citizens
+answer as the configuration's `simulation:` section says, in virtual time running
+`--speed` times faster than the wall. Point the engine's controller at it as at an
+Asterisk. A test and demo instrument: it shares the people's model with
+`acd simulate` (softphone_sim/people.py) and knows nothing of the engine's routing.
+
+ARI credentials: the user is `ACD_ARI_USER` (default `acd`); the password is
+`ACD_ARI_PASSWORD` or the first line of `--ari-password-file`. It is never printed.
+
+It runs until the curve window is over and its last callers are done (or SIGINT or
+SIGTERM), then writes every call's outcome and the summary to `--json` and prints
+the summary. It prints `listening on http://HOST:PORT` (flushed) once it accepts
+connections; `--listen 127.0.0.1:0` picks a free port and prints the one it got.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from config.loader import ConfigErrors, load_site
+from config.schema import SiteConfig
+from softphone_sim.curves import Curve
+from softphone_sim.pbx.population import CallRecord, Population, Summary
+
+APP_POLL_SECONDS = 0.05
+"""Wall seconds between looks for the controller's WebSocket."""
+
+
+class PbxRun(msgspec.Struct, kw_only=True):
+    """What `--json` holds: the run's settings, its summary, and every call."""
+
+    config: str
+    curve: str
+    seed: int
+    speed: float
+    date: str
+    start: str
+    duration_minutes: int
+    interrupted: bool
+    """True when a signal stopped the run before its last callers were done."""
+    summary: Summary
+    calls: list[CallRecord]
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "pbx",
+        help="run a virtual Asterisk (ARI) with simulated callers and agents",
+        description="A virtual PBX speaking Asterisk's ARI, with callers placed from a "
+        "surge curve and agents, vendors and called-back citizens acting as the "
+        "configuration's `simulation:` section says, time-compressed by --speed.",
+    )
+    p.add_argument("config", help="site configuration with a `simulation:` section")
+    p.add_argument(
+        "--listen", required=True, metavar="HOST:PORT", help="where ARI listens (port 0: any)"
+    )
+    p.add_argument("--curve", required=True, help="surge curve CSV (see config/curves/)")
+    p.add_argument("--speed", type=float, default=1.0, help="virtual seconds per wall second")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", metavar="OUT.json", help="write every call's outcome and the summary")
+    p.add_argument(
+        "--start", default="00:00", metavar="HH:MM", help="local time the callers start calling"
+    )
+    p.add_argument(
+        "--duration",
+        type=int,
+        metavar="MINUTES",
+        help="how long callers keep arriving (default: to the end of the day)",
+    )
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="start the people at once instead of when a controller has connected",
+    )
+    p.add_argument(
+        "--ari-password-file",
+        metavar="FILE",
+        help="file whose first line is the ARI password (else ACD_ARI_PASSWORD)",
+    )
+    p.set_defaults(run=run)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """("127.0.0.1", 8088) for "127.0.0.1:8088"; "[::1]:0" for IPv6. ValueError names
+    `--listen`."""
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"--listen: expected HOST:PORT (e.g. 127.0.0.1:8088), got {text!r}")
+    return host, int(port)
+
+
+def parse_start(text: str) -> int:
+    """Minutes since midnight for "HH:MM" (00:00 to 23:59). ValueError names `--start`."""
+    hours, sep, minutes = text.partition(":")
+    if (
+        sep
+        and len(minutes) == 2
+        and hours.isdigit()
+        and minutes.isdigit()
+        and int(hours) < 24
+        and int(minutes) < 60
+    ):
+        return int(hours) * 60 + int(minutes)
+    raise ValueError(f"--start: expected a local time HH:MM from 00:00 to 23:59, got {text!r}")
+
+
+def ari_credentials(password_file: str | None) -> tuple[str, str]:
+    """(user, password) from ACD_ARI_USER (default `acd`) and ACD_ARI_PASSWORD or the
+    first line of `password_file`. ValueError when there is no password."""
+    user = os.environ.get("ACD_ARI_USER") or "acd"
+    if password_file is not None:
+        try:
+            lines = Path(password_file).read_text().splitlines()
+        except OSError as error:
+            raise ValueError(f"--ari-password-file: cannot read {password_file}: {error}") from None
+        password = lines[0].strip() if lines else ""
+        if not password:
+            raise ValueError(f"--ari-password-file: {password_file} holds no password")
+        return user, password
+    password = os.environ.get("ACD_ARI_PASSWORD", "")
+    if not password:
+        raise ValueError("no ARI password: set ACD_ARI_PASSWORD or give --ari-password-file")
+    return user, password
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+async def serve(
+    site: SiteConfig,
+    curve: Curve,
+    *,
+    host: str,
+    port: int,
+    users: dict[str, str],
+    speed: float,
+    seed: int,
+    start_minute: int,
+    duration_minutes: int | None,
+    wait_for_app: bool = True,
+) -> tuple[Population, bool]:
+    """Run the virtual PBX and its people until the run is over or a signal comes;
+    (the population, interrupted?).
+
+    With `wait_for_app` the people start once a controller has connected to the app:
+    agents whose login call finds no controller would stay logged out all day. The
+    virtual clock runs from the moment it listens, so the calls due while it waited are
+    placed at once when the controller comes."""
+    from softphone_sim.pbx import VirtualPbx
+    from softphone_sim.people import day_start
+
+    assert site.simulation is not None
+    pbx = VirtualPbx(
+        app="acd",
+        speed=speed,
+        start=day_start(site) + start_minute * 60.0,
+        users=users,
+        prompt_seconds_per_sound=site.simulation.prompt_seconds_per_sound,
+    )
+    population = Population(
+        site,
+        curve,
+        pbx,
+        seed=seed,
+        start_minute=start_minute,
+        duration_minutes=duration_minutes,
+    )
+    over = asyncio.Event()
+    population.on_done = over.set
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            loop.add_signal_handler(sig, over.set)
+    try:
+        try:
+            bound = await pbx.start(host, port)
+        except OSError as error:  # the port is taken, the address is not ours, ...
+            raise ValueError(f"--listen {host}:{port}: {error}") from None
+        print(f"listening on http://{host}:{bound}", flush=True)
+        if wait_for_app:
+            print("waiting for a controller on app acd", file=sys.stderr, flush=True)
+            while not pbx.app_connected and not over.is_set():
+                await asyncio.sleep(APP_POLL_SECONDS)
+        if not over.is_set():
+            population.start()
+            await over.wait()
+    finally:
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+        await pbx.stop()
+    return population, not population.done
+
+
+def print_summary(summary: Summary) -> None:
+    rate = f"{summary.answer_rate:.1%}" if summary.answer_rate is not None else "-"
+    wait = (
+        f"{summary.mean_wait_answered_seconds:.0f} s"
+        if summary.mean_wait_answered_seconds is not None
+        else "-"
+    )
+    print(
+        f"{summary.calls} calls ({summary.first_calls} first calls, {summary.redials} redials): "
+        f"{summary.answered} answered ({summary.answered_by_agent} by agents, "
+        f"{summary.answered_by_vendor} by vendors), answer rate {rate}, "
+        f"mean wait of the answered {wait}"
+    )
+    print(
+        f"{summary.abandoned} abandoned, {summary.hung_up_by_pbx} ended by the PBX side, "
+        f"{summary.callbacks_requested} callbacks requested, "
+        f"{summary.callbacks_answered} of {summary.callback_legs} callback legs answered, "
+        f"{summary.in_progress} still in progress; {summary.agent_misses} rings missed"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from softphone_sim.curves import CurveError, load_curve
+
+    try:
+        host, port = parse_listen(args.listen)
+        start_minute = parse_start(args.start)
+        if args.speed <= 0:
+            raise ValueError(f"--speed: expected a positive factor, got {args.speed}")
+        if args.duration is not None and not 0 < args.duration <= 24 * 60 - start_minute:
+            raise ValueError(
+                f"--duration: expected 1 to {24 * 60 - start_minute} minutes "
+                f"(from {args.start} to the end of the day), got {args.duration}"
+            )
+        user, password = ari_credentials(args.ari_password_file)
+    except ValueError as error:
+        print(f"acd pbx: {error}", file=sys.stderr)
+        return 2
+    try:
+        site = load_site(args.config)
+    except ConfigErrors as errors:
+        print(errors, file=sys.stderr)
+        return 1
+    if site.simulation is None:
+        print(f"{args.config}: no `simulation:` section (how callers behave)", file=sys.stderr)
+        return 1
+    try:
+        curve = load_curve(args.curve)
+    except CurveError as error:
+        print(error, file=sys.stderr)
+        return 1
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            population, interrupted = runner.run(
+                serve(
+                    site,
+                    curve,
+                    host=host,
+                    port=port,
+                    users={user: password},
+                    speed=args.speed,
+                    seed=args.seed,
+                    start_minute=start_minute,
+                    duration_minutes=args.duration,
+                    wait_for_app=not args.no_wait,
+                )
+            )
+    except ValueError as error:
+        print(f"acd pbx: {error}", file=sys.stderr)
+        return 1
+    summary = population.summary()
+    if interrupted:
+        print("stopped before the last callers were done")
+    print_summary(summary)
+    if args.json:
+        result = PbxRun(
+            config=args.config,
+            curve=curve.name,
+            seed=args.seed,
+            speed=args.speed,
+            date=site.simulation.date,
+            start=args.start,
+            duration_minutes=args.duration if args.duration is not None else 24 * 60 - start_minute,
+            interrupted=interrupted,
+            summary=summary,
+            calls=population.records,
+        )
+        Path(args.json).write_bytes(msgspec.json.format(msgspec.json.encode(result), indent=2))
+        print(f"wrote {args.json}")
+    return 0
