@@ -534,6 +534,10 @@ class Controller:
                 )
             except AriError as err:
                 self._failed(c, err)
+                if err.status == 400 and "originator" in err.message.lower():
+                    # The caller hung up while we asked: nobody's fault; the caller's
+                    # own hang-up settles the offer.
+                    leg.released = True
                 leg.cause = -1  # the PBX would not dial it: unreachable, not a miss
                 if err.status == 0:
                     # No answer in time: the channel may exist all the same.

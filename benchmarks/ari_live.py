@@ -104,7 +104,9 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
-async def one_rate(rate: int, seconds: float, agents: int, config: Path) -> dict[str, float]:
+async def one_rate(
+    rate: int, seconds: float, agents: int, config: Path, profile: Path | None = None
+) -> dict[str, float]:
     port = free_port()
     pbx = VirtualPbx(speed=1.0, users={"acd": "bench"}, prompt_seconds_per_sound=1.0)
     for i in range(agents):
@@ -112,8 +114,9 @@ async def one_rate(rate: int, seconds: float, agents: int, config: Path) -> dict
     await pbx.start("127.0.0.1", port)
     stats = Path(tempfile.mkstemp(suffix=".json")[1])
     env = dict(os.environ, ACD_ARI_USER="acd", ACD_ARI_PASSWORD="bench")
+    python = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
     serve = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", str(config),
+        [*python, "-m", "cli.main", "serve", str(config),
          "--ari-url", f"http://127.0.0.1:{port}", "--stats-json", str(stats),
          "--log-level", "WARNING", "--seed", "1"],
         cwd=ROOT, env=env,
@@ -166,6 +169,9 @@ def main() -> None:
     parser.add_argument("--rates", default="50,100,150,200,250")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--agents", type=int, default=800)
+    parser.add_argument("--profile", action="store_true",
+                        help="run `acd serve` under cProfile at the last rate; print where "
+                        "its time goes")
     args = parser.parse_args()
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(SITE.format(agents=args.agents))
@@ -179,14 +185,23 @@ def main() -> None:
     print(f"{'rate/s':>7} {'achieved':>8} {'placed':>6} {'answered':>8} {'failed':>6} "
           f"{'ctl med ms':>10} {'ctl p99 ms':>10} {'heard med':>9} {'heard p99':>9}")
     best = 0
-    for rate in (int(r) for r in args.rates.split(",")):
-        r = run(one_rate(rate, args.seconds, args.agents, config))
+    rates = [int(r) for r in args.rates.split(",")]
+    profile = Path(tempfile.mkstemp(suffix=".prof")[1]) if args.profile else None
+    for rate in rates:
+        r = run(one_rate(rate, args.seconds, args.agents, config,
+                         profile if rate == rates[-1] else None))
         print(f"{rate:>7} {r['achieved']:>8.1f} {r['placed']:>6} {r['answered']:>8} "
               f"{r['failed']:>6} {r['first_median']:>10.2f} {r['first_p99']:>10.2f} "
               f"{r['heard_median']:>9.2f} {r['heard_p99']:>9.2f}", flush=True)
         if r["failed"] == 0 and r["first_p99"] < 20.0:
             best = rate
     config.unlink()
+    if profile is not None:
+        import pstats
+
+        print(f"\n`acd serve` at {rates[-1]}/s, by own time (cProfile slows it ~2x):")
+        pstats.Stats(str(profile)).sort_stats("tottime").print_stats(18)
+        profile.unlink()
     print(f"\nhighest rate with no failed call and controller p99 < 20 ms: {best or 'none'}/s")
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from typing import Any
 
 import msgspec
 
+from cli.credentials import ari_credentials
 from config.loader import ConfigErrors, load_site
 from config.schema import SiteConfig
 from softphone_sim.curves import Curve
@@ -119,25 +119,6 @@ def parse_start(text: str) -> int:
     raise ValueError(f"--start: expected a local time HH:MM from 00:00 to 23:59, got {text!r}")
 
 
-def ari_credentials(password_file: str | None) -> tuple[str, str]:
-    """(user, password) from ACD_ARI_USER (default `acd`) and ACD_ARI_PASSWORD or the
-    first line of `password_file`. ValueError when there is no password."""
-    user = os.environ.get("ACD_ARI_USER") or "acd"
-    if password_file is not None:
-        try:
-            lines = Path(password_file).read_text().splitlines()
-        except OSError as error:
-            raise ValueError(f"--ari-password-file: cannot read {password_file}: {error}") from None
-        password = lines[0].strip() if lines else ""
-        if not password:
-            raise ValueError(f"--ari-password-file: {password_file} holds no password")
-        return user, password
-    password = os.environ.get("ACD_ARI_PASSWORD", "")
-    if not password:
-        raise ValueError("no ARI password: set ACD_ARI_PASSWORD or give --ari-password-file")
-    return user, password
-
-
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     try:
         import uvloop
@@ -164,8 +145,7 @@ async def serve(
 
     With `wait_for_app` the people start once a controller has connected to the app:
     agents whose login call finds no controller would stay logged out all day. The
-    virtual clock runs from the moment it listens, so the calls due while it waited are
-    placed at once when the controller comes."""
+    virtual clock then starts again at `start_minute`, so nothing fell due meanwhile."""
     from softphone_sim.pbx import VirtualPbx
     from softphone_sim.people import day_start
 
@@ -202,6 +182,9 @@ async def serve(
             print("waiting for a controller on app acd", file=sys.stderr, flush=True)
             while not pbx.app_connected and not over.is_set():
                 await asyncio.sleep(APP_POLL_SECONDS)
+            # The day starts when someone is there to take calls: no burst of the
+            # calls that would have fallen due while we waited.
+            pbx.clock.restart(day_start(site) + start_minute * 60.0)
         if not over.is_set():
             population.start()
             await over.wait()

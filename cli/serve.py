@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import datetime
 import logging
-import os
 import random
 import signal
 import sys
@@ -26,6 +25,7 @@ from typing import Any
 
 import msgspec
 
+from cli.credentials import ari_credentials
 from config.loader import ConfigErrors, load_site
 from config.schema import SiteConfig
 
@@ -56,23 +56,6 @@ def add_parser(subparsers: Any) -> None:
                    help="on exit, write the engine's live snapshot and the controller's figures")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(run=run)
-
-
-def credentials(args: argparse.Namespace) -> tuple[str, str]:
-    """(user, password) from the environment or the password file. Raises ValueError
-    naming what is missing."""
-    user = os.environ.get("ACD_ARI_USER", "acd")
-    if args.ari_password_file:
-        try:
-            password = Path(args.ari_password_file).read_text().splitlines()[0].strip()
-        except (OSError, IndexError) as e:
-            raise ValueError(f"--ari-password-file {args.ari_password_file}: cannot read a "
-                             f"password ({e.__class__.__name__})") from e
-    else:
-        password = os.environ.get("ACD_ARI_PASSWORD", "")
-    if not password:
-        raise ValueError("no ARI password: set ACD_ARI_PASSWORD or use --ari-password-file")
-    return user, password
 
 
 def start_time(site: SiteConfig, text: str | None) -> float | None:
@@ -107,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         print(errors, file=sys.stderr)
         return 1
     try:
-        user, password = credentials(args)
+        user, password = ari_credentials(args.ari_password_file)
         start = start_time(site, args.start)
     except ValueError as e:
         print(f"acd serve: {e}", file=sys.stderr)

@@ -5,6 +5,20 @@ engine = Engine(site_config, rng=random.Random(seed))
 commands = engine.handle(events.CallArrived(call_id="c1", caller="0101234"), now)
 """
 
-from engine.core import Engine
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.core import Engine
+else:
+
+    def __getattr__(name: str) -> Any:
+        # Lazy, so that tools which need only a helper (the virtual PBX reads shift
+        # windows with engine.localtime) do not load the whole engine.
+        if name == "Engine":
+            from engine.core import Engine
+
+            return Engine
+        raise AttributeError(name)
+
 
 __all__ = ["Engine"]

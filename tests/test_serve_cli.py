@@ -76,3 +76,13 @@ def test_waits_for_asterisk_stops_on_sigterm_and_never_shows_the_password(
     assert "cannot connect" in err  # it says what it waits for
     assert secret not in out + err
     assert stats.exists() and secret not in stats.read_text()
+
+
+def test_sample_asterisk_agents_match_the_reference_roster() -> None:
+    # config/asterisk/pjsip_agents.conf is generated from config/seoul120.yaml: an
+    # agent missing there would never ring on a real Asterisk.
+    made = subprocess.run(
+        [sys.executable, "config/asterisk/make_pjsip_agents.py", "config/seoul120.yaml"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    assert made == (ROOT / "config" / "asterisk" / "pjsip_agents.conf").read_text()

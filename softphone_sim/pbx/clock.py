@@ -49,6 +49,13 @@ class VirtualClock:
         assert self._loop is not None
         return self.start + (self._loop.time() - self._t0) * self.speed
 
+    def restart(self, start: float) -> None:
+        """Virtual time is `start` now (time stood still until now). Only before any
+        timer is set: timers already set keep their wall deadlines."""
+        loop = self._anchor()
+        self.start = float(start)
+        self._t0 = loop.time()
+
     def to_wall(self, seconds: float) -> float:
         """Wall seconds that `seconds` of virtual time take."""
         return seconds / self.speed
