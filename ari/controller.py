@@ -34,7 +34,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import msgspec
 
@@ -48,6 +48,9 @@ from ari.legs import (
     LegKind,
     end_event,
     endpoint_of,
+    leg_id,
+    parse_leg_id,
+    playback_id,
     wait_announcement,
 )
 from config.schema import SiteConfig
@@ -127,6 +130,17 @@ class Lanes:
         return len(self._queues)
 
 
+class Keeper(Protocol):
+    """Where the engine's inputs are kept (store/writer.py), and whether this engine
+    may still act: the holder of the site's lease."""
+
+    def record(self, event: ev.Event, now: float) -> None: ...
+
+    def may_act(self) -> bool: ...
+
+    async def confirm(self) -> bool: ...
+
+
 class Stats(msgspec.Struct):
     """The controller's own figures (the engine keeps the contact-centre ones)."""
 
@@ -157,8 +171,12 @@ class Controller:
         client: AriClient,
         clock: Clock,
         spawn: Callable[[Coroutine[Any, Any, None]], object],
+        keeper: Keeper | None = None,
     ) -> None:
         self.site = site
+        self.keeper = keeper
+        self.stepped_down = False
+        self._deferred: list[ev.Event] = []
         self.live = site.live
         self.engine = engine
         self.ari = client
@@ -170,6 +188,8 @@ class Controller:
         self.playbacks: dict[str, tuple[str, int]] = {}
         """playback id -> (call id, prompt id) for prompts the engine waits on."""
         self._after_playback: dict[str, Callable[[], None]] = {}
+        self._requested: set[str] = set()
+        """Playbacks asked for whose request has not been answered yet."""
         self._holding: dict[str, asyncio.Future[bool]] = {}
         self._agent_by_endpoint = {a.endpoint: a.id for a in site.agents}
         self._seq = 0
@@ -182,13 +202,47 @@ class Controller:
     # ------------------------------------------------------------------ the engine
 
     def feed(self, event: ev.Event) -> None:
-        """Hand one event to the engine and carry out its commands."""
-        for command in self.engine.handle(event, self.clock.now()):
+        """Hand one event to the engine, journal it, and carry out its commands.
+
+        While this engine cannot be sure it still holds the lease (it was paused, say),
+        events wait until the store confirms; if the lease is lost, it steps down
+        without acting."""
+        if self.stepped_down:
+            return
+        keeper = self.keeper
+        if keeper is not None and (self._deferred or not keeper.may_act()):
+            self._deferred.append(event)
+            if len(self._deferred) == 1:
+                self._spawn(self._confirm_lease())
+            return
+        now = self.clock.now()
+        commands = self.engine.handle(event, now)
+        if keeper is not None:
+            keeper.record(event, now)
+        for command in commands:
             self.stats.commands += 1
             handler = self._commands.get(type(command))
             if handler is not None:
                 handler(self, command)
         self._arm_timer()
+
+    async def _confirm_lease(self) -> None:
+        assert self.keeper is not None
+        if await self.keeper.confirm():
+            events, self._deferred = self._deferred, []
+            for event in events:
+                self.feed(event)
+        else:
+            self.step_down()
+
+    def step_down(self) -> None:
+        """Stop acting at once (another engine holds the lease): no REST call, no
+        timer, nothing more journalled. The calls are the new holder's."""
+        self.stepped_down = True
+        self._deferred.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _arm_timer(self) -> None:
         deadline = self.engine.next_deadline()
@@ -429,14 +483,18 @@ class Controller:
         call = self.calls.get(c.call_id)
         if call is None:
             return
-        playback = self._next_id("pb")
+        playback = playback_id(c.call_id, c.prompt_id)
         self.playbacks[playback] = (c.call_id, c.prompt_id)
         call.playback = playback
+
+        self._requested.add(playback)
 
         async def play(channel: str) -> None:
             try:
                 await self.ari.play(channel, c.media, playback_id=playback, lang=c.language)
+                self._requested.discard(playback)
             except AriError as err:
+                self._requested.discard(playback)
                 if not err.gone and self.playbacks.pop(playback, None) is not None:
                     # The prompt cannot play: for the flow, it has finished (a caller
                     # who misses a prompt is better off than one left in silence).
@@ -499,7 +557,9 @@ class Controller:
         self._caller_op(c, c.call_id, announce)
 
     def _new_leg(self, call: CallLegs, kind: LegKind, agent_id: str = "") -> Leg:
-        leg = Leg(self._next_id(kind), kind, call_id=call.call_id, agent_id=agent_id)
+        self._seq += 1
+        unique = f"{self._seq}.{int(self.clock.now() * 1000) % 100_000_000}"
+        leg = Leg(leg_id(kind, unique, call.call_id, agent_id), kind, call.call_id, agent_id)
         self.legs[leg.channel_id] = leg
         call.legs.append(leg.channel_id)
         return leg
@@ -517,8 +577,11 @@ class Controller:
         """Dial `endpoint` for the call; a refused originate is the leg failing."""
         number = self.live.caller_id or caller_number
 
+        leg.dialling = True
+
         async def originate() -> None:
             if leg.released or leg.gone:
+                leg.dialling = False
                 return
             caller_leg = self.legs.get(call.caller)
             originator = call.caller if caller_leg is not None and not caller_leg.gone else ""
@@ -532,7 +595,9 @@ class Controller:
                     originator=originator,
                     variables=variables,
                 )
+                leg.dialling = False
             except AriError as err:
+                leg.dialling = False
                 self._failed(c, err)
                 if err.status == 400 and "originator" in err.message.lower():
                     # The caller hung up while we asked: nobody's fault; the caller's
@@ -692,44 +757,161 @@ class Controller:
     # ------------------------------------------------------------------ reconciliation
 
     async def reconcile(self) -> None:
-        """After a (re)connection: settle what changed while no events could arrive."""
-        if not self.legs and not self._holding:
+        """After a (re)connection, or on taking over from another engine: make what we
+        know of the PBX true again, from Asterisk's own lists and the engine's state.
+
+        - channels we did not know are adopted: a caller's channel is the id of an
+          engine call; a leg we originated names its call and agent in its id;
+        - legs that vanished are settled as if their end had been seen;
+        - what the engine expects but Asterisk no longer has is settled too (a caller
+          gone, an agent's leg gone: offered again), an agent leg found answered is an
+          answer, a connected pair not bridged is bridged, a waiting caller not on
+          hold is put on hold;
+        - prompts the engine waits for that no longer play have finished."""
+        if self.stepped_down:
             return
         try:
             channels = {ch.id: ch for ch in await self.ari.list_channels()}
-            bridges = {b.id for b in await self.ari.list_bridges()}
+            bridges = await self.ari.list_bridges()
         except AriError as err:
             log.warning("reconciliation skipped: %s", err)
             return
-        for queue in [q for q in self._holding if HOLD_PREFIX + q not in bridges]:
+        members = {
+            c: b.id for b in bridges if b.id.startswith((HOLD_PREFIX, TALK_PREFIX)) for c in b.channels
+        }
+        bridge_ids = {b.id for b in bridges}
+        for queue in [q for q in self._holding if HOLD_PREFIX + q not in bridge_ids]:
             del self._holding[queue]  # the PBX restarted: make it again when needed
+        for bridge in bridge_ids:
+            queue = bridge.removeprefix(HOLD_PREFIX)
+            if bridge.startswith(HOLD_PREFIX) and queue not in self._holding:
+                made = asyncio.get_running_loop().create_future()
+                made.set_result(True)
+                self._holding[queue] = made
+        for ch in channels.values():
+            if ch.id not in self.legs:
+                self._adopt(ch, members.get(ch.id, ""))
         for leg in list(self.legs.values()):
-            if leg.gone:
+            if leg.gone or leg.dialling:
                 continue
             found = channels.get(leg.channel_id)
             if found is None:
                 self.stats.reconciled_gone += 1
                 self._gone(leg)
-            elif not leg.answered and found.state == "Up" and leg.kind != "feature":
+                continue
+            leg.bridge = members.get(leg.channel_id, "")
+            if not leg.answered and found.state == "Up" and leg.kind != "feature":
                 self.stats.reconciled_answered += 1
                 self._answered(leg)
-            elif leg.bridge and leg.bridge not in bridges:
-                leg.bridge = ""
+        for call in list(self.engine.calls.values()):
+            if call.id in self.engine.calls:
+                self._expect(call.id, channels)
+        await self._check_prompts()
+        log.info(
+            "reconciled: %d channels present, %d legs settled as gone, %d answers found",
+            len(channels), self.stats.reconciled_gone, self.stats.reconciled_answered,
+        )
+
+    def _adopt(self, ch: models.Channel, bridge: str) -> None:
+        """Take a channel we did not know into our books (a predecessor's leg)."""
+        if ch.id in self.engine.calls:
+            call = self.calls.setdefault(ch.id, CallLegs(call_id=ch.id))
+            leg = Leg(ch.id, "caller", ch.id, answered=True, bridge=bridge)
+            call.caller = ch.id
+        else:
+            parsed = parse_leg_id(ch.id)
+            if parsed is None:
+                return  # not ours: another application's channel
+            kind, call_id, agent_id = parsed
+            if call_id not in self.engine.calls:
+                # Our leg, for a call that is over: nobody needs it any more.
+                self.stats.stray_events += 1
+                self._spawn(self._quietly(self.ari.hangup(ch.id)))
+                return
+            call = self.calls.setdefault(call_id, CallLegs(call_id=call_id))
+            leg = Leg(ch.id, kind, call_id, agent_id, answered=ch.state == "Up", bridge=bridge)
+            if kind == "agent":
+                call.agent = ch.id
+            elif kind == "vendor":
+                call.vendor = ch.id
+            elif kind == "callback":
+                if leg.answered:
+                    call.caller = ch.id
+                else:
+                    call.callback = ch.id
+        self.legs[ch.id] = leg
+        call.legs.append(ch.id)
+        if bridge.startswith(TALK_PREFIX):
+            call.talk_bridge = bridge
+
+    def _expect(self, call_id: str, channels: dict[str, models.Channel]) -> None:
+        """Settle what the engine expects of a call and the PBX does not hold."""
+        call = self.engine.calls[call_id]
+        books = self.calls.setdefault(call_id, CallLegs(call_id=call_id))
+        state = call.state
+
+        def phantom(kind: LegKind, answered: bool, agent_id: str = "") -> None:
+            # A leg the engine counts on that Asterisk does not have: its end is news.
+            leg = self._new_leg(books, kind, agent_id)
+            leg.answered = answered
+            if kind == "caller":
+                books.caller = leg.channel_id
+            self.stats.reconciled_gone += 1
+            self._gone(leg)
+
+        line = books.caller if books.caller in channels else ""
+        if call.line_up and not line and state is not CallState.DIALING_BACK:
+            if not books.caller or books.caller not in self.legs:
+                phantom("caller", True)
+            return
+        if state in (CallState.OFFERED, CallState.CONNECTING, CallState.CONNECTED) and not (
+            books.agent and books.agent in self.legs
+        ):
+            phantom("agent", state is not CallState.OFFERED, call.agent_id)
+        elif state is CallState.DIALING_BACK and not (books.callback or books.caller in channels):
+            phantom("callback", False)
+        elif state in (CallState.VENDOR_DIALING, CallState.VENDOR_CONNECTED) and not (
+            books.vendor and books.vendor in self.legs
+        ):
+            phantom("vendor", state is CallState.VENDOR_CONNECTED)
+        if call_id not in self.engine.calls:
+            return
+        call = self.engine.calls[call_id]
+        caller = self.legs.get(books.caller)
+        if call.state is CallState.WAITING and caller is not None and not caller.gone:
+            if not caller.bridge.startswith(HOLD_PREFIX):
+                music = self.site.queues[call.queue].music_on_hold
+                self._do_hold(cmd.Hold(call_id=call_id, queue=call.queue, music_class=music))
+        elif call.state is CallState.CONNECTED and caller is not None and books.agent:
+            agent = self.legs.get(books.agent)
+            if agent is not None and not agent.gone and (
+                not caller.bridge or caller.bridge != agent.bridge
+            ):
+                self._talk(books, books.agent)
+
+    async def _check_prompts(self) -> None:
+        """Prompts the engine waits for whose playback Asterisk no longer has: done."""
+        for call in list(self.engine.calls.values()):
+            waited = []
+            if call.prompt_id and call.prompt_kind not in ("", "digit"):
+                waited.append(call.prompt_id)
+            if call.protection_prompt_id and not call.protection_done:
+                waited.append(call.protection_prompt_id)
+            for prompt in waited:
+                playback = playback_id(call.id, prompt)
+                self.playbacks.setdefault(playback, (call.id, prompt))
         for playback, (call_id, prompt_id) in list(self.playbacks.items()):
+            if playback in self._requested:
+                continue  # asked for, not started yet: not finished either
             try:
                 await self.ari.get_playback(playback)
             except AriError as err:
                 if err.gone and self.playbacks.pop(playback, None) is not None:
                     self.stats.reconciled_prompts += 1
-                    call = self.calls.get(call_id)
-                    if call is not None and call.playback == playback:
-                        call.playback = ""
+                    books = self.calls.get(call_id)
+                    if books is not None and books.playback == playback:
+                        books.playback = ""
                     self.feed(ev.PromptFinished(call_id=call_id, prompt_id=prompt_id))
-        log.info(
-            "reconciled after reconnect: %d channels present, %d legs ended in the gap",
-            len(channels),
-            self.stats.reconciled_gone,
-        )
 
     # ------------------------------------------------------------------ shutdown
 

@@ -11,8 +11,10 @@ engine" can be read, and tested, in one place (`end_event`).
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from engine import events as ev
 
@@ -40,6 +42,8 @@ class Leg:
     """The bridge it is in, as far as we know."""
     keys: str = ""
     """The agent's last keys during a conversation (for the abusive-caller code)."""
+    dialling: bool = False
+    """Its originate is in flight: Asterisk may not list it yet."""
 
 
 @dataclass(slots=True)
@@ -102,6 +106,40 @@ def end_event(leg: Leg, call: CallLegs | None) -> ev.Event | None:
     if leg.answered:
         return ev.CallerHungUp(call_id=cid) if call.caller == leg.channel_id else None
     return ev.CallbackFailed(call_id=cid, cause=FAIL_CAUSES.get(leg.cause, "unreachable"))
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _unb64(text: str) -> str:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+
+
+def leg_id(kind: LegKind, unique: str, call_id: str, agent_id: str = "") -> str:
+    """The channel id of a leg we originate: `acd-<kind>-<unique>~<call>~<agent>` (both
+    base64url), so that an engine taking over can tell whose leg a channel is from
+    Asterisk's own list, with nothing else remembered."""
+    return f"acd-{kind}-{unique}~{_b64(call_id)}~{_b64(agent_id)}"
+
+
+def parse_leg_id(channel_id: str) -> tuple[LegKind, str, str] | None:
+    """(kind, call id, agent id) of a channel id made by `leg_id`, else None."""
+    head, sep, rest = channel_id.partition("~")
+    parts = head.split("-")
+    if not sep or len(parts) < 3 or parts[0] != "acd" or parts[1] not in get_args(LegKind):
+        return None
+    call, _, agent = rest.partition("~")
+    try:
+        return parts[1], _unb64(call), _unb64(agent)  # type: ignore[return-value]
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def playback_id(call_id: str, prompt_id: int) -> str:
+    """The playback id of a prompt the engine waits for: made from the engine's own
+    numbers, so an engine taking over can ask Asterisk whether it still plays."""
+    return f"acd-pb-{prompt_id}~{_b64(call_id)}"
 
 
 def endpoint_of(channel_name: str) -> str:

@@ -194,6 +194,12 @@ class Engine:
         self._referral_seq = 0
         self._now = start
         self._out: list[cmd.Command] = []
+        self.tracking = False
+        """When True, `changed_calls` and `changed_agents` collect the calls and agents
+        whose state changed (or that came or went) until the driver clears them: what
+        a read model must rewrite. Off by default (a replay does not need them)."""
+        self.changed_calls: set[str] = set()
+        self.changed_agents: set[str] = set()
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
             ev.CallArrived: self._on_call_arrived,
             ev.DigitPressed: self._on_digit,
@@ -360,6 +366,8 @@ class Engine:
     def _move(self, call: Call, trigger: str) -> None:
         """Move a call along `CALL_TRANSITIONS`; callers have checked the move exists."""
         call.state = CALL_TRANSITIONS[(call.state, trigger)]
+        if self.tracking:
+            self.changed_calls.add(call.id)
 
     def _can(self, call: Call, trigger: str) -> bool:
         return (call.state, trigger) in CALL_TRANSITIONS
@@ -402,6 +410,8 @@ class Engine:
             language=self.config.site.default_language,
         )
         self.calls[call.id] = call
+        if self.tracking:
+            self.changed_calls.add(call.id)
         self.metrics.ivr.arrived += 1
         self.metrics.interval(self.metrics.interval_of(now)).arrived += 1
         self._emit(cmd.Answer(call_id=call.id))
@@ -560,6 +570,8 @@ class Engine:
         if outcome is not None and not call.outcome_recorded:
             self._record_outcome(call, outcome)
         del self.calls[call.id]
+        if self.tracking:
+            self.changed_calls.add(call.id)
         ended = self._ended
         ended[call.id] = None
         if len(ended) > ENDED_KEPT:
@@ -1128,6 +1140,8 @@ class Engine:
             line_up=False,
         )
         self.calls[referral.id] = referral
+        if self.tracking:
+            self.changed_calls.add(referral.id)
         self._join(referral, e.queue, None)
 
     # ------------------------------------------------------------------ callbacks
@@ -1238,6 +1252,8 @@ class Engine:
             agent.cool_down_due = 0.0  # left wrap-up another way (a break, a logout)
         agent.state = new
         agent.state_since = now
+        if self.tracking:
+            self.changed_agents.add(agent.id)
         agent.reason = reason
         if new is A.AVAILABLE:
             for q, level, _first in self._routes[agent.id]:
@@ -1454,6 +1470,8 @@ class Engine:
         if agent.state is A.AVAILABLE:
             agent.version += 1
         change()
+        if self.tracking:
+            self.changed_agents.add(agent.id)
         self._routes[agent.id] = self._routes_of(agent)
         if staffed:
             for q, _level, _first in self._routes[agent.id]:

@@ -1,0 +1,153 @@
+"""The read model: what other tools (wallboards, reports, an operator's redis-cli) read
+without the engine. Written as `Op`s, so Redis and the memory store apply the same.
+
+- per queue, the waiting calls in service order: a sorted set whose score is
+  (-priority, arrival sequence) packed in one float (exact below 2^53);
+- per call, a `CallView`; an ended call's view expires after `ended_ttl`;
+- per agent, an `AgentView`: state and since when;
+- figures per queue, pool, vendor and the site, and the surge stage in `status`
+  (rewritten at most every `figures_every` seconds: they change with every event).
+"""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+
+from engine import Engine
+from engine.records import Call
+from engine.states import CallState
+from store.base import Op
+from store.keys import Keys
+from store.records import AgentView, CallView, FiguresView
+
+_ENCODE = msgspec.msgpack.encode
+SEQ_RANGE = 1 << 40
+
+
+def order_score(priority: int, seq: int) -> float:
+    """The service order of a waiting call as one sortable number."""
+    return float(-priority * SEQ_RANGE + seq)
+
+
+def call_view(call: Call) -> CallView:
+    return CallView(
+        id=call.id,
+        caller=call.caller,
+        state=call.state.value,
+        since=call.enqueued_at if call.queue else call.arrived_at,
+        queue=call.queue,
+        priority=call.priority,
+        agent=call.agent_id,
+        vendor=call.vendor,
+        callback=call.callback,
+        outcome=call.outcome,
+    )
+
+
+class Projection:
+    """Turns the engine's changes into read-model writes."""
+
+    def __init__(
+        self, keys: Keys, engine: Engine, *, ended_ttl: int = 3600, figures_every: float = 0.5
+    ) -> None:
+        self.keys = keys
+        self.engine = engine
+        self.ended_ttl = ended_ttl
+        self.figures_every = figures_every
+        self._waiting_in: dict[str, str] = {}
+        """Call id -> the queue whose waiting set holds it (as last written)."""
+        self._last_views: dict[str, CallView] = {}
+        self._figures_at = 0.0
+        engine.tracking = True
+
+    def changes(self) -> list[Op]:
+        """The writes for what changed since the last call (and clears the engine's
+        change sets)."""
+        engine = self.engine
+        ops: list[Op] = []
+        for call_id in engine.changed_calls:
+            self._call_ops(call_id, ops)
+        engine.changed_calls.clear()
+        for agent_id in engine.changed_agents:
+            agent = engine.agents[agent_id]
+            view = AgentView(
+                id=agent.id,
+                pool=agent.pool,
+                state=agent.state.value,
+                since=agent.state_since,
+                reason=agent.reason,
+                call=agent.call_id,
+            )
+            ops.append(("hset", self.keys.agents, agent.id, _ENCODE(view)))
+        engine.changed_agents.clear()
+        now = time.monotonic()
+        if ops and now - self._figures_at >= self.figures_every:
+            self._figures_at = now
+            ops += self.figures()
+        return ops
+
+    def _call_ops(self, call_id: str, ops: list[Op]) -> None:
+        call = self.engine.calls.get(call_id)
+        was_in = self._waiting_in.get(call_id)
+        if call is None:
+            if was_in is not None:
+                ops.append(("zrem", self.keys.waiting(was_in), call_id))
+                del self._waiting_in[call_id]
+            last = self._last_views.pop(call_id, None)
+            if last is not None:
+                last.ended = True
+                ops.append(("setex", self.keys.call(call_id), _ENCODE(last), self.ended_ttl))
+            return
+        view = call_view(call)
+        self._last_views[call_id] = view
+        ops.append(("set", self.keys.call(call_id), _ENCODE(view)))
+        waiting = call.state is CallState.WAITING
+        if waiting and was_in != call.queue:
+            if was_in is not None:
+                ops.append(("zrem", self.keys.waiting(was_in), call_id))
+            score = order_score(call.priority, call.seq)
+            ops.append(("zadd", self.keys.waiting(call.queue), score, call_id))
+            self._waiting_in[call_id] = call.queue
+        elif not waiting and was_in is not None:
+            ops.append(("zrem", self.keys.waiting(was_in), call_id))
+            del self._waiting_in[call_id]
+
+    def figures(self) -> list[Op]:
+        engine, k = self.engine, self.keys
+        m = engine.metrics
+        site = FiguresView(figures=m.total.summary())
+        ops: list[Op] = [("hset", k.figures, "site", _ENCODE(site))]
+        for name, q in m.queues.items():
+            view = FiguresView(figures=q.summary())
+            ops.append(("hset", k.figures, f"queue:{name}", _ENCODE(view)))
+        for name, p in m.pools.items():
+            figures: dict[str, float | int | None] = {
+                "answered": p.answered,
+                "handled": p.handled,
+                "occupancy": p.occupancy,
+            }
+            ops.append(("hset", k.figures, f"pool:{name}", _ENCODE(FiguresView(figures=figures))))
+        for name, v in m.vendors.items():
+            figures = {
+                "dialled": v.dialled,
+                "answered": v.answered,
+                "failed": v.failed,
+                "active": engine.vendors[name].active,
+            }
+            ops.append(("hset", k.figures, f"vendor:{name}", _ENCODE(FiguresView(figures=figures))))
+        ops.append(("hset", k.status, "stage", engine.stage))
+        return ops
+
+    def everything(self) -> list[Op]:
+        """A full rewrite: after a Redis restart, or on taking over."""
+        engine, k = self.engine, self.keys
+        ops: list[Op] = [("del", k.waiting(name)) for name in engine.queues]
+        ops.append(("del", k.agents))
+        self._waiting_in.clear()
+        self._last_views.clear()
+        engine.changed_calls.update(engine.calls)
+        engine.changed_agents.update(engine.agents)
+        self._figures_at = 0.0
+        return ops + self.changes()

@@ -1,0 +1,86 @@
+"""What a store holds, as msgspec Structs (MessagePack on the wire).
+
+A record that fails to decode is reported with its key and skipped by whoever reads
+it (`decode_or_report`); it never stops an engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TypeVar
+
+import msgspec
+
+from engine.events import Event
+from engine.persist import EngineState
+
+log = logging.getLogger("acd.store")
+
+T = TypeVar("T")
+
+
+class JournalEntry(msgspec.Struct, frozen=True, array_like=True):
+    """One engine input, as it was handled: at `now`, by the holder of `epoch`."""
+
+    epoch: int
+    now: float
+    event: Event
+
+
+class SnapshotRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """The engine state after journal entry `last` (a stream id `<epoch>-<n>`)."""
+
+    epoch: int
+    last: str
+    taken_at: float
+    state: EngineState
+
+
+class CallView(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A call as a wallboard shows it."""
+
+    id: str
+    caller: str
+    state: str
+    since: float
+    queue: str = ""
+    priority: int = 0
+    agent: str = ""
+    vendor: str = ""
+    callback: bool = False
+    outcome: str = ""
+    ended: bool = False
+
+
+class AgentView(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: str
+    pool: str
+    state: str
+    since: float
+    reason: str = ""
+    call: str = ""
+
+
+class FiguresView(msgspec.Struct, kw_only=True):
+    """Counters of a queue, pool, vendor or the site (names as in engine/metrics.py)."""
+
+    figures: dict[str, float | int | None]
+
+
+JOURNAL_ENCODER = msgspec.msgpack.Encoder()
+JOURNAL_DECODER = msgspec.msgpack.Decoder(JournalEntry)
+SNAPSHOT_DECODER = msgspec.msgpack.Decoder(SnapshotRecord)
+
+
+def decode_or_report(
+    decoder: msgspec.msgpack.Decoder[T], data: bytes, key: str, problems: list[str]
+) -> T | None:
+    """The decoded record, or None with a report naming the key (corrupt or foreign
+    data is skipped, never fatal)."""
+    try:
+        return decoder.decode(data)
+    except msgspec.DecodeError as e:
+        problem = f"{key}: undecodable record skipped ({e})"
+        log.warning("%s", problem)
+        problems.append(problem)
+        return None

@@ -1,0 +1,185 @@
+"""The Redis store: lease, fenced writes and recovery in Lua scripts, so each is one
+round trip and atomic, and every write checks the fencing token inside Redis.
+
+URLs: `redis://[:password@]host:port/db`, `rediss://...` (TLS), and Sentinel as
+`redis+sentinel://[:password@]host:port[,host:port...]/service[/db]`. Every key of a
+site carries the site as a hash tag (store/keys.py), so the scripts are valid on
+Redis Cluster too (all their keys are in one slot and are passed as KEYS).
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.sentinel import Sentinel
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from store.base import Fenced, Lease, Op, Recovery, Unavailable
+from store.keys import Keys
+
+ACQUIRE = """
+-- KEYS: lease, epoch, snapshot. ARGV: owner, ttl ms, need snapshot (1/0).
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+if ARGV[3] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then return false end
+local epoch = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], epoch .. ':' .. ARGV[1], 'NX', 'PX', ARGV[2])
+return epoch
+"""
+
+RENEW = """
+-- KEYS: lease. ARGV: token, ttl ms.
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+WRITE = """
+-- KEYS: lease, journal, then every key an op names. ARGV: token, n entries,
+-- n pairs (stream id, data), then ops: name, key index, args...
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('FENCED lease is not ' .. ARGV[1])
+end
+local i = 3
+for _ = 1, tonumber(ARGV[2]) do
+  redis.call('XADD', KEYS[2], ARGV[i], 'e', ARGV[i + 1])
+  i = i + 2
+end
+while i <= #ARGV do
+  local op, k = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
+  if op == 'set' then redis.call('SET', k, ARGV[i + 2]); i = i + 3
+  elseif op == 'setex' then redis.call('SET', k, ARGV[i + 2], 'EX', ARGV[i + 3]); i = i + 4
+  elseif op == 'del' then redis.call('DEL', k); i = i + 2
+  elseif op == 'hset' then redis.call('HSET', k, ARGV[i + 2], ARGV[i + 3]); i = i + 4
+  elseif op == 'hdel' then redis.call('HDEL', k, ARGV[i + 2]); i = i + 3
+  elseif op == 'zadd' then redis.call('ZADD', k, ARGV[i + 2], ARGV[i + 3]); i = i + 4
+  elseif op == 'zrem' then redis.call('ZREM', k, ARGV[i + 2]); i = i + 3
+  elseif op == 'trim' then redis.call('XTRIM', k, 'MINID', ARGV[i + 2]); i = i + 3
+  else return redis.error_reply('unknown op ' .. op) end
+end
+return 1
+"""
+
+
+def connect(url: str) -> aioredis.Redis:
+    """A client for a redis://, rediss:// or redis+sentinel:// URL (bytes replies)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "redis+sentinel":
+        hosts = []
+        for item in parts.netloc.rpartition("@")[2].split(","):
+            host, _, port = item.rpartition(":")
+            hosts.append((host or item, int(port) if port.isdigit() else 26379))
+        path = [p for p in parts.path.split("/") if p]
+        if not path:
+            raise ValueError(f"--redis {redact(url)}: a Sentinel URL names the service")
+        db = int(path[1]) if len(path) > 1 else 0
+        sentinel = Sentinel(hosts, password=parts.password, socket_timeout=2.0)  # type: ignore[no-untyped-call]
+        client: aioredis.Redis = sentinel.master_for(path[0], db=db, password=parts.password)
+        return client
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(
+            f"--redis {redact(url)}: expected redis://, rediss:// or redis+sentinel://"
+        )
+    return aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for logs."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+class RedisStore:
+    def __init__(self, site: str, url: str, *, client: aioredis.Redis | None = None) -> None:
+        self.keys = Keys(site)
+        self.name = redact(url)
+        self.redis = client if client is not None else connect(url)
+        self._acquire = self.redis.register_script(ACQUIRE)
+        self._renew = self.redis.register_script(RENEW)
+        self._release = self.redis.register_script(RELEASE)
+        self._write = self.redis.register_script(WRITE)
+
+    async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return await script(keys=keys, args=args)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as e:
+            raise Unavailable(f"{self.name}: {e}") from e
+        except ResponseError as e:
+            if str(e).startswith("FENCED"):
+                raise Fenced(str(e)) from e
+            raise
+
+    async def acquire(self, owner: str, ttl_ms: int, *, need_snapshot: bool) -> Lease | None:
+        k = self.keys
+        epoch = await self._call(
+            self._acquire, [k.lease, k.epoch, k.snapshot], [owner, ttl_ms, int(need_snapshot)]
+        )
+        return None if epoch is None else Lease(owner, int(epoch), ttl_ms)
+
+    async def renew(self, lease: Lease) -> None:
+        ok = await self._call(self._renew, [self.keys.lease], [lease.token, lease.ttl_ms])
+        if not ok:
+            raise Fenced(f"lease {lease.token} lost")
+        lease.renewed_at = time.monotonic()
+
+    async def release(self, lease: Lease) -> None:
+        await self._call(self._release, [self.keys.lease], [lease.token])
+
+    async def write(self, lease: Lease, journal: list[tuple[str, bytes]], ops: list[Op]) -> None:
+        keys = [self.keys.lease, self.keys.journal]
+        index: dict[str, int] = {}
+        args: list[Any] = [lease.token, len(journal)]
+        for stream_id, data in journal:
+            args += (stream_id, data)
+        for op in ops:
+            key = op[1]
+            slot = index.get(key)
+            if slot is None:
+                keys.append(key)
+                slot = index[key] = len(keys)
+            args += (op[0], slot, *op[2:])
+        await self._call(self._write, keys, args)
+
+    async def load(self) -> Recovery:
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.get(self.keys.snapshot)
+                pipe.xrange(self.keys.journal)
+                snapshot, entries = await pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as e:
+            raise Unavailable(f"{self.name}: {e}") from e
+        return Recovery(snapshot, _entries(entries))
+
+    async def tail(self, after: str, block_ms: int) -> list[tuple[str, bytes]]:
+        try:
+            found: Any = await self.redis.xread(
+                {self.keys.journal: after}, block=block_ms or None, count=10_000
+            )
+        except (RedisConnectionError, RedisTimeoutError, OSError) as e:
+            raise Unavailable(f"{self.name}: {e}") from e
+        return _entries(found[0][1]) if found else []
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+def _entries(raw: Any) -> list[tuple[str, bytes]]:
+    """Stream entries as (id, the `e` field); an entry without it gives b"" (which then
+    fails to decode and is reported with its id)."""
+    out: list[tuple[str, bytes]] = []
+    for stream_id, fields in raw:
+        text = stream_id.decode() if isinstance(stream_id, bytes) else str(stream_id)
+        out.append((text, (fields or {}).get(b"e", b"")))
+    return out
