@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -40,6 +41,7 @@ _BRIDGE = msgspec.json.Decoder(models.Bridge)
 _BRIDGES = msgspec.json.Decoder(list[models.Bridge])
 _PLAYBACK = msgspec.json.Decoder(models.Playback)
 _VARIABLE = msgspec.json.Decoder(models.Variable)
+_PING = msgspec.json.Decoder(models.AsteriskPing)
 
 
 class AriError(Exception):
@@ -184,6 +186,14 @@ class AriClient:
             return decoder.decode(data)
         except msgspec.DecodeError as e:
             raise AriError(method, path, 0, f"unexpected answer: {e}") from e
+
+    async def asterisk_time(self) -> float:
+        """Asterisk's clock (epoch seconds), from GET /asterisk/ping."""
+        ping = await self._decode(_PING, "GET", "/asterisk/ping")
+        try:
+            return datetime.datetime.strptime(ping.timestamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+        except ValueError as e:
+            raise AriError("GET", "/asterisk/ping", 0, f"timestamp {ping.timestamp!r}") from e
 
     # channels -------------------------------------------------------------
 

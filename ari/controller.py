@@ -92,6 +92,11 @@ class Clock:
     def wall_delay(self, engine_seconds: float) -> float:
         return max(0.0, engine_seconds / self.speed)
 
+    def sync(self, now: float) -> None:
+        """The engine's time is `now` from here on (never earlier than it already is)."""
+        self._start = max(now, self.now())
+        self._wall0 = time.monotonic()
+
 
 class Lanes:
     """Per-call FIFO of REST work: one call's requests run in the engine's order (the
@@ -172,7 +177,11 @@ class Controller:
         clock: Clock,
         spawn: Callable[[Coroutine[Any, Any, None]], object],
         keeper: Keeper | None = None,
+        sync_clock: bool = False,
     ) -> None:
+        self.sync_clock = sync_clock
+        """Take the PBX's time on every (re)connection: for a virtual PBX running
+        compressed time, across engine restarts."""
         self.site = site
         self.keeper = keeper
         self.stepped_down = False
@@ -269,6 +278,7 @@ class Controller:
 
     async def run(self) -> None:
         """Consume the application's events until cancelled."""
+        self._arm_timer()  # a restored engine has timers running already
         async for event in self.ari.events(self.reconcile):
             try:
                 self.on_event(event)
@@ -771,14 +781,17 @@ class Controller:
         if self.stepped_down:
             return
         try:
+            if self.sync_clock:
+                self.clock.sync(await self.ari.asterisk_time())
+                self._timer_at = None
+                self._arm_timer()
             channels = {ch.id: ch for ch in await self.ari.list_channels()}
             bridges = await self.ari.list_bridges()
         except AriError as err:
             log.warning("reconciliation skipped: %s", err)
             return
-        members = {
-            c: b.id for b in bridges if b.id.startswith((HOLD_PREFIX, TALK_PREFIX)) for c in b.channels
-        }
+        ours = [b for b in bridges if b.id.startswith((HOLD_PREFIX, TALK_PREFIX))]
+        members = {c: b.id for b in ours for c in b.channels}
         bridge_ids = {b.id for b in bridges}
         for queue in [q for q in self._holding if HOLD_PREFIX + q not in bridge_ids]:
             del self._holding[queue]  # the PBX restarted: make it again when needed

@@ -17,8 +17,10 @@ import argparse
 import asyncio
 import datetime
 import logging
+import os
 import random
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,9 +50,19 @@ def add_parser(subparsers: Any) -> None:
                    help="read the ARI password from FILE instead of ACD_ARI_PASSWORD")
     p.add_argument("--speed", type=float, default=1.0,
                    help="run the engine's clock X times faster (demos against `acd pbx`)")
-    p.add_argument("--start", metavar="HH:MM|YYYY-MM-DDTHH:MM",
+    p.add_argument("--start", metavar="HH:MM|YYYY-MM-DDTHH:MM|pbx",
                    help="the engine's clock starts at this local time (default: now); "
-                   "HH:MM is on the configuration's simulation date")
+                   "HH:MM is on the configuration's simulation date; `pbx` takes the PBX's "
+                   "time (GET /asterisk/ping) on every connection")
+    p.add_argument("--redis", metavar="URL",
+                   help="keep the queue state in Redis: redis://, rediss:// or "
+                   "redis+sentinel://host:port/service (default: in this process's memory)")
+    p.add_argument("--standby", action="store_true",
+                   help="follow the journal and take over when the active engine's lease lapses")
+    p.add_argument("--lease-ms", type=int, default=3000,
+                   help="lease time to live (renewed every third of it; default 3000)")
+    p.add_argument("--snapshot-every", type=int, default=20_000, metavar="EVENTS",
+                   help="write a snapshot (and trim the journal) every so many events")
     p.add_argument("--seed", type=int, help="seed of the engine's random choices")
     p.add_argument("--stats-json", metavar="OUT.json",
                    help="on exit, write the engine's live snapshot and the controller's figures")
@@ -60,7 +72,7 @@ def add_parser(subparsers: Any) -> None:
 
 def start_time(site: SiteConfig, text: str | None) -> float | None:
     """The epoch time `--start` names in the site's local time, or None (now)."""
-    if text is None:
+    if text is None or text == "pbx":
         return None
     from engine.localtime import parse_offset
 
@@ -110,29 +122,75 @@ def run(args: argparse.Namespace) -> int:
 async def serve(
     site: SiteConfig, args: argparse.Namespace, user: str, password: str, start: float | None
 ) -> int:
+    """Run until a signal (exit 0) or until another engine holds the lease (exit 3)."""
     from ari.client import AriClient
     from ari.controller import Clock, Controller
     from engine import Engine
+    from store.base import Unavailable
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     clock = Clock(args.speed, start)
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 62)
-    engine = Engine(site, rng=random.Random(seed), start=clock.now())
+    store = open_store(site, args.redis)
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    fenced: list[str] = []
+    try:
+        taken = await take_lease(site, store, owner, args, stop)
+    except Unavailable as e:
+        log.error("store %s unreachable: %s", store.name, e)
+        await store.close()
+        return 1
+    if taken is None:  # stopped while waiting
+        await store.close()
+        return 0
+    lease, engine, problems = taken
+    for problem in problems:
+        log.warning("recovery: %s", problem)
+    if engine is None:
+        seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 62)
+        engine = Engine(site, rng=random.Random(seed), start=clock.now())
+        log.info("starting with an empty floor (epoch %d)", lease.epoch)
+    else:
+        clock.sync(engine._now)
+        log.info(
+            "carrying on from the stored state (epoch %d): %d calls, %d waiting, %d agents "
+            "logged in", lease.epoch, len(engine.calls),
+            sum(len(q.waiting) for q in engine.queues.values()),
+            sum(1 for a in engine.agents.values() if a.state != "logged_out"),
+        )
     async with AriClient(args.ari_url, user, password, app=args.app) as client:
         async with asyncio.TaskGroup() as tg:
-            controller = Controller(site, engine, client, clock, spawn=tg.create_task)
+            from store.writer import StateWriter
+
+            def on_fenced(why: str) -> None:
+                fenced.append(why)
+                controller.step_down()
+                stop.set()
+
+            writer = StateWriter(
+                store, engine, lease, spawn=tg.create_task, on_fenced=on_fenced,
+                snapshot_every=args.snapshot_every,
+            )
+            await writer.start()
+            controller = Controller(
+                site, engine, client, clock, spawn=tg.create_task, keeper=writer,
+                sync_clock=args.start == "pbx",
+            )
             events = tg.create_task(controller.run())
+            keeping = tg.create_task(writer.keep())
             log.info(
-                "serving site %r as app %r on %s (speed %g)",
-                site.site.name, args.app, client.root, args.speed,
+                "serving site %r as app %r on %s (speed %g, state in %s)",
+                site.site.name, args.app, client.root, args.speed, store.name,
             )
             await stop.wait()
-            log.info("stopping: handing waiting callers back (%s)", site.live.on_shutdown)
-            await controller.shutdown()
+            if not fenced:
+                log.info("stopping: handing waiting callers back (%s)", site.live.on_shutdown)
+                await controller.shutdown()
+                await writer.stop()
             events.cancel()
+            keeping.cancel()
         log.info(
             "stopped: %d calls, %d handed back, outcomes %s",
             controller.stats.calls, controller.stats.handed_back, controller.stats.outcomes,
@@ -141,9 +199,66 @@ async def serve(
             report = {
                 "controller": controller.stats,
                 "client": client.counters,
+                "store": writer.stats,
                 "engine": engine.snapshot(clock.now()),
             }
             Path(args.stats_json).write_bytes(
                 msgspec.json.format(msgspec.json.encode(report), indent=2)
             )
-    return 0
+    await store.close()
+    return 3 if fenced else 0
+
+
+def open_store(site: SiteConfig, url: str | None) -> Any:
+    """The Redis store for `url`, else the embedded memory store."""
+    if url is None:
+        from store.memory import MemoryStore
+
+        return MemoryStore(site.site.name)
+    from store.redis import RedisStore
+
+    return RedisStore(site.site.name, url)
+
+
+async def take_lease(
+    site: SiteConfig, store: Any, owner: str, args: argparse.Namespace, stop: asyncio.Event
+) -> tuple[Any, Any, list[str]] | None:
+    """Wait for the site's lease; (lease, the engine to carry on with or None for a
+    fresh one, recovery problems), or None if stopped first.
+
+    Active: take the lease as soon as it is free (a predecessor killed mid-surge
+    holds it until it lapses), then rebuild from the snapshot and journal.
+    Standby: follow the journal meanwhile, and take the lease only when a snapshot
+    exists to carry on from; the take-over then costs only the last entries."""
+    from store.base import Unavailable
+    from store.writer import Follower, recover
+
+    follower = Follower(site, store) if args.standby else None
+    if follower is not None:
+        log.info("standby for site %r: following the journal in %s", site.site.name, store.name)
+    waited = False
+    while not stop.is_set():
+        try:
+            if follower is not None:
+                await follower.catch_up(block_ms=100)
+            lease = await store.acquire(owner, args.lease_ms, need_snapshot=follower is not None)
+        except Unavailable as e:
+            log.warning("store unreachable (%s); retrying", e)
+            await asyncio.sleep(0.5)
+            continue
+        if lease is not None:
+            break
+        if not waited:
+            waited = True
+            log.info("the lease of site %r is held by another engine: waiting", site.site.name)
+        if follower is None:
+            await asyncio.sleep(0.1)
+    else:
+        return None
+    if follower is not None:
+        await follower.catch_up(block_ms=0)
+        log.info("took over with epoch %d after %d journal entries followed",
+                 lease.epoch, follower.applied)
+        return lease, follower.engine, follower.problems
+    engine, _last, problems = recover(site, await store.load(), store.keys.prefix)
+    return lease, engine, problems
