@@ -188,8 +188,10 @@ async def serve(
             if not fenced:
                 log.info("stopping: handing waiting callers back (%s)", site.live.on_shutdown)
                 await controller.shutdown()
-                await writer.stop()
             events.cancel()
+            controller.step_down()  # nothing more is handled: what is kept is final
+            if not fenced:
+                await writer.stop()
             keeping.cancel()
         log.info(
             "stopped: %d calls, %d handed back, outcomes %s",

@@ -34,11 +34,13 @@ MENU_KEY_SECONDS = (1.0, 3.0)
 
 
 class MenuCaller(Protocol):
-    """What `People.key_for_media` needs of a caller: the branch they want and how
-    many of its keys they have pressed so far (advanced by `key_for_media`)."""
+    """What `People.key_for_media` needs of a caller: the branch they want, how many
+    of its keys they have pressed so far, and which key they pressed on which menu
+    (both kept up to date by `key_for_media`)."""
 
     branch: str
     keys: int
+    pressed: dict[str, str]
 
 
 class KeyPress(NamedTuple):
@@ -114,16 +116,22 @@ class People:
         """The key the caller presses on hearing `media`, or None.
 
         On a menu (its first sound) the caller presses the next of their branch's keys,
-        once per menu played, and counts it in `caller.keys`; once all are pressed they
-        wait for the menu to time out. On a callback offer they accept with
+        once per menu played, and counts it in `caller.keys`; a menu they hear again
+        (it timed out before their key counted, e.g. while the engine was away) gets
+        the same key again; once all are pressed they wait for the menu to time out.
+        On a callback offer they accept with
         `callback_acceptance`, pressing the offer's digit as its first sound ends."""
         rng = self.rng
         for sound in media:
             if sound in self.menu_sounds:
+                again = caller.pressed.get(sound)
+                if again is not None:
+                    return KeyPress(rng.uniform(*MENU_KEY_SECONDS), again, False)
                 keys = self.branches[caller.branch].keys
                 if caller.keys < len(keys):
                     key = keys[caller.keys]
                     caller.keys += 1
+                    caller.pressed[sound] = key
                     return KeyPress(rng.uniform(*MENU_KEY_SECONDS), key, False)
                 return None
             digit = self.offer_sounds.get(sound)

@@ -46,12 +46,13 @@ SAMPLE_SECONDS = 60.0
 class Caller:
     """One call of one person (a redial is a new call of the same person)."""
 
-    __slots__ = ("attempt", "branch", "keys", "patience", "waiting")
+    __slots__ = ("attempt", "branch", "keys", "patience", "pressed", "waiting")
 
     def __init__(self, branch: str, attempt: int) -> None:
         self.branch = branch
         self.attempt = attempt
         self.keys = 0
+        self.pressed: dict[str, str] = {}
         """How many of the branch's keys have been pressed."""
         self.waiting = False
         self.patience = 0.0

@@ -58,6 +58,8 @@ class Recovery:
 
     snapshot: bytes | None
     journal: list[tuple[str, bytes]]
+    problems: list[str] = field(default_factory=list)
+    """Keys that could not be read (wrong type, someone else's data), reported."""
 
 
 class Store(Protocol):

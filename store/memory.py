@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from store.base import Fenced, Lease, Op, Recovery
+from store.base import Fenced, Lease, Op, Recovery, StoreError
 from store.keys import Keys
+
+_OPS = frozenset({"set", "setex", "del", "hset", "hdel", "zadd", "zrem", "trim"})
 
 
 def _id(stream_id: str) -> tuple[int, int]:
@@ -57,6 +59,16 @@ class MemoryStore:
     async def write(self, lease: Lease, journal: list[tuple[str, bytes]], ops: list[Op]) -> None:
         if self._lease_token() != lease.token:
             raise Fenced(f"lease {lease.token} lost")
+        # As the Redis script: everything is checked before anything is written.
+        last = _id(self.journal[-1][0]) if self.journal else (0, 0)
+        for entry_id, _data in journal:
+            this = _id(entry_id)
+            if this <= last:
+                raise StoreError(f"journal id {entry_id} is not after the last one")
+            last = this
+        for op in ops:
+            if op[0] not in _OPS:
+                raise StoreError(f"unknown op {op[0]}")
         self.journal.extend(journal)
         for op in ops:
             kind, key = op[0], op[1]

@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from store.base import Fenced, Lease, Op, Recovery, Unavailable
+from store.base import Fenced, Lease, Op, Recovery, StoreError, Unavailable
 from store.keys import Keys
 
 ACQUIRE = """
@@ -46,25 +46,58 @@ return 1
 WRITE = """
 -- KEYS: lease, journal, then every key an op names. ARGV: token, n entries,
 -- n pairs (stream id, data), then ops: name, key index, args...
+-- Everything is checked before anything is written: Redis does not undo a script
+-- that fails half-way, and a write must be all or nothing.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return redis.error_reply('FENCED lease is not ' .. ARGV[1])
 end
+local function id(s)
+  local ms, seq = string.match(s, '^(%d+)-(%d+)$')
+  if not ms then return nil end
+  return {tonumber(ms), tonumber(seq)}
+end
+local function after(a, b) return a[1] > b[1] or (a[1] == b[1] and a[2] > b[2]) end
+local n = tonumber(ARGV[2])
+local last = {0, 0}
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if redis.call('TYPE', KEYS[2])['ok'] ~= 'stream' then
+    return redis.error_reply('BADWRITE the journal key is not a stream')
+  end
+  local top = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+  if #top > 0 then last = id(top[1][1]) end
+end
 local i = 3
-for _ = 1, tonumber(ARGV[2]) do
+for _ = 1, n do
+  local this = id(ARGV[i])
+  if not this or not after(this, last) then
+    return redis.error_reply('BADWRITE journal id ' .. ARGV[i] .. ' is not after the last one')
+  end
+  last = this
+  i = i + 2
+end
+local width = {set = 3, setex = 4, del = 2, hset = 4, hdel = 3, zadd = 4, zrem = 3, trim = 3}
+local j = i
+while j <= #ARGV do
+  local w = width[ARGV[j]]
+  if not w then return redis.error_reply('BADWRITE unknown op ' .. ARGV[j]) end
+  j = j + w
+end
+i = 3
+for _ = 1, n do
   redis.call('XADD', KEYS[2], ARGV[i], 'e', ARGV[i + 1])
   i = i + 2
 end
 while i <= #ARGV do
   local op, k = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
-  if op == 'set' then redis.call('SET', k, ARGV[i + 2]); i = i + 3
-  elseif op == 'setex' then redis.call('SET', k, ARGV[i + 2], 'EX', ARGV[i + 3]); i = i + 4
-  elseif op == 'del' then redis.call('DEL', k); i = i + 2
-  elseif op == 'hset' then redis.call('HSET', k, ARGV[i + 2], ARGV[i + 3]); i = i + 4
-  elseif op == 'hdel' then redis.call('HDEL', k, ARGV[i + 2]); i = i + 3
-  elseif op == 'zadd' then redis.call('ZADD', k, ARGV[i + 2], ARGV[i + 3]); i = i + 4
-  elseif op == 'zrem' then redis.call('ZREM', k, ARGV[i + 2]); i = i + 3
-  elseif op == 'trim' then redis.call('XTRIM', k, 'MINID', ARGV[i + 2]); i = i + 3
-  else return redis.error_reply('unknown op ' .. op) end
+  if op == 'set' then redis.call('SET', k, ARGV[i + 2])
+  elseif op == 'setex' then redis.call('SET', k, ARGV[i + 2], 'EX', ARGV[i + 3])
+  elseif op == 'del' then redis.call('DEL', k)
+  elseif op == 'hset' then redis.call('HSET', k, ARGV[i + 2], ARGV[i + 3])
+  elseif op == 'hdel' then redis.call('HDEL', k, ARGV[i + 2])
+  elseif op == 'zadd' then redis.call('ZADD', k, ARGV[i + 2], ARGV[i + 3])
+  elseif op == 'zrem' then redis.call('ZREM', k, ARGV[i + 2])
+  elseif op == 'trim' then redis.call('XTRIM', k, 'MINID', ARGV[i + 2]) end
+  i = i + width[op]
 end
 return 1
 """
@@ -119,7 +152,7 @@ class RedisStore:
         except ResponseError as e:
             if str(e).startswith("FENCED"):
                 raise Fenced(str(e)) from e
-            raise
+            raise StoreError(f"{self.name}: {e}") from e
 
     async def acquire(self, owner: str, ttl_ms: int, *, need_snapshot: bool) -> Lease | None:
         k = self.keys
@@ -153,22 +186,34 @@ class RedisStore:
         await self._call(self._write, keys, args)
 
     async def load(self) -> Recovery:
+        problems: list[str] = []
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.get(self.keys.snapshot)
                 pipe.xrange(self.keys.journal)
-                snapshot, entries = await pipe.execute()
+                snapshot, entries = await pipe.execute(raise_on_error=False)
         except (RedisConnectionError, RedisTimeoutError, OSError) as e:
             raise Unavailable(f"{self.name}: {e}") from e
-        return Recovery(snapshot, _entries(entries))
+        # A key of the wrong type (someone else's data) is reported and skipped.
+        if isinstance(snapshot, ResponseError):
+            problems.append(f"{self.keys.snapshot}: skipped ({snapshot})")
+            snapshot = None
+        if isinstance(entries, ResponseError):
+            problems.append(f"{self.keys.journal}: skipped ({entries})")
+            entries = []
+        return Recovery(snapshot, _entries(entries), problems)
 
     async def tail(self, after: str, block_ms: int) -> list[tuple[str, bytes]]:
+        # The client's socket timeout (2 s) bounds a blocking read: wait at most 1.5 s;
+        # callers loop anyway.
         try:
             found: Any = await self.redis.xread(
-                {self.keys.journal: after}, block=block_ms or None, count=10_000
+                {self.keys.journal: after}, block=min(block_ms, 1500) or None, count=10_000
             )
         except (RedisConnectionError, RedisTimeoutError, OSError) as e:
             raise Unavailable(f"{self.name}: {e}") from e
+        except ResponseError as e:
+            raise StoreError(f"{self.keys.journal}: {e}") from e
         return _entries(found[0][1]) if found else []
 
     async def close(self) -> None:

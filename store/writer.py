@@ -278,7 +278,7 @@ def recover(site: SiteConfig, recovery: Recovery, keys_name: str) -> tuple[
 ]:
     """(the engine rebuilt from the snapshot and the journal after it, the last
     journal id applied, problems reported). None when there is no usable snapshot."""
-    problems: list[str] = []
+    problems: list[str] = list(recovery.problems)
     if recovery.snapshot is None:
         return None, "0-0", problems
     record = decode_or_report(SNAPSHOT_DECODER, recovery.snapshot, f"{keys_name}snapshot", problems)

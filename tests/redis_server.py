@@ -100,6 +100,8 @@ class RedisServer:
             "--save", "",
             "--appendonly", "yes" if self.appendonly else "no",
             "--logfile", "",
+            # A SIGTERM is acted on in the next cron tick: 10 ms rather than 100 ms.
+            "--hz", "100",
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(

@@ -65,6 +65,7 @@ class Dialler:
     def __init__(self, branch: str) -> None:
         self.branch = branch
         self.keys = 0
+        self.pressed: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------------- the model
@@ -78,7 +79,9 @@ def test_a_caller_presses_its_branch_keys_in_order_one_per_menu(seoul: SiteConfi
     assert first is not None and second is not None
     assert (first.digit, second.digit) == ("9", "1")
     assert 1.0 <= first.delay <= 3.0 and not first.accepts_callback
-    assert people.key_for_media(caller, [MAIN_MENU]) is None  # all pressed: lets it time out
+    repeat = people.key_for_media(caller, [MAIN_MENU])  # the menu again: the same key
+    assert repeat is not None and repeat.digit == "9"
+    assert caller.keys == 2
     assert people.key_for_media(Dialler("water"), ["sound:custom/invalid-option"]) is None
 
 
@@ -600,3 +603,16 @@ def test_acd_pbx_runs_its_window_and_writes_every_call(tmp_path: Path) -> None:
     assert all(36000 <= c["placed_at"] < 36300 + 2 for c in calls)  # + the timer jitter
     # No controller connected: the dialplan hangs every caller up (cause 16).
     assert {(c["outcome"], c["cause"]) for c in calls} == {(HUNG_UP_BY_PBX, 16)}
+
+
+def test_a_menu_heard_again_gets_the_same_key_again(seoul: SiteConfig) -> None:
+    # The menu timed out before the key counted (the engine was away): a person
+    # presses the same key again, they do not give up on the menu.
+    people = People(seoul, random.Random(1))
+    caller = Dialler("general")  # keys ["3"]
+    menu = ["sound:custom/main-menu"]
+    first = people.key_for_media(caller, menu)
+    again = people.key_for_media(caller, menu)
+    assert first is not None and again is not None
+    assert (first.digit, again.digit) == ("3", "3")
+    assert caller.keys == 1

@@ -90,6 +90,9 @@ class CallRecord(msgspec.Struct, kw_only=True):
     """The agent's endpoint or the vendor's name."""
     cause: int | None = None
     """Q.850 cause when the PBX side ended the call."""
+    parties: list[str] = []
+    """The channel ids of every agent or vendor leg this caller was bridged with, in
+    order: more than one means the call was answered twice (a failover must not)."""
 
 
 class Summary(msgspec.Struct, kw_only=True):
@@ -453,6 +456,8 @@ class Caller:
         self.attempt = attempt
         self.number = number
         self.keys = 0
+        self.pressed: dict[str, str] = {}
+        """Menu sound -> the key pressed on it (pressed again if the menu repeats)."""
         """How many of the branch's keys have been pressed (advanced by People)."""
         self.waiting = False
         self.callback_requested = False
@@ -510,6 +515,9 @@ class Caller:
 
     def on_bridged(self, line: Line, others: list[str]) -> None:
         record = self.record
+        for channel in others:
+            if self.population.party_of([channel]) is not None and channel not in record.parties:
+                record.parties.append(channel)
         if record.answered_at is not None or record.outcome != IN_PROGRESS:
             return
         now = self.population.clock.now()
