@@ -157,6 +157,8 @@ class Stats(msgspec.Struct):
     reconciled_gone: int = 0
     reconciled_answered: int = 0
     reconciled_prompts: int = 0
+    adopted: int = 0
+    """Channels found in our application that we had not heard of (take-over, gap)."""
     handed_back: int = 0
     outcomes: dict[str, int] = msgspec.field(default_factory=dict)
     first_command_ms: list[float] = msgspec.field(default_factory=list)
@@ -834,7 +836,8 @@ class Controller:
         else:
             parsed = parse_leg_id(ch.id)
             if parsed is None:
-                return  # not ours: another application's channel
+                self._adopt_stranger(ch)
+                return
             kind, call_id, agent_id = parsed
             if call_id not in self.engine.calls:
                 # Our leg, for a call that is over: nobody needs it any more.
@@ -856,6 +859,23 @@ class Controller:
         call.legs.append(ch.id)
         if bridge.startswith(TALK_PREFIX):
             call.talk_bridge = bridge
+
+    def _adopt_stranger(self, ch: models.Channel) -> None:
+        """A channel in our Stasis application that we never heard of: its StasisStart
+        went to a predecessor (paused, or dying) or was lost in a gap. An inbound caller
+        is taken as a new call (better late than left in silence); a feature call is
+        served; a call the engine already ended is hung up."""
+        app, *args = ch.dialplan.app_data.split(",") if ch.dialplan.app_data else [""]
+        if ch.dialplan.app_name != "Stasis" or app != self.ari.app:
+            return  # not ours: another application's channel
+        self.stats.adopted += 1
+        if ch.id in self.engine._ended or (args and args[0] not in FEATURES):
+            self._spawn(self._quietly(self.ari.hangup(ch.id)))
+        elif args:
+            self._feature(ch, args[0], args[1:])
+        else:
+            log.info("adopting caller %s whose arrival we never heard of", ch.id)
+            self._inbound(ch)
 
     def _expect(self, call_id: str, channels: dict[str, models.Channel]) -> None:
         """Settle what the engine expects of a call and the PBX does not hold."""

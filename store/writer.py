@@ -32,7 +32,7 @@ from config.schema import SiteConfig
 from engine import Engine
 from engine import events as ev
 from engine.persist import StateMismatch, export_state, replay, restore
-from store.base import Fenced, Lease, Op, Recovery, Store, Unavailable
+from store.base import Fenced, Lease, Op, Recovery, Store, StoreError, Unavailable
 from store.projection import Projection
 from store.records import (
     JOURNAL_DECODER,
@@ -125,7 +125,9 @@ class StateWriter:
                 started = time.perf_counter()
                 try:
                     await self.store.write(self.lease, journal, ops)
-                except Unavailable as e:
+                except (Unavailable, StoreError) as e:
+                    # StoreError: the store refused the write (foreign data in our
+                    # keys): as for an outage, a full rewrite will set it straight.
                     self._degrade(e, len(journal))
                     return
                 except Fenced as e:
@@ -171,7 +173,10 @@ class StateWriter:
     async def start(self) -> None:
         """On taking the lease: a snapshot of the state we carry on from and the whole
         read model, so the store and its readers start from what this engine holds."""
-        ops = self.snapshot_ops() + self.projection.everything()
+        # The snapshot holds everything the journal said: start it afresh (which also
+        # clears entries someone else put there).
+        ops = [("del", self.store.keys.journal), *self.snapshot_ops()]
+        ops = [op for op in ops if op[0] != "trim"] + self.projection.everything()
         await self.store.write(self.lease, [], ops)
         self.stats.writes += 1
 
@@ -214,7 +219,7 @@ class StateWriter:
                     await self._come_back()
                 else:
                     await self.store.renew(self.lease)
-            except Unavailable as e:
+            except (Unavailable, StoreError) as e:
                 self._degrade(e, 0)
             except Fenced as e:
                 self._fenced(str(e))

@@ -325,7 +325,6 @@ def test_a_refused_write_changes_nothing(
 ) -> None:
     """`write` is "all or nothing": one it cannot apply raises a StoreError and leaves
     the journal and the keys as they were."""
-    kind = request.node.callspec.params["make_store"]
     journal, ops = BAD_WRITES[bad]
 
     async def body(store: AnyStore) -> None:
