@@ -134,6 +134,10 @@ class Lanes:
     def __len__(self) -> int:
         return len(self._queues)
 
+    def busy(self, key: str) -> bool:
+        """Work for `key` is queued or running."""
+        return key in self._queues
+
 
 class Keeper(Protocol):
     """Where the engine's inputs are kept (store/writer.py), and whether this engine
@@ -907,8 +911,8 @@ class Controller:
             books.vendor and books.vendor in self.legs
         ):
             phantom("vendor", state is CallState.VENDOR_CONNECTED)
-        if call_id not in self.engine.calls:
-            return
+        if call_id not in self.engine.calls or self.lanes.busy(call_id):
+            return  # over, or its own requests (a Hold, a Connect) are still on the way
         call = self.engine.calls[call_id]
         caller = self.legs.get(books.caller)
         if call.state is CallState.WAITING and caller is not None and not caller.gone:

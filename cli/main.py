@@ -4,6 +4,7 @@
     acd simulate CONFIG --curve CURVE ...     replay a surge day in virtual time
     acd pbx CONFIG --listen HOST:PORT ...     a virtual Asterisk with simulated people
     acd serve CONFIG --ari-url URL            run live against Asterisk (ARI)
+    acd state SITE_NAME --redis URL [--json]  the live queue state a site keeps in Redis
     acd curve show|scale|reshape|build ...    make and inspect surge curves
     acd erlang --calls-per-hour N --aht S ... size staff with Erlang C / Erlang A
 
@@ -51,11 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate site configuration files")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(run=run_check)
-    from cli import curve, erlang, pbx, serve, simulate
+    from cli import curve, erlang, pbx, serve, simulate, state
 
     simulate.add_parser(sub)
     serve.add_parser(sub)
     pbx.add_parser(sub)
+    state.add_parser(sub)
     curve.add_parser(sub)
     erlang.add_parser(sub)
     return parser

@@ -5,6 +5,7 @@ baseline of benchmarks/redis_state.py."""
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 
 from store.base import Fenced, Lease, Op, Recovery, StoreError
@@ -27,6 +28,8 @@ class MemoryStore:
         self.zsets: dict[str, dict[str, float]] = {}
         self.journal: list[tuple[str, bytes]] = []
         self.expires: dict[str, float] = {}
+        self._expiring: list[tuple[float, str]] = []
+        """(due, key) heap over `expires`, so expiry costs nothing per write."""
         self._lease: tuple[str, float] | None = None
         self._epoch = 0
         self._grew = asyncio.Event()
@@ -77,7 +80,8 @@ class MemoryStore:
                 self.expires.pop(key, None)
             elif kind == "setex":
                 self.strings[key] = _bytes(op[2])
-                self.expires[key] = time.monotonic() + float(op[3])
+                self.expires[key] = due = time.monotonic() + float(op[3])
+                heapq.heappush(self._expiring, (due, key))
             elif kind == "del":
                 self.strings.pop(key, None)
                 self.hashes.pop(key, None)
@@ -97,9 +101,12 @@ class MemoryStore:
             self._grew.set()
             self._grew = asyncio.Event()
         now = time.monotonic()
-        for key in [k for k, t in self.expires.items() if t <= now]:
-            del self.expires[key]
-            self.strings.pop(key, None)
+        expiring, expires = self._expiring, self.expires
+        while expiring and expiring[0][0] <= now:
+            due, key = heapq.heappop(expiring)
+            if expires.get(key) == due:  # not set again since
+                del expires[key]
+                self.strings.pop(key, None)
 
     async def load(self) -> Recovery:
         return Recovery(self.strings.get(self.keys.snapshot), list(self.journal))

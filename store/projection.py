@@ -60,6 +60,7 @@ class Projection:
         """Call id -> the queue whose waiting set holds it (as last written)."""
         self._last_views: dict[str, CallView] = {}
         self._figures_at = 0.0
+        self._figures_stale = True
         engine.tracking = True
 
     def changes(self) -> list[Op]:
@@ -82,11 +83,16 @@ class Projection:
             )
             ops.append(("hset", self.keys.agents, agent.id, _ENCODE(view)))
         engine.changed_agents.clear()
-        now = time.monotonic()
-        if ops and now - self._figures_at >= self.figures_every:
-            self._figures_at = now
+        if ops:
+            self._figures_stale = True
+        if self._figures_stale and time.monotonic() - self._figures_at >= self.figures_every:
             ops += self.figures()
         return ops
+
+    def figures_due(self) -> bool:
+        """Something changed since the figures were last written (a quiet floor's
+        writer writes them on its lease tick)."""
+        return self._figures_stale
 
     def _call_ops(self, call_id: str, ops: list[Op]) -> None:
         call = self.engine.calls.get(call_id)
@@ -115,6 +121,9 @@ class Projection:
             del self._waiting_in[call_id]
 
     def figures(self) -> list[Op]:
+        """Every figure now, and the status (stage, when it was written)."""
+        self._figures_at = time.monotonic()
+        self._figures_stale = False
         engine, k = self.engine, self.keys
         m = engine.metrics
         site = FiguresView(figures=m.total.summary())
@@ -138,6 +147,7 @@ class Projection:
             }
             ops.append(("hset", k.figures, f"vendor:{name}", _ENCODE(FiguresView(figures=figures))))
         ops.append(("hset", k.status, "stage", engine.stage))
+        ops.append(("hset", k.status, "updated_at", f"{engine._now:.3f}"))
         return ops
 
     def everything(self) -> list[Op]:
@@ -146,8 +156,13 @@ class Projection:
         ops: list[Op] = [("del", k.waiting(name)) for name in engine.queues]
         ops.append(("del", k.agents))
         self._waiting_in.clear()
-        self._last_views.clear()
+        # Calls that ended since their view was written (during an outage, say) are
+        # among `_last_views`: they get their ended view, with its expiry.
         engine.changed_calls.update(engine.calls)
+        engine.changed_calls.update(self._last_views)
         engine.changed_agents.update(engine.agents)
         self._figures_at = 0.0
-        return ops + self.changes()
+        self._figures_stale = True
+        ops += self.changes()
+        ops.append(("hset", k.status, "rewritten_at", f"{engine._now:.3f}"))
+        return ops

@@ -94,6 +94,8 @@ class StateWriter:
         self._writing = False
         self._stopped = False
         self._confirming: asyncio.Future[bool] | None = None
+        self._lost_views: list[Op] = []
+        """Ended calls' expiring views from writes that failed (for the rewrite)."""
 
     # ------------------------------------------------------------------ the journal
 
@@ -125,13 +127,16 @@ class StateWriter:
                 started = time.perf_counter()
                 try:
                     await self.store.write(self.lease, journal, ops)
+                except Fenced as e:  # first: Fenced is a StoreError too
+                    self._fenced(str(e))
+                    return
                 except (Unavailable, StoreError) as e:
                     # StoreError: the store refused the write (foreign data in our
                     # keys): as for an outage, a full rewrite will set it straight.
+                    # It rewrites what is live; the expiring views of calls that
+                    # ended are only in this batch: keep them for it.
+                    self._lost_views += [op for op in ops if op[0] == "setex"]
                     self._degrade(e, len(journal))
-                    return
-                except Fenced as e:
-                    self._fenced(str(e))
                     return
                 self.stats.writes += 1
                 self.stats.journal_entries += len(journal)
@@ -177,7 +182,8 @@ class StateWriter:
         # clears entries someone else put there).
         ops = [("del", self.store.keys.journal), *self.snapshot_ops()]
         ops = [op for op in ops if op[0] != "trim"] + self.projection.everything()
-        await self.store.write(self.lease, [], ops)
+        await self.store.write(self.lease, [], ops + self._lost_views)
+        self._lost_views = []
         self.stats.writes += 1
 
     # ------------------------------------------------------------------ the lease
@@ -219,10 +225,13 @@ class StateWriter:
                     await self._come_back()
                 else:
                     await self.store.renew(self.lease)
+                    if not self._writing and self.projection.figures_due():
+                        # A quiet floor: the figures still catch up with the engine.
+                        await self.store.write(self.lease, [], self.projection.figures())
+            except Fenced as e:  # first: Fenced is a StoreError too
+                self._fenced(str(e))
             except (Unavailable, StoreError) as e:
                 self._degrade(e, 0)
-            except Fenced as e:
-                self._fenced(str(e))
 
     async def _come_back(self) -> None:
         try:

@@ -1,0 +1,453 @@
+"""The live read model (store/projection.py) as a wallboard reads it, without the engine:
+an engine fed the way the live controller feeds it (`handle`, `record`,
+`next_deadline`), a `StateWriter` writing once per loop turn, and the keys read back
+directly, from the MemoryStore and from a real redis-server; then `acd state` on the
+same Redis.
+
+Sync tests running `asyncio.run`; a RedisStore is made inside the running loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+import msgspec
+import pytest
+import redis
+
+from cli.main import main
+from engine import Engine
+from engine import commands as cmd
+from engine import events as ev
+from store.base import Unavailable
+from store.keys import Keys
+from store.memory import MemoryStore
+from store.records import AgentView, CallView, FiguresView
+from store.redis import RedisStore
+from store.writer import StateWriter
+from tests.harness import site_from_yaml
+from tests.redis_server import RedisServer
+
+T = TypeVar("T")
+AnyStore = MemoryStore | RedisStore
+
+SITE_NAME = "rm"
+KEYS = Keys(SITE_NAME)
+ENDED_TTL = 120
+
+SITE = """
+site: {name: rm, utc_offset: "+09:00"}
+skills: {gen: {}}
+pools: {floor: {kind: in_house}}
+queues:
+  gen: {skill: gen, pools: [floor], wrap_up_seconds: 5}
+ivr:
+  entry: in
+  by_dnis: {"1588": vip}
+  nodes:
+    in: {kind: announce, prompt: [], next: {queue: gen}}
+    vip: {kind: announce, prompt: [], next: {queue: gen, priority: 5}}
+agents:
+  - {id: a1, endpoint: PJSIP/a1, pool: floor, skills: [{skill: gen, level: 3}]}
+  - {id: a2, endpoint: PJSIP/a2, pool: floor, skills: [{skill: gen, level: 3}]}
+  - {id: a3, endpoint: PJSIP/a3, pool: floor, skills: [{skill: gen, level: 3}]}
+"""
+
+CALLERS = {"c1": "01011112222", "c2": "01033334444", "c3": "01055556666"}
+"""c3 dials the VIP number (priority 5): it is served before c1 and c2."""
+
+CALL = msgspec.msgpack.Decoder(CallView)
+AGENT = msgspec.msgpack.Decoder(AgentView)
+FIGURES = msgspec.msgpack.Decoder(FiguresView)
+
+
+class Floor:
+    """An engine and its StateWriter, driven as ari/controller.py drives them."""
+
+    def __init__(self, store: AnyStore, *, start: float) -> None:
+        self.store = store
+        self.engine = Engine(site_from_yaml(SITE), rng=random.Random(0), start=start)
+        self.start = start
+        self.now = start
+        self.tasks: list[asyncio.Task[None]] = []
+        self.fenced: list[str] = []
+        self.writer: StateWriter
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.append(task)
+        return task
+
+    async def open(self, ttl_ms: int = 30_000) -> None:
+        lease = await self.store.acquire("engine-1", ttl_ms, need_snapshot=False)
+        assert lease is not None
+        self.writer = StateWriter(
+            self.store, self.engine, lease, spawn=self._spawn,
+            on_fenced=self.fenced.append, ended_ttl=ENDED_TTL,
+        )
+        await self.writer.start()
+
+    def send(self, event: ev.Event, at: float | None = None) -> list[cmd.Command]:
+        if at is not None:
+            self.now = self.start + at
+        out = self.engine.handle(event, self.now)
+        self.writer.record(event, self.now)
+        self.engine.next_deadline()
+        return out
+
+    def advance_to(self, at: float) -> None:
+        """Fire the engine's timers up to `start + at`, as the controller's timer does."""
+        target = self.start + at
+        while (deadline := self.engine.next_deadline()) is not None and deadline <= target:
+            self.now = max(self.now, deadline)
+            self.send(ev.TimerFired())
+        self.now = target
+
+    async def settle(self) -> None:
+        """Let the loop turn until everything recorded has been written."""
+        for _ in range(100):
+            await asyncio.sleep(0)
+            pending = [t for t in self.tasks if not t.done()]
+            if pending:
+                await asyncio.gather(*pending)
+            elif not (self.engine.changed_calls or self.engine.changed_agents):
+                break
+        for t in self.tasks:
+            t.result()  # a write that failed fails the test
+        assert not self.writer.stats.degraded and not self.fenced
+
+    def arrive(self, call_id: str, at: float) -> None:
+        dnis = "1588" if call_id == "c3" else ""
+        self.send(ev.CallArrived(call_id=call_id, caller=CALLERS[call_id], dnis=dnis), at)
+
+
+# --- reading the store directly, the same way for both ---------------------------------
+
+
+async def waiting(store: AnyStore, queue: str) -> list[str]:
+    if isinstance(store, MemoryStore):
+        return store.waiting(queue)
+    raw: list[bytes] = await store.redis.zrange(KEYS.waiting(queue), 0, -1)
+    return [m.decode() for m in raw]
+
+
+async def raw_get(store: AnyStore, key: str) -> bytes | None:
+    if isinstance(store, MemoryStore):
+        return store.strings.get(key)
+    value: bytes | None = await store.redis.get(key)
+    return value
+
+
+async def call_view(store: AnyStore, call_id: str) -> CallView | None:
+    data = await raw_get(store, KEYS.call(call_id))
+    return None if data is None else CALL.decode(data)
+
+
+async def ttl(store: AnyStore, key: str) -> float | None:
+    """Seconds the key has left; None without an expiry."""
+    if isinstance(store, MemoryStore):
+        at = store.expires.get(key)
+        return None if at is None else at - time.monotonic()
+    ms: int = await store.redis.pttl(key)
+    return None if ms < 0 else ms / 1000.0
+
+
+async def hash_of(store: AnyStore, key: str) -> dict[str, bytes]:
+    if isinstance(store, MemoryStore):
+        return dict(store.hashes.get(key, {}))
+    raw: dict[bytes, bytes] = await store.redis.hgetall(key)
+    return {k.decode(): v for k, v in raw.items()}
+
+
+async def agent(store: AnyStore, agent_id: str) -> AgentView:
+    return AGENT.decode((await hash_of(store, KEYS.agents))[agent_id])
+
+
+async def figures(store: AnyStore, field: str) -> dict[str, Any]:
+    return FIGURES.decode((await hash_of(store, KEYS.figures))[field]).figures
+
+
+def run(body: Callable[[AnyStore], Awaitable[T]], make: Callable[[], AnyStore]) -> T:
+    async def go() -> T:
+        store = make()
+        try:
+            return await body(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_store(request: pytest.FixtureRequest) -> Callable[[], AnyStore]:
+    if request.param == "memory":
+        return lambda: MemoryStore(SITE_NAME)
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return lambda: RedisStore(SITE_NAME, server.url)
+
+
+# --- what a wallboard sees ---------------------------------------------------------------
+
+
+def test_waiting_calls_are_in_service_order_and_an_offered_call_leaves(
+    make_store: Callable[[], AnyStore],
+) -> None:
+    async def body(store: AnyStore) -> None:
+        f = Floor(store, start=time.time() - 600)
+        await f.open()
+        f.arrive("c1", at=1)
+        f.arrive("c2", at=2)
+        f.arrive("c3", at=3)  # the VIP number: priority 5
+        await f.settle()
+        assert await waiting(store, "gen") == ["c3", "c1", "c2"]
+        c3 = await call_view(store, "c3")
+        assert c3 is not None
+        assert (c3.caller, c3.queue, c3.priority, c3.state) == (
+            "01055556666", "gen", 5, "waiting"
+        )
+        assert c3.since == f.start + 3 and not c3.ended
+        assert await ttl(store, KEYS.call("c3")) is None  # a live call does not expire
+
+        # a1 logs in and is offered the VIP caller at once; then answers.
+        f.send(ev.AgentLogin(agent_id="a1"), at=10)
+        await f.settle()
+        assert await waiting(store, "gen") == ["c1", "c2"]
+        a1 = await agent(store, "a1")
+        assert (a1.state, a1.call, a1.since) == ("reserved", "c3", f.start + 10)
+        f.send(ev.AgentAnswered(agent_id="a1", call_id="c3"), at=12)
+        await f.settle()
+        a1 = await agent(store, "a1")
+        assert (a1.state, a1.call, a1.since) == ("on_call", "c3", f.start + 12)
+        assert await waiting(store, "gen") == ["c1", "c2"]
+
+        # The call ends: a1 wraps up; the call's view says ended and expires.
+        f.send(ev.AgentHungUp(agent_id="a1", call_id="c3"), at=30)
+        await f.settle()
+        a1 = await agent(store, "a1")
+        assert (a1.state, a1.since) == ("wrap_up", f.start + 30)
+        ended = await call_view(store, "c3")
+        assert ended is not None and ended.ended and ended.outcome == "answered"
+        left = await ttl(store, KEYS.call("c3"))
+        assert left is not None and 0 < left <= ENDED_TTL
+
+        # Wrap-up over: a1 is offered the next caller in line (c1, the earlier arrival).
+        f.advance_to(40)
+        await f.settle()
+        a1 = await agent(store, "a1")
+        assert (a1.state, a1.call, a1.since) == ("reserved", "c1", f.start + 35)
+        assert await waiting(store, "gen") == ["c2"]
+        assert (await agent(store, "a2")).state == "logged_out"
+        assert f.engine.metrics.queues["gen"].offered == 3
+
+    run(body, make_store)
+
+
+def test_status_has_the_epoch_owner_and_stage(make_store: Callable[[], AnyStore]) -> None:
+    async def body(store: AnyStore) -> None:
+        f = Floor(store, start=time.time())
+        await f.open()
+        await f.settle()
+        status = {k: v.decode() for k, v in (await hash_of(store, KEYS.status)).items()}
+        assert status["epoch"] == str(f.writer.lease.epoch)
+        assert status["owner"] == "engine-1"
+        assert status["stage"] == "0"
+
+    run(body, make_store)
+
+
+def test_figures_match_the_engine_metrics(make_store: Callable[[], AnyStore]) -> None:
+    async def body(store: AnyStore) -> None:
+        f = Floor(store, start=time.time() - 600)
+        await f.open()
+        f.writer.projection.figures_every = 0.0  # every write carries the figures
+        f.send(ev.AgentLogin(agent_id="a1"), at=0)
+        f.arrive("c1", at=1)
+        f.arrive("c2", at=2)
+        f.send(ev.AgentAnswered(agent_id="a1", call_id="c1"), at=5)
+        f.send(ev.CallerHungUp(call_id="c2"), at=20)
+        await f.settle()
+        m = f.engine.metrics
+        q = await figures(store, "queue:gen")
+        assert q == m.queues["gen"].summary()
+        assert (q["offered"], q["answered"], q["abandoned"]) == (2, 1, 1)
+        assert await figures(store, "site") == m.total.summary()
+        pool = await figures(store, "pool:floor")
+        assert pool["answered"] == m.pools["floor"].answered == 1
+
+    run(body, make_store)
+
+
+def test_figures_catch_up_after_the_floor_goes_quiet(make_store: Callable[[], AnyStore]) -> None:
+    async def body(store: AnyStore) -> None:
+        f = Floor(store, start=time.time() - 600)
+        await f.open(ttl_ms=600)  # writes the figures (all zero); lease tick: 0.2 s
+        keeping = asyncio.get_running_loop().create_task(f.writer.keep())
+        f.send(ev.AgentLogin(agent_id="a1"), at=0)
+        f.arrive("c1", at=1)
+        f.send(ev.AgentAnswered(agent_id="a1", call_id="c1"), at=5)
+        await f.settle()
+        await asyncio.sleep(1.0)  # the floor is quiet for a second: no event, no write
+        keeping.cancel()
+        q = await figures(store, "queue:gen")
+        assert (q["offered"], q["answered"]) == (1, 1)
+
+    run(body, make_store)
+
+
+def test_a_call_that_ended_during_an_outage_still_expires(
+    make_store: Callable[[], AnyStore],
+) -> None:
+    async def body(store: AnyStore) -> None:
+        f = Floor(store, start=time.time() - 600)
+        await f.open(ttl_ms=300)
+        down = False
+        real_write = store.write
+
+        async def write(*args: Any) -> None:
+            if down:
+                raise Unavailable("cut off")
+            await real_write(*args)
+
+        store.write = write  # type: ignore[method-assign]
+        f.arrive("c1", at=1)
+        await f.settle()
+        assert await call_view(store, "c1") is not None
+        down = True
+        f.send(ev.CallerHungUp(call_id="c1"), at=10)
+        await asyncio.sleep(0)
+        await asyncio.gather(*[t for t in f.tasks if not t.done()])
+        assert f.writer.stats.degraded
+        down = False
+        keeping = asyncio.get_running_loop().create_task(f.writer.keep())
+        for _ in range(100):
+            if f.writer.stats.rewrites:
+                break
+            await asyncio.sleep(0.02)
+        keeping.cancel()
+        assert f.writer.stats.rewrites == 1
+        assert await waiting(store, "gen") == []
+        view = await call_view(store, "c1")
+        left = await ttl(store, KEYS.call("c1"))
+        assert view is None or (view.ended and left is not None and 0 < left <= ENDED_TTL)
+
+    run(body, make_store)
+
+
+def test_status_says_when_it_was_updated(make_store: Callable[[], AnyStore]) -> None:
+    async def body(store: AnyStore) -> None:
+        f = Floor(store, start=time.time())
+        await f.open()
+        f.arrive("c1", at=1)
+        await f.settle()
+        assert "updated_at" in await hash_of(store, KEYS.status)
+
+    run(body, make_store)
+
+
+# --- acd state ---------------------------------------------------------------------------
+
+
+def populate(url: str) -> dict[str, Any]:
+    """A floor in Redis: c3 (VIP), c1, c2 waiting behind a1's call, a2 paused."""
+
+    async def body() -> dict[str, Any]:
+        store = RedisStore(SITE_NAME, url)
+        try:
+            f = Floor(store, start=time.time() - 600)
+            await f.open()
+            f.writer.projection.figures_every = 0.0
+            f.send(ev.AgentLogin(agent_id="a1"), at=0)
+            f.send(ev.AgentLogin(agent_id="a2"), at=0)
+            f.send(ev.AgentPause(agent_id="a2", reason="lunch"), at=1)
+            f.arrive("c1", at=100)  # a1 is offered c1 at once
+            f.send(ev.AgentAnswered(agent_id="a1", call_id="c1"), at=101)
+            f.arrive("c2", at=200)
+            f.arrive("c3", at=300)
+            await f.settle()
+            return {"epoch": f.writer.lease.epoch, "metrics": f.engine.metrics.queues["gen"]}
+        finally:
+            await store.close()
+
+    return asyncio.run(body())
+
+
+def test_acd_state_lists_waiting_calls_in_order_with_masked_numbers(
+    redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    populate(redis_server.url)
+    assert main(["state", SITE_NAME, "--redis", redis_server.url]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.index("c3") < out.index("c2")
+    assert "*******6666" in out and "*******4444" in out
+    for number in CALLERS.values():
+        assert number not in out
+    assert "stage 0" in out and "owner engine-1" in out
+    assert "paused (1):" in out and "reason lunch" in out
+    assert "on_call (1):" in out and "call c1" in out
+    assert "queue gen: offered 3, answered 1" in out
+
+    assert main(["state", SITE_NAME, "--redis", redis_server.url, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    line = data["queues"]["gen"]
+    assert [c["call"] for c in line] == ["c3", "c2"]
+    assert [c["position"] for c in line] == [1, 2]
+    assert [c["caller"] for c in line] == ["*******6666", "*******4444"]
+    assert line[0]["priority"] == 5
+    assert line[1]["waiting"].startswith("6m4")  # arrived 400 s ago
+    assert data["status"]["epoch"] >= 1 and data["status"]["stage"] == 0
+    assert [a["id"] for a in data["agents"]["on_call"]] == ["a1"]
+    assert data["agents"]["paused"][0]["reason"] == "lunch"
+    assert [a["id"] for a in data["agents"]["logged_out"]] == ["a3"]
+    assert data["figures"]["queue"]["gen"]["offered"] == 3
+    assert data["figures"]["pool"]["floor"]["answered"] == 1
+
+
+def test_acd_state_reports_a_corrupt_agent_and_prints_the_rest(
+    redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    populate(redis_server.url)
+    client = redis.Redis.from_url(redis_server.url)
+    client.hset(KEYS.agents, "a2", b"\xc1 not msgpack")
+    client.set(KEYS.call("c2"), b"\xc1")
+    client.close()
+    assert main(["state", SITE_NAME, "--redis", redis_server.url]) == 0
+    out, err = capsys.readouterr()
+    assert f"{KEYS.agents} a2: undecodable record skipped" in err
+    assert f"{KEYS.call('c2')}: undecodable record skipped" in err
+    assert "a1" in out and "a3" in out and "reason lunch" not in out
+    assert out.index("c3") < out.index("c2")  # the line is still shown in order
+
+
+def test_acd_state_reports_a_key_of_the_wrong_type(
+    redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    populate(redis_server.url)
+    client = redis.Redis.from_url(redis_server.url)
+    client.delete(KEYS.figures)
+    client.set(KEYS.figures, b"someone else's")
+    client.close()
+    assert main(["state", SITE_NAME, "--redis", redis_server.url]) == 0
+    out, err = capsys.readouterr()
+    assert f"{KEYS.figures}: skipped" in err
+    assert out.index("c3") < out.index("c2")
+
+
+def test_acd_state_without_redis_exits_1_naming_the_option_not_the_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # Nothing listens on `port` now.
+    url = f"redis://:s3cret@127.0.0.1:{port}/0"
+    assert main(["state", SITE_NAME, "--redis", url]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "--redis" in err and f"127.0.0.1:{port}" in err
+    assert "s3cret" not in err
