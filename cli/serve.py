@@ -7,8 +7,14 @@ TaskGroup: the events socket and every call's ARI work are its tasks. SIGINT or
 SIGTERM stops it cleanly: callers still in the IVR or waiting are told and handed
 back to the dialplan (or hung up, by `live.on_shutdown`), then it exits 0.
 
+`--redis URL` keeps the queue state in Redis (store/): the engine first takes the
+site's lease and carries on from the stored snapshot and journal, if any; with
+`--standby` it follows the journal and takes over when the lease lapses. Exit 3:
+another engine holds the lease now (this one was fenced out and stepped down).
+
 `--speed` and `--start` run the engine's clock compressed, for demos and tests
-against the virtual PBX (`acd pbx`) running at the same speed.
+against the virtual PBX (`acd pbx`) running at the same speed (`--start pbx` takes
+the PBX's clock, which keeps a restarted engine in step with it).
 """
 
 from __future__ import annotations
