@@ -1,6 +1,7 @@
 """Live speed: new calls per second through the virtual PBX and `acd serve`.
 
     python benchmarks/ari_live.py [--rates 50,100,150,200,250] [--seconds 10] [--agents 800]
+                                  [--redis] [--profile]
 
 For each rate, a fresh `acd serve` process (uvloop, its own core) drives the virtual
 PBX running in this process (uvloop, the other core) over ARI on 127.0.0.1. Callers
@@ -105,7 +106,12 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def one_rate(
-    rate: int, seconds: float, agents: int, config: Path, profile: Path | None = None
+    rate: int,
+    seconds: float,
+    agents: int,
+    config: Path,
+    profile: Path | None = None,
+    redis_url: str | None = None,
 ) -> dict[str, float]:
     port = free_port()
     pbx = VirtualPbx(speed=1.0, users={"acd": "bench"}, prompt_seconds_per_sound=1.0)
@@ -118,7 +124,8 @@ async def one_rate(
     serve = subprocess.Popen(
         [*python, "-m", "cli.main", "serve", str(config),
          "--ari-url", f"http://127.0.0.1:{port}", "--stats-json", str(stats),
-         "--log-level", "WARNING", "--seed", "1"],
+         "--log-level", "WARNING", "--seed", "1",
+         *(["--redis", redis_url] if redis_url else [])],
         cwd=ROOT, env=env,
     )
     try:
@@ -169,6 +176,8 @@ def main() -> None:
     parser.add_argument("--rates", default="50,100,150,200,250")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--agents", type=int, default=800)
+    parser.add_argument("--redis", action="store_true",
+                        help="keep the state in a real redis-server started for the run")
     parser.add_argument("--profile", action="store_true",
                         help="run `acd serve` under cProfile at the last rate; print where "
                         "its time goes")
@@ -187,15 +196,26 @@ def main() -> None:
     best = 0
     rates = [int(r) for r in args.rates.split(",")]
     profile = Path(tempfile.mkstemp(suffix=".prof")[1]) if args.profile else None
+    server = None
+    if args.redis:
+        from tests.redis_server import RedisServer
+
+        server = RedisServer()
+        print(f"state kept in {server.url}")
     for rate in rates:
+        if server is not None:
+            server.restart()  # each rate starts from an empty Redis
         r = run(one_rate(rate, args.seconds, args.agents, config,
-                         profile if rate == rates[-1] else None))
+                         profile if rate == rates[-1] else None,
+                         server.url if server is not None else None))
         print(f"{rate:>7} {r['achieved']:>8.1f} {r['placed']:>6} {r['answered']:>8} "
               f"{r['failed']:>6} {r['first_median']:>10.2f} {r['first_p99']:>10.2f} "
               f"{r['heard_median']:>9.2f} {r['heard_p99']:>9.2f}", flush=True)
         if r["failed"] == 0 and r["first_p99"] < 20.0:
             best = rate
     config.unlink()
+    if server is not None:
+        server.close()
     if profile is not None:
         import pstats
 
