@@ -39,14 +39,18 @@ class Caller:
     patience: float | None = None
     hang_up_on: str | None = None
     heard: list[str] = field(default_factory=list)
+    heard_at: dict[str, float] = field(default_factory=dict)
+    """Virtual time each sound started (the last time it did)."""
     held: bool = False
     bridged_with: list[str] = field(default_factory=list)
+    bridged_at: float | None = None
     ended_by_pbx: int | None = None
     line: Line | None = None
     clock: Any = None
 
     def on_media(self, line: Line, media: list[str]) -> None:
         self.heard += media
+        self.heard_at.update(dict.fromkeys(media, self.clock.now()))
         if self.hang_up_on is not None and self.hang_up_on in media:
             line.hang_up()
             return
@@ -67,6 +71,8 @@ class Caller:
 
     def on_bridged(self, line: Line, others: list[str]) -> None:
         self.bridged_with = list(others)
+        if self.bridged_at is None:
+            self.bridged_at = self.clock.now()
 
     def on_hangup(self, line: Line, cause: int) -> None:
         self.ended_by_pbx = cause

@@ -202,6 +202,25 @@ def test_agent_flags_an_abusive_caller_who_is_warned_and_disconnected() -> None:
     run_live(site(), scenario)
 
 
+def test_worker_protection_notice_plays_in_full_before_the_caller_is_put_through() -> None:
+    notice = "sound:custom/call-is-recorded"
+
+    async def scenario(f: Floor) -> None:
+        agent = f.phone("PJSIP/agent1001", answer_after=0.2, talk=10.0)  # answers at once
+        await f.login("PJSIP/agent1001")
+        caller = f.caller(keys={MENU: "1"})
+        f.call(caller)
+        await f.until(lambda: bool(caller.bridged_with))
+        assert notice in caller.heard and agent.answered == 1
+        # The notice (one sound: 2.5 s) had finished before the bridge, though the
+        # agent had picked up long before.
+        assert caller.bridged_at is not None
+        assert caller.bridged_at - caller.heard_at[notice] >= 2.4
+        assert f.outcomes() == {"answered": 1}
+
+    run_live(site(f"pre_connect: ['{notice}']"), scenario)
+
+
 def test_shutdown_tells_waiting_callers_and_hands_them_back_to_the_dialplan() -> None:
     async def scenario(f: Floor) -> None:
         talker = f.phone("PJSIP/agent1001", answer_after=1.0, talk=None)
