@@ -1,0 +1,103 @@
+"""Callbacks: offered when the wait is long, kept in line, dialled back by an agent.
+
+A part of `Engine` (see `engine.core` for the contract). A caller whose expected wait
+is long is offered a callback; one who accepts keeps their place in line with the
+line down (no vendor can take such a call). When an agent answers the offer of a
+callback, the caller is dialled back; one not reached is tried again after a delay,
+up to the queue's number of attempts, then the callback has failed.
+"""
+
+from __future__ import annotations
+
+from engine import commands as cmd
+from engine import events as ev
+from engine.base import EngineBase
+from engine.queues import QueueRuntime
+from engine.records import Agent, Call
+from engine.states import CallState
+
+C = CallState
+
+
+class Callbacks(EngineBase):
+    """Callbacks: the offer, the acceptance, dialling back and retries."""
+
+    def _maybe_offer_callback(self, call: Call, q: QueueRuntime) -> None:
+        offer = q.cfg.callback
+        if offer is None or call.callback_offered or not call.caller:
+            return
+        if self._expected_wait(call, q) > offer.when_expected_wait_over_seconds:
+            call.callback_offered = True
+            self._play(call, offer.offer_prompt, "info")
+
+    def _accept_callback(self, call: Call, confirm: list[str]) -> None:
+        call.callback = True
+        self.queues[call.queue].callbacks_in_line += 1  # the call is in line (WAITING)
+        if call.ready_for_overflow:
+            # The caller's line goes down: no vendor trunk can be bridged to it now.
+            q = self.queues[call.queue]
+            call.ready_for_overflow = False
+            call.version += 1  # drops its overflow entry; its place in line is re-indexed
+            q.waiting.restep(call.step, call.priority, call.seq, call.id, call.version)
+            self._drain_queue(q)
+        for c in self.metrics.queue_counters(call.queue, call.interval):
+            c.callbacks_requested += 1
+        self._play(call, confirm, "callback_confirm")
+
+    def _dial_back(self, call: Call, agent: Agent) -> None:
+        offer = self.queues[call.queue].cfg.callback
+        timeout = offer.ring_timeout_seconds if offer is not None else 30.0
+        call.attempts += 1
+        self._offer_seq += 1
+        call.offer_token = self._offer_seq
+        self._emit(
+            cmd.DialCallback(
+                call_id=call.id,
+                agent_id=agent.id,
+                number=call.caller,
+                endpoint=self.config.site.dial_out.format(number=call.caller),
+                timeout=timeout,
+                attempt=call.attempts,
+            )
+        )
+        self._arm(self._now + timeout, "dialback", call.id, call.offer_token)
+
+    def _on_callback_answered(self, e: ev.CallbackAnswered) -> None:
+        call = self._call(e.call_id, "callback answer")
+        if call is None:
+            return
+        if call.state is not C.DIALING_BACK:
+            self._anomaly("late callback answer")
+            return
+        self._connect(call)
+
+    def _on_callback_failed(self, e: ev.CallbackFailed) -> None:
+        call = self._call(e.call_id, "callback failure")
+        if call is None or call.state is not C.DIALING_BACK:
+            return
+        self._callback_not_reached(call, e.cause)
+
+    def _dialback_timed_out(self, call_id: str, token: int) -> None:
+        call = self.calls[call_id]
+        self._emit(cmd.HangupCaller(call_id=call.id, reason="no_answer"))
+        self._callback_not_reached(call, "no_answer")
+
+    def _callback_not_reached(self, call: Call, cause: str) -> None:
+        agent = self.agents[call.agent_id]
+        self._emit(cmd.HangupAgent(call_id=call.id, agent_id=agent.id))
+        agent.call_id = ""
+        call.agent_id = ""
+        offer = self.queues[call.queue].cfg.callback
+        attempts = offer.max_attempts if offer is not None else 1
+        if call.attempts >= attempts:
+            self._finish(call, "callback_failed")
+        else:
+            self._move(call, "callback_failed")
+            delay = offer.retry_after_seconds if offer is not None else 0.0
+            self._arm(self._now + delay, "retry", call.id, call.attempts)
+        self._offer_cancelled(agent)
+
+    def _retry_due(self, call_id: str, attempts: int) -> None:
+        call = self.calls[call_id]
+        self._move(call, "retry")
+        self._enter_waiting(call, self.queues[call.queue])

@@ -1,0 +1,154 @@
+"""Vendor overflow: qualified callers go to outside vendors' trunks.
+
+A part of `Engine` (see `engine.core` for the contract). A caller who qualifies under
+one of the queue's overflow rules (waited long enough, a long line, a surge stage, a
+long predicted wait) goes to the first of the rule's vendors that is open and under
+its contract caps, when no agent takes the call first; callers go in service order,
+and one whom no vendor can take holds back those behind. A vendor that does not
+answer sends the call back to its place in line and rests before the next try.
+"""
+
+from __future__ import annotations
+
+from engine import commands as cmd
+from engine import events as ev
+from engine.base import EngineBase
+from engine.queues import QueueRuntime
+from engine.records import Call
+from engine.states import CallState
+from engine.vendors import VendorContract
+
+C = CallState
+
+
+class Overflow(EngineBase):
+    """Overflow of waiting callers to vendors, and the vendors' calls."""
+
+    def _check_overflow(self, call: Call, q: QueueRuntime) -> None:
+        for rule in q.cfg.overflow:
+            w = rule.when
+            if (
+                w.waited_over_seconds is not None
+                and self._now - call.enqueued_at < w.waited_over_seconds
+            ):
+                continue
+            if w.queue_longer_than is not None and len(q.waiting) <= w.queue_longer_than:
+                continue
+            if w.stage_at_least is not None and self.stage < w.stage_at_least:
+                continue
+            if (
+                w.predicted_wait_over_seconds is not None
+                and self._expected_wait(call, q) <= w.predicted_wait_over_seconds
+            ):
+                continue
+            call.ready_for_overflow = True
+            call.overflow_vendors = list(rule.vendors)
+            q.ready.add(call.priority, call.seq, call.id, call.version)
+            self._drain_queue(q)
+            return
+
+    def _overflow_due(self, call_id: str, seq: int) -> None:
+        call = self.calls[call_id]
+        self._check_overflow(call, self.queues[call.queue])
+
+    def _drain_queue(self, q: QueueRuntime) -> None:
+        """Send qualified callers of `q` to vendors while a vendor can take them.
+        Stops at the first caller none of whose vendors can: callers qualify in
+        service order, and the next one would jump the line."""
+        current = self._call_current
+        while True:
+            head = q.ready.head(current)
+            if head is None:
+                return
+            call = self.calls[head[2]]
+            vendor = self._vendor_for(call)
+            if vendor is None:
+                return
+            self._dial_vendor(call, vendor, q)
+
+    def _vendor_for(self, call: Call) -> VendorContract | None:
+        for name in call.overflow_vendors:
+            vendor = self.vendors[name]
+            again = vendor.available_at(self._now, self.offset)
+            if again is None:
+                return vendor
+            if again != float("inf"):
+                self._arm(again, "vendor_free", name)
+        return None
+
+    def _dial_vendor(self, call: Call, vendor: VendorContract, q: QueueRuntime) -> None:
+        self._leave_waiting(call)
+        self._move(call, "overflow")
+        vendor.take(self._now, self.offset)
+        counters = self.metrics.vendors[vendor.name]
+        counters.dialled += 1
+        counters.peak_concurrent = max(counters.peak_concurrent, vendor.active)
+        if not call.overflowed:
+            call.overflowed = True
+            for c in self.metrics.queue_counters(q.name, call.interval):
+                c.overflowed += 1
+        call.vendor = vendor.name
+        self._offer_seq += 1
+        call.offer_token = self._offer_seq
+        self._emit(
+            cmd.DialVendor(
+                call_id=call.id,
+                vendor=vendor.name,
+                endpoint=vendor.cfg.trunk,
+                timeout=vendor.cfg.ring_timeout_seconds,
+                caller=call.caller,
+                queue=q.name,
+            )
+        )
+        self._arm(
+            self._now + vendor.cfg.ring_timeout_seconds, "vendor_timeout", call.id, call.offer_token
+        )
+
+    def _drain_vendor(self, vendor: VendorContract) -> None:
+        for name in vendor.queues:
+            self._drain_queue(self.queues[name])
+
+    def _vendor_free(self, name: str, _token: int) -> None:
+        self._drain_vendor(self.vendors[name])
+
+    def _on_vendor_answered(self, e: ev.VendorAnswered) -> None:
+        call = self._call(e.call_id, "vendor answer")
+        if call is None:
+            return
+        if not self._can(call, "vendor_answered"):
+            self._anomaly("late vendor answer")
+            return
+        self._move(call, "vendor_answered")
+        self.metrics.vendors[call.vendor].answered += 1
+        self._record_outcome(call, "vendor_answered")
+
+    def _on_vendor_failed(self, e: ev.VendorFailed) -> None:
+        call = self._call(e.call_id, "vendor failure")
+        if call is None or call.state is not C.VENDOR_DIALING:
+            return
+        self._vendor_not_reached(call)
+
+    def _vendor_timed_out(self, call_id: str, token: int) -> None:
+        call = self.calls[call_id]
+        self._emit(cmd.CancelVendor(call_id=call.id, vendor=call.vendor))
+        self._vendor_not_reached(call)
+
+    def _vendor_not_reached(self, call: Call) -> None:
+        """The vendor did not take the call: it goes back to its place in line."""
+        vendor = self.vendors[call.vendor]
+        vendor.release(True, self._now)
+        self.metrics.vendors[vendor.name].failed += 1
+        self._arm(vendor.rest_until, "vendor_free", vendor.name)
+        call.vendor = ""
+        self._move(call, "vendor_failed")
+        self._enter_waiting(call, self.queues[call.queue])
+
+    def _on_vendor_hung_up(self, e: ev.VendorHungUp) -> None:
+        call = self.calls.get(e.call_id)
+        if call is None or call.state is not C.VENDOR_CONNECTED:
+            return
+        vendor = self.vendors[call.vendor]
+        self._emit(cmd.HangupCaller(call_id=call.id))
+        self._finish(call, None)
+        vendor.release(False, self._now)
+        self._drain_vendor(vendor)

@@ -1,0 +1,213 @@
+"""Pools, surge stages and the supervisor's actions.
+
+A part of `Engine` (see `engine.core` for the contract). A pool's size (by distancing
+level and by surge stage) caps how many of its logged-in agents are in service: the
+latest logged in go on standby first (after their call), the earliest on standby come
+back first. The surge stage follows the inbound rate (or is pinned by a supervisor);
+a new stage may change pool sizes and qualify waiting callers for overflow. The
+supervisor also changes agents' skills and pools, the distancing level, and the
+announcement played to callers joining a queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from engine import events as ev
+from engine.base import EngineBase
+from engine.records import Agent
+from engine.states import BUSY_STATES, STAFFED_STATES, AgentState, CallState
+from engine.surge import stage_for
+
+A = AgentState
+C = CallState
+
+
+class Pools(EngineBase):
+    """Pool sizes, surge stages, and supervisors' changes."""
+
+    def pool_cap(self, pool: str) -> int | None:
+        """How many of the pool's logged-in agents may be in service now (None: all)."""
+        cfg = self.config.pools[pool]
+        caps: list[int] = []
+        if cfg.size_by_distancing_level is not None:
+            caps.append(cfg.size_by_distancing_level.get(self.distancing_level, 0))
+        for stage in self.config.surge.stages:
+            if stage.stage <= self.stage and pool in stage.pool_sizes:
+                caps.append(stage.pool_sizes[pool])
+        return max(caps) if caps else None
+
+    def _in_service(self, pool: str) -> list[Agent]:
+        return [
+            a
+            for a in self.agents.values()
+            if a.pool == pool
+            and a.state is not A.LOGGED_OUT
+            and not (a.state is A.PAUSED and a.reason == "standby")
+            and not a.standby_due
+            and a.pending != "logout"  # going home after this call: not staying in service
+        ]
+
+    def _over_cap_demote(self, agent: Agent) -> bool:
+        """If the agent's pool is over its size, put this (available) agent on
+        standby and say so."""
+        cap = self.pool_cap(agent.pool)
+        if cap is None or len(self._in_service(agent.pool)) <= cap:
+            return False
+        self._agent_to(agent, "pause", "standby")
+        return True
+
+    def _apply_pool_cap(self, pool: str) -> None:
+        """Bring the pool's in-service agents to its size: the latest logged in go on
+        standby first (after their call), the earliest on standby come back first."""
+        cap = self.pool_cap(pool)
+        in_service = self._in_service(pool)
+        if cap is None:
+            cap = len(self.agents)
+        if len(in_service) > cap:
+            for agent in sorted(in_service, key=lambda a: (a.logged_in_at, a.roster_index))[cap:]:
+                if agent.state in BUSY_STATES:
+                    agent.standby_due = True
+                elif agent.state is A.PAUSED:
+                    agent.reason = "standby"
+                else:
+                    self._close_wrap(agent)  # after-call work cut short still counts
+                    self._agent_to(agent, "pause", "standby")
+            return
+        # Room in the pool: first call off standbys not yet taken, then bring back
+        # agents on standby, the earliest logged in first.
+        room = cap - len(in_service)
+        for agent in sorted(
+            (a for a in self.agents.values() if a.pool == pool and a.standby_due),
+            key=lambda a: (a.logged_in_at, a.roster_index),
+        ):
+            if room <= 0:
+                return
+            agent.standby_due = False
+            room -= 1
+        standby = sorted(
+            (
+                a
+                for a in self.agents.values()
+                if a.pool == pool and a.state is A.PAUSED and a.reason == "standby"
+            ),
+            key=lambda a: (a.logged_in_at, a.roster_index),
+        )
+        for agent in standby[:room]:
+            self._agent_to(agent, "unpause")
+            self._serve_agent(agent)
+
+    def _stage_announcement(self) -> list[str]:
+        media: list[str] = []
+        for stage in self.config.surge.stages:
+            if stage.stage <= self.stage:
+                media = stage.announcement or media
+        return media
+
+    def _evaluate_stage(self) -> None:
+        if self.stage_pinned is not None:
+            return
+        target = stage_for(
+            self.inbound.calls_per_day(self._now), self.stage, self.config.surge.stages
+        )
+        if target != self.stage:
+            self._set_stage(target)
+        if self.stage > 0 and not self._surge_armed:
+            # Quiet minutes lower the rate too: re-evaluate each minute while a stage is up.
+            self._surge_armed = True
+            self._arm(self._now + 60.0, "surge", "", 0)
+
+    def _surge_tick(self, _key: str, _token: int) -> None:
+        self._surge_armed = False
+        if self.config.surge.auto and self.stage > 0:
+            self._evaluate_stage()
+
+    def _set_stage(self, stage: int) -> None:
+        self.stage = stage
+        self.stage_log.append((self._now, stage))
+        for pool in self.config.pools:
+            self._apply_pool_cap(pool)
+        # Stage rules may now qualify callers already waiting.
+        for call in list(self.calls.values()):
+            if call.state is C.WAITING and not call.ready_for_overflow and not call.callback:
+                self._check_overflow(call, self.queues[call.queue])
+
+    def _on_set_stage(self, e: ev.SetSurgeStage) -> None:
+        known = {s.stage for s in self.config.surge.stages} | {0}
+        if e.stage is not None and e.stage not in known:
+            self._anomaly("unknown surge stage")
+            return
+        self.stage_pinned = e.stage
+        if e.stage is None:
+            self._evaluate_stage()
+        elif e.stage != self.stage:
+            self._set_stage(e.stage)
+
+    def _on_set_distancing(self, e: ev.SetDistancingLevel) -> None:
+        self.distancing_level = e.level
+        for pool in self.config.pools:
+            self._apply_pool_cap(pool)
+
+    def _reroute(self, agent: Agent, change: Callable[[], None]) -> None:
+        """Change an agent's skills or pool and rebuild what depends on them."""
+        staffed = agent.state in STAFFED_STATES
+        if staffed:
+            for q, _level, _first in self._routes[agent.id]:
+                q.staffed -= 1
+        if agent.state is A.AVAILABLE:
+            agent.version += 1
+        change()
+        if self.tracking:
+            self.changed_agents.add(agent.id)
+        self._routes[agent.id] = self._routes_of(agent)
+        if staffed:
+            for q, _level, _first in self._routes[agent.id]:
+                q.staffed += 1
+        if agent.state is A.AVAILABLE:
+            for q, level, _first in self._routes[agent.id]:
+                q.agents.add(
+                    agent.pool, level, self._strategy_key(q, agent, level), agent.id, agent.version
+                )
+            self._serve_agent(agent)
+
+    def _on_set_skill(self, e: ev.SetAgentSkill) -> None:
+        agent = self._agent(e.agent_id, "skill change")
+        if agent is None:
+            return
+        if e.skill not in self.config.skills or (e.level is not None and not 1 <= e.level <= 5):
+            self._anomaly("skill change refused")
+            return
+
+        def change() -> None:
+            if e.level is None:
+                agent.skills.pop(e.skill, None)
+                agent.skill_sources.pop(e.skill, None)
+            else:
+                agent.skills[e.skill] = e.level
+                agent.skill_sources[e.skill] = e.source
+
+        self._reroute(agent, change)
+
+    def _on_move_agent(self, e: ev.MoveAgent) -> None:
+        agent = self._agent(e.agent_id, "pool move")
+        if agent is None:
+            return
+        if e.pool not in self.config.pools:
+            self._anomaly("move to unknown pool")
+            return
+        old = agent.pool
+
+        def change() -> None:
+            agent.pool = e.pool
+
+        self._reroute(agent, change)
+        self._apply_pool_cap(old)
+        self._apply_pool_cap(e.pool)
+
+    def _on_set_announcement(self, e: ev.SetAnnouncement) -> None:
+        unknown = [q for q in e.queues if q not in self.queues]
+        if unknown:
+            self._anomaly("announcement for unknown queue")
+            return
+        self.announcement = list(e.media)
+        self.announcement_queues = frozenset(e.queues)
