@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from softphone_sim.pbx import VirtualPbx  # noqa: E402
-from softphone_sim.pbx.phones import Line  # noqa: E402
+from softphone_sim.pbx.phones import Line, Unmoved  # noqa: E402
 
 SITE = """
 site: {{name: bench, utc_offset: "+00:00"}}
@@ -54,7 +54,7 @@ agent_groups:
 """
 
 
-class Caller:
+class Caller(Unmoved):
     def __init__(self, clock: object) -> None:
         self.placed = time.perf_counter()
         self.first_media: float | None = None
@@ -67,16 +67,11 @@ class Caller:
         if "sound:menu" in media:
             line.press("1")
 
-    def on_playback_done(self, line: Line, media: list[str]) -> None: ...
-    def on_hold(self, line: Line) -> None: ...
-
     def on_bridged(self, line: Line, others: list[str]) -> None:
         self.bridged = True
 
-    def on_hangup(self, line: Line, cause: int) -> None: ...
 
-
-class Agent:
+class Agent(Unmoved):
     def __init__(self, pbx: VirtualPbx) -> None:
         self.pbx = pbx
 
@@ -85,11 +80,6 @@ class Agent:
 
     def on_bridged(self, line: Line, others: list[str]) -> None:
         self.pbx.clock.call_later(2.0, lambda: line.hang_up() if line.up else None)
-
-    def on_media(self, line: Line, media: list[str]) -> None: ...
-    def on_playback_done(self, line: Line, media: list[str]) -> None: ...
-    def on_hold(self, line: Line) -> None: ...
-    def on_hangup(self, line: Line, cause: int) -> None: ...
 
 
 def free_port() -> int:

@@ -21,7 +21,7 @@ from ari.controller import Clock, Controller
 from engine import Engine
 from engine.metrics import QueueCounters
 from softphone_sim.pbx import VirtualPbx
-from softphone_sim.pbx.phones import Line
+from softphone_sim.pbx.phones import Line, Unmoved
 from tests.harness import local_start, site_from_yaml
 
 SPEED = 20.0
@@ -30,7 +30,7 @@ MONDAY_10 = local_start(0, 10)
 
 
 @dataclass
-class Caller:
+class Caller(Unmoved):
     """A scripted caller: presses `keys[sound]` when it hears `sound`; hangs up after
     `patience` virtual seconds on hold, or when it hears `hang_up_on`."""
 
@@ -60,9 +60,6 @@ class Caller:
                 _later(self, self.key_delay, lambda k=key: line.press(k) if line.up else None)
                 return
 
-    def on_playback_done(self, line: Line, media: list[str]) -> None:
-        pass
-
     def on_hold(self, line: Line) -> None:
         self.held = True
         if self.patience is not None:
@@ -79,7 +76,7 @@ class Caller:
 
 
 @dataclass
-class Phone:
+class Phone(Unmoved):
     """A scripted agent softphone, vendor trunk or citizen's phone: answers after
     `answer_after` (None: lets it ring), or rejects with `reject` (17 busy); once in a
     conversation, presses `keys` and hangs up after `talk` (None: stays)."""
@@ -106,15 +103,6 @@ class Phone:
         if line.up:
             self.answered += 1
             line.answer()
-
-    def on_media(self, line: Line, media: list[str]) -> None:
-        pass
-
-    def on_playback_done(self, line: Line, media: list[str]) -> None:
-        pass
-
-    def on_hold(self, line: Line) -> None:
-        pass
 
     def on_bridged(self, line: Line, others: list[str]) -> None:
         self.conversations.append(list(others))

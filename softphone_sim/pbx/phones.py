@@ -101,6 +101,26 @@ class FarEnd(Protocol):
         ...
 
 
+class Unmoved:
+    """A far end that takes no notice of anything: the no-op meaning of every `FarEnd`
+    method. Far ends inherit it and override only what they act on."""
+
+    def on_media(self, line: Line, media: list[str]) -> None:
+        pass
+
+    def on_playback_done(self, line: Line, media: list[str]) -> None:
+        pass
+
+    def on_hold(self, line: Line) -> None:
+        pass
+
+    def on_bridged(self, line: Line, others: list[str]) -> None:
+        pass
+
+    def on_hangup(self, line: Line, cause: int) -> None:
+        pass
+
+
 class Phone(FarEnd, Protocol):
     """A far end that can be called: an agent's softphone, a vendor trunk, a citizen's
     phone for a callback."""

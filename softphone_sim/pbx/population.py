@@ -38,7 +38,7 @@ import msgspec
 
 from config.schema import SiteConfig
 from softphone_sim.curves import Arrival, Curve
-from softphone_sim.pbx.phones import Line, Pbx
+from softphone_sim.pbx.phones import Line, Pbx, Unmoved
 from softphone_sim.people import People, day_start, shift_logins
 
 DRAIN_SECONDS: Final = 3 * 3600.0
@@ -428,26 +428,11 @@ class Population:
         return None
 
 
-class FeatureCall:
+class FeatureCall(Unmoved):
     """The far end of an agent's login/logout call: hears the confirmation, nothing else."""
 
-    def on_media(self, line: Line, media: list[str]) -> None:
-        pass
 
-    def on_playback_done(self, line: Line, media: list[str]) -> None:
-        pass
-
-    def on_hold(self, line: Line) -> None:
-        pass
-
-    def on_bridged(self, line: Line, others: list[str]) -> None:
-        pass
-
-    def on_hangup(self, line: Line, cause: int) -> None:
-        pass
-
-
-class Caller:
+class Caller(Unmoved):
     """One call of one person from the PSTN (a redial is a new `Caller`)."""
 
     def __init__(self, population: Population, branch: str, attempt: int, number: str) -> None:
@@ -492,9 +477,6 @@ class Caller:
         minutes = announced_wait_minutes(media)
         if minutes is not None and self.waiting and people.hangs_up_on_announcement(minutes * 60.0):
             self._give_up(line, ABANDONED_ON_ANNOUNCEMENT)
-
-    def on_playback_done(self, line: Line, media: list[str]) -> None:
-        pass
 
     def on_hold(self, line: Line) -> None:
         """Waiting starts (again): a fresh patience, as each hold in the replay."""
@@ -569,7 +551,7 @@ class Caller:
             self.population._caller_done(self)
 
 
-class _TalkingPhone:
+class _TalkingPhone(Unmoved):
     """A phone whose user talks for the caller's branch's talk time once bridged, then
     hangs up (an agent's softphone, a vendor trunk)."""
 
@@ -590,15 +572,6 @@ class _TalkingPhone:
                 line.answer()
 
         pop.clock.call_later(answer_after, answer)
-
-    def on_media(self, line: Line, media: list[str]) -> None:
-        pass
-
-    def on_playback_done(self, line: Line, media: list[str]) -> None:
-        pass
-
-    def on_hold(self, line: Line) -> None:
-        pass
 
     def on_bridged(self, line: Line, others: list[str]) -> None:
         """The conversation starts: draw its length once per leg, then hang up."""
@@ -649,7 +622,7 @@ class VendorTrunk(_TalkingPhone):
         self._ringing(line, self.population.people.vendor_answer_seconds)
 
 
-class CitizenPhone:
+class CitizenPhone(Unmoved):
     """The phone of a citizen the site calls back (one per callback leg): picks up or
     not (`callback_reached`), then talks until the agent hangs up."""
 
@@ -686,15 +659,6 @@ class CitizenPhone:
                 self.record.answered_at = pop._t(pop.clock.now())
 
         pop.clock.call_later(delay, answer)
-
-    def on_media(self, line: Line, media: list[str]) -> None:
-        pass
-
-    def on_playback_done(self, line: Line, media: list[str]) -> None:
-        pass
-
-    def on_hold(self, line: Line) -> None:
-        pass
 
     def on_bridged(self, line: Line, others: list[str]) -> None:
         party = self.population.party_of(others)
