@@ -30,7 +30,7 @@ from typing import Any
 
 import msgspec
 
-from cli.credentials import ari_credentials
+from cli.options import ari_credentials, local_minute
 from config.loader import ConfigErrors, load_site
 from config.schema import SiteConfig
 from softphone_sim.curves import Curve
@@ -102,21 +102,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or int(port) > 65535:
         raise ValueError(f"--listen: expected HOST:PORT (e.g. 127.0.0.1:8088), got {text!r}")
     return host, int(port)
-
-
-def parse_start(text: str) -> int:
-    """Minutes since midnight for "HH:MM" (00:00 to 23:59). ValueError names `--start`."""
-    hours, sep, minutes = text.partition(":")
-    if (
-        sep
-        and len(minutes) == 2
-        and hours.isdigit()
-        and minutes.isdigit()
-        and int(hours) < 24
-        and int(minutes) < 60
-    ):
-        return int(hours) * 60 + int(minutes)
-    raise ValueError(f"--start: expected a local time HH:MM from 00:00 to 23:59, got {text!r}")
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -222,7 +207,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         host, port = parse_listen(args.listen)
-        start_minute = parse_start(args.start)
+        try:
+            start_minute = local_minute(args.start)
+        except ValueError as error:
+            raise ValueError(f"--start: {error}") from None
         if args.speed <= 0:
             raise ValueError(f"--speed: expected a positive factor, got {args.speed}")
         if args.duration is not None and not 0 < args.duration <= 24 * 60 - start_minute:

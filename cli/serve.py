@@ -33,7 +33,7 @@ from typing import Any
 
 import msgspec
 
-from cli.credentials import ari_credentials
+from cli.options import ari_credentials, local_minute
 from config.loader import ConfigErrors, load_site
 from config.schema import SiteConfig
 
@@ -77,25 +77,23 @@ def add_parser(subparsers: Any) -> None:
 
 
 def start_time(site: SiteConfig, text: str | None) -> float | None:
-    """The epoch time `--start` names in the site's local time, or None (now)."""
+    """The epoch time `--start` names in the site's local time, or None (now, or the
+    PBX's time for `pbx`). HH:MM is on the configuration's simulation date."""
     if text is None or text == "pbx":
         return None
-    from engine.localtime import parse_offset
-
-    offset = parse_offset(site.site.utc_offset)
     try:
-        if "T" in text:
-            local = datetime.datetime.fromisoformat(text)
-        else:
+        if "T" not in text:
             if site.simulation is None:
-                raise ValueError("--start HH:MM needs the configuration's simulation.date")
-            day = datetime.date.fromisoformat(site.simulation.date)
-            hh, mm = (int(x) for x in text.split(":"))
-            local = datetime.datetime.combine(day, datetime.time(hh, mm))
+                raise ValueError("HH:MM needs the configuration's simulation.date")
+            from softphone_sim.people import day_start
+
+            return day_start(site) + local_minute(text) * 60.0
+        from engine.localtime import parse_offset
+
+        local = datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC)
+        return local.timestamp() - parse_offset(site.site.utc_offset)
     except ValueError as e:
         raise ValueError(f"--start {text}: {e}") from e
-    utc = local.replace(tzinfo=datetime.UTC) - datetime.timedelta(seconds=offset)
-    return utc.timestamp()
 
 
 def run(args: argparse.Namespace) -> int:

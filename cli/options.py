@@ -1,5 +1,7 @@
-"""ARI credentials for `acd serve` and `acd pbx`: from the environment or a file, never
-from the command line in clear (it would show in `ps` and shell history)."""
+"""What `acd serve` and `acd pbx` both read from their command line and environment.
+
+ARI credentials come from the environment or a file, never from the command line in
+clear (it would show in `ps` and shell history)."""
 
 from __future__ import annotations
 
@@ -24,3 +26,19 @@ def ari_credentials(password_file: str | None) -> tuple[str, str]:
     if not password:
         raise ValueError("no ARI password: set ACD_ARI_PASSWORD or give --ari-password-file")
     return user, password
+
+
+def local_minute(text: str) -> int:
+    """Minutes since midnight for "HH:MM" (00:00 to 23:59), as `--start` takes it.
+    ValueError says what was expected (the caller names the option)."""
+    hours, sep, minutes = text.partition(":")
+    if (
+        sep
+        and len(minutes) == 2
+        and hours.isdigit()
+        and minutes.isdigit()
+        and int(hours) < 24
+        and int(minutes) < 60
+    ):
+        return int(hours) * 60 + int(minutes)
+    raise ValueError(f"expected a local time HH:MM from 00:00 to 23:59, got {text!r}")
