@@ -276,9 +276,13 @@ class Controller:
         self._timer_at = None
         self.feed(ev.TimerFired())
 
-    def _next_id(self, kind: str) -> str:
+    def _unique(self) -> str:
+        """Never the same twice in this process, nor (the time part) across restarts."""
         self._seq += 1
-        return f"acd-{kind}-{self._seq}-{int(self.clock.now() * 1000) % 100_000_000}"
+        return f"{self._seq}-{int(self.clock.now() * 1000) % 100_000_000}"
+
+    def _next_id(self, kind: str) -> str:
+        return f"acd-{kind}-{self._unique()}"
 
     # ------------------------------------------------------------------ ARI events
 
@@ -573,9 +577,8 @@ class Controller:
         self._caller_op(c, c.call_id, announce)
 
     def _new_leg(self, call: CallLegs, kind: LegKind, agent_id: str = "") -> Leg:
-        self._seq += 1
-        unique = f"{self._seq}.{int(self.clock.now() * 1000) % 100_000_000}"
-        leg = Leg(leg_id(kind, unique, call.call_id, agent_id), kind, call.call_id, agent_id)
+        channel_id = leg_id(kind, self._unique(), call.call_id, agent_id)
+        leg = Leg(channel_id, kind, call.call_id, agent_id)
         self.legs[leg.channel_id] = leg
         call.legs.append(leg.channel_id)
         return leg
@@ -668,7 +671,7 @@ class Controller:
 
     def _talk(self, call: CallLegs, partner: str) -> None:
         """Put the caller and `partner` (agent or vendor leg) in a new mixing bridge."""
-        bridge = self._next_id("talk").replace("acd-talk-", TALK_PREFIX, 1)
+        bridge = self._next_id("talk")  # acd-talk-...: TALK_PREFIX
         call.talk_bridge = bridge
 
         async def bridge_them() -> None:

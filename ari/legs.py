@@ -70,7 +70,8 @@ MISS_CAUSES: dict[int, ev.MissCause] = {
 }
 """Q.850 causes of an unanswered leg, as the engine names them; others: unreachable."""
 
-FAIL_CAUSES = {17: "busy", 19: "no_answer", 18: "no_answer", 21: "declined", 34: "congestion"}
+FAIL_CAUSES: dict[int, str] = {**MISS_CAUSES, 34: "congestion"}
+"""The same for a vendor trunk or a called-back number, which may also be congested."""
 
 
 def miss_cause(cause: int) -> ev.MissCause:

@@ -94,6 +94,9 @@ class StateWriter:
         self._writing = False
         self._stopped = False
         self._confirming: asyncio.Future[bool] | None = None
+        self._idle = asyncio.Event()
+        """Set while no write is in flight."""
+        self._idle.set()
         self._lost_views: list[Op] = []
         """Ended calls' expiring views from writes that failed (for the rewrite)."""
 
@@ -118,6 +121,7 @@ class StateWriter:
         self._scheduled = False
         if not self._writing and not self.stats.degraded and not self._stopped:
             self._writing = True
+            self._idle.clear()
             self._spawn(self._drain())
 
     async def _drain(self) -> None:
@@ -143,6 +147,7 @@ class StateWriter:
                 self.stats.write_seconds += time.perf_counter() - started
         finally:
             self._writing = False
+            self._idle.set()
 
     def _take(self) -> tuple[list[tuple[str, bytes]], list[Op]]:
         """Everything to write now, taken at once (no await), so a snapshot in it is
@@ -273,8 +278,7 @@ class StateWriter:
         """Write what is left and give the lease up (a clean shutdown)."""
         if self._stopped:
             return
-        while self._writing:
-            await asyncio.sleep(0.01)
+        await self._idle.wait()
         if not self.stats.degraded:
             self._writing = True
             await self._drain()
