@@ -25,7 +25,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from softphone_sim.pbx import VirtualPbx  # noqa: E402
 from softphone_sim.pbx.phones import Line, Unmoved  # noqa: E402
+from tests.redis_server import RedisServer, free_port  # noqa: E402
 
 SITE = """
 site: {{name: bench, utc_offset: "+00:00"}}
@@ -80,12 +80,6 @@ class Agent(Unmoved):
 
     def on_bridged(self, line: Line, others: list[str]) -> None:
         self.pbx.clock.call_later(2.0, lambda: line.hang_up() if line.up else None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pct(values: list[float], p: float) -> float:
@@ -188,8 +182,6 @@ def main() -> None:
     profile = Path(tempfile.mkstemp(suffix=".prof")[1]) if args.profile else None
     server = None
     if args.redis:
-        from tests.redis_server import RedisServer
-
         server = RedisServer()
         print(f"state kept in {server.url}")
     for rate in rates:

@@ -106,6 +106,30 @@ class Engine:
         return result
 
 
+class Surge:
+    """One compressed surge: the PBX and the engines started against it, all killed on
+    leaving (SIGKILL also ends a stopped process)."""
+
+    def __init__(self, tmp: Path, redis_url: str, *, minutes: int = 20) -> None:
+        self.tmp = tmp
+        self.redis_url = redis_url
+        self.pbx = Pbx(tmp, minutes=minutes)
+        self.engines: list[Engine] = []
+
+    def engine(self, name: str, **options: Any) -> Engine:
+        started = Engine(self.tmp, name, self.pbx, self.redis_url, **options)
+        self.engines.append(started)
+        return started
+
+    def __enter__(self) -> Surge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for engine in self.engines:
+            engine.close()
+        self.pbx.close()
+
+
 def log_time(match_line: str) -> float:
     """Epoch seconds of a log line's asctime ("2026-11-21 22:59:34,133 ...")."""
     stamp = match_line[:23]

@@ -13,7 +13,7 @@ import json
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import msgspec
@@ -32,9 +32,9 @@ from store.redis import RedisStore
 from store.writer import StateWriter
 from tests.harness import site_from_yaml
 from tests.redis_server import RedisServer
+from tests.stores import AnyStore, get, hgetall, maker, run, ttl
 
 T = TypeVar("T")
-AnyStore = MemoryStore | RedisStore
 
 SITE_NAME = "rm"
 KEYS = Keys(SITE_NAME)
@@ -136,59 +136,22 @@ async def waiting(store: AnyStore, queue: str) -> list[str]:
     return [m.decode() for m in raw]
 
 
-async def raw_get(store: AnyStore, key: str) -> bytes | None:
-    if isinstance(store, MemoryStore):
-        return store.strings.get(key)
-    value: bytes | None = await store.redis.get(key)
-    return value
-
-
 async def call_view(store: AnyStore, call_id: str) -> CallView | None:
-    data = await raw_get(store, KEYS.call(call_id))
+    data = await get(store, KEYS.call(call_id))
     return None if data is None else CALL.decode(data)
 
 
-async def ttl(store: AnyStore, key: str) -> float | None:
-    """Seconds the key has left; None without an expiry."""
-    if isinstance(store, MemoryStore):
-        at = store.expires.get(key)
-        return None if at is None else at - time.monotonic()
-    ms: int = await store.redis.pttl(key)
-    return None if ms < 0 else ms / 1000.0
-
-
-async def hash_of(store: AnyStore, key: str) -> dict[str, bytes]:
-    if isinstance(store, MemoryStore):
-        return dict(store.hashes.get(key, {}))
-    raw: dict[bytes, bytes] = await store.redis.hgetall(key)
-    return {k.decode(): v for k, v in raw.items()}
-
-
 async def agent(store: AnyStore, agent_id: str) -> AgentView:
-    return AGENT.decode((await hash_of(store, KEYS.agents))[agent_id])
+    return AGENT.decode((await hgetall(store, KEYS.agents))[agent_id])
 
 
 async def figures(store: AnyStore, field: str) -> dict[str, Any]:
-    return FIGURES.decode((await hash_of(store, KEYS.figures))[field]).figures
-
-
-def run(body: Callable[[AnyStore], Awaitable[T]], make: Callable[[], AnyStore]) -> T:
-    async def go() -> T:
-        store = make()
-        try:
-            return await body(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
+    return FIGURES.decode((await hgetall(store, KEYS.figures))[field]).figures
 
 
 @pytest.fixture(params=["memory", "redis"])
 def make_store(request: pytest.FixtureRequest) -> Callable[[], AnyStore]:
-    if request.param == "memory":
-        return lambda: MemoryStore(SITE_NAME)
-    server: RedisServer = request.getfixturevalue("redis_server")
-    return lambda: RedisStore(SITE_NAME, server.url)
+    return maker(request, SITE_NAME)
 
 
 # --- what a wallboard sees ---------------------------------------------------------------
@@ -252,7 +215,7 @@ def test_status_has_the_epoch_owner_and_stage(make_store: Callable[[], AnyStore]
         f = Floor(store, start=time.time())
         await f.open()
         await f.settle()
-        status = {k: v.decode() for k, v in (await hash_of(store, KEYS.status)).items()}
+        status = {k: v.decode() for k, v in (await hgetall(store, KEYS.status)).items()}
         assert status["epoch"] == str(f.writer.lease.epoch)
         assert status["owner"] == "engine-1"
         assert status["stage"] == "0"
@@ -344,7 +307,7 @@ def test_status_says_when_it_was_updated(make_store: Callable[[], AnyStore]) -> 
         await f.open()
         f.arrive("c1", at=1)
         await f.settle()
-        assert "updated_at" in await hash_of(store, KEYS.status)
+        assert "updated_at" in await hgetall(store, KEYS.status)
 
     run(body, make_store)
 

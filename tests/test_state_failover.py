@@ -16,7 +16,7 @@ import redis
 from config.loader import load_site
 from store.redis import RedisStore
 from store.writer import recover, stream_id
-from tests.failover import SITE, Engine, Pbx, log_time
+from tests.failover import SITE, Surge, log_time
 from tests.redis_server import RedisServer
 
 SITE_NAME = "consistency"
@@ -63,45 +63,40 @@ def answered_close(result: dict[str, Any], report: dict[str, Any]) -> None:
     assert 0 <= report["engine"]["totals"]["answered"] - lived <= 3
 
 
+def check_survivors(result: dict[str, Any], report: dict[str, Any], redis_url: str) -> None:
+    """What every failover must leave: the callers served, the figures true."""
+    check_callers(result)
+    answered_close(result, report)
+    check_journal(redis_url, report)
+
+
 def test_killed_engine_restarts_from_redis_and_nobody_in_line_is_lost(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    pbx = Pbx(tmp_path)
-    first = second = None
-    try:
-        first = Engine(tmp_path, "first", pbx, redis_server.url)
+    with Surge(tmp_path, redis_server.url) as surge:
+        first = surge.engine("first")
         first.wait_log("serving site")
         time.sleep(8)  # eight minutes of the surge: a queue has built up
         first.signal(signal.SIGKILL)
         first.proc.wait()
-        second = Engine(tmp_path, "second", pbx, redis_server.url)
+        second = surge.engine("second")
         line = second.wait_log(r"carrying on from the stored state \(epoch \d+\): (\d+) calls, "
                                r"(\d+) waiting")
         assert int(line.group(2)) > 0  # there were callers waiting at the crash
-        result = pbx.wait()
+        result = surge.pbx.wait()
         assert second.stop() == 0
         report = second.report()
-    finally:
-        for proc in (first, second):
-            if proc is not None:
-                proc.close()
-        pbx.close()
-    check_callers(result)
-    answered_close(result, report)
-    check_journal(redis_server.url, report)
+    check_survivors(result, report, redis_server.url)
 
 
 def test_standby_takes_over_within_two_seconds_of_the_lease_lapsing(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    pbx = Pbx(tmp_path)
-    active = standby = None
     lease_ms = 1500
-    try:
-        active = Engine(tmp_path, "active", pbx, redis_server.url, lease_ms=lease_ms)
+    with Surge(tmp_path, redis_server.url) as surge:
+        active = surge.engine("active", lease_ms=lease_ms)
         active.wait_log("serving site")
-        standby = Engine(tmp_path, "standby", pbx, redis_server.url, standby=True,
-                         lease_ms=lease_ms)
+        standby = surge.engine("standby", standby=True, lease_ms=lease_ms)
         standby.wait_log("standby for site")
         time.sleep(7)
         killed_at = time.time()
@@ -110,28 +105,19 @@ def test_standby_takes_over_within_two_seconds_of_the_lease_lapsing(
         took = standby.wait_log(r".*took over with epoch \d+ after (\d+) journal entries")
         assert int(took.group(1)) > 100  # it had followed the journal all along
         assert log_time(took.group(0)) - killed_at <= lease_ms / 1000 + 2.0
-        result = pbx.wait()
+        result = surge.pbx.wait()
         assert standby.stop() == 0
         report = standby.report()
-    finally:
-        for proc in (active, standby):
-            if proc is not None:
-                proc.close()
-        pbx.close()
-    check_callers(result)
-    answered_close(result, report)
-    check_journal(redis_server.url, report)
+    check_survivors(result, report, redis_server.url)
 
 
 def test_a_paused_engine_is_fenced_out_when_it_wakes(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    pbx = Pbx(tmp_path)
-    active = standby = None
-    try:
-        active = Engine(tmp_path, "active", pbx, redis_server.url)
+    with Surge(tmp_path, redis_server.url) as surge:
+        active = surge.engine("active")
         active.wait_log("serving site")
-        standby = Engine(tmp_path, "standby", pbx, redis_server.url, standby=True)
+        standby = surge.engine("standby", standby=True)
         standby.wait_log("standby for site")
         time.sleep(5)
         active.signal(signal.SIGSTOP)  # a long GC pause, a frozen VM
@@ -147,27 +133,17 @@ def test_a_paused_engine_is_fenced_out_when_it_wakes(
         epochs = {stream_id(i.decode())[0] for i, _ in client.xrange(JOURNAL)}
         client.close()
         assert epochs <= {new_epoch}
-        result = pbx.wait()
+        result = surge.pbx.wait()
         assert standby.stop() == 0
         report = standby.report()
-    finally:
-        for proc in (active, standby):
-            if proc is not None:
-                proc.signal(signal.SIGCONT) if proc.proc.poll() is None else None
-                proc.close()
-        pbx.close()
-    check_callers(result)
-    answered_close(result, report)
-    check_journal(redis_server.url, report)
+    check_survivors(result, report, redis_server.url)
 
 
 def test_redis_restart_mid_surge_routing_goes_on_and_the_read_model_is_rewritten(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    pbx = Pbx(tmp_path)
-    engine = None
-    try:
-        engine = Engine(tmp_path, "engine", pbx, redis_server.url)
+    with Surge(tmp_path, redis_server.url) as surge:
+        engine = surge.engine("engine")
         engine.wait_log("serving site")
         time.sleep(5)
         redis_server.kill()  # no persistence: it comes back empty
@@ -179,20 +155,14 @@ def test_redis_restart_mid_surge_routing_goes_on_and_the_read_model_is_rewritten
         assert client.hlen("acd:{consistency}:agents") == 14
         assert client.exists("acd:{consistency}:snapshot")
         client.close()
-        result = pbx.wait()
+        result = surge.pbx.wait()
         assert engine.stop() == 0
         report = engine.report()
-    finally:
-        if engine is not None:
-            engine.close()
-        pbx.close()
-    check_callers(result)
     # The engine never went away: no call was refused by the dialplan.
     assert result["summary"]["hung_up_by_pbx"] == 0
     assert report["store"]["rewrites"] >= 1 and not report["store"]["degraded"]
     assert report["store"]["dropped_entries"] > 0  # it routed on while Redis was down
-    answered_close(result, report)
-    check_journal(redis_server.url, report)
+    check_survivors(result, report, redis_server.url)
 
 
 def test_corrupt_and_foreign_data_are_reported_and_skipped(
@@ -203,19 +173,13 @@ def test_corrupt_and_foreign_data_are_reported_and_skipped(
     client.xadd(JOURNAL, {"e": b"\xff\xfe garbage"}, id="1-1")
     client.xadd(JOURNAL, {"someone-else": b"x"}, id="1-2")
     client.close()
-    pbx = Pbx(tmp_path, minutes=2)
-    engine = None
-    try:
-        engine = Engine(tmp_path, "engine", pbx, redis_server.url)
+    with Surge(tmp_path, redis_server.url, minutes=2) as surge:
+        engine = surge.engine("engine")
         engine.wait_log("serving site")
         log = engine.log()
         assert "acd:{consistency}:snapshot: undecodable record skipped" in log
         assert "starting with an empty floor" in log
-        result = pbx.wait()
+        result = surge.pbx.wait()
         assert engine.stop() == 0
-    finally:
-        if engine is not None:
-            engine.close()
-        pbx.close()
     check_callers(result)
     assert result["summary"]["answered"] > 0

@@ -32,75 +32,24 @@ from store.records import (
 )
 from store.redis import RedisStore, connect, redact
 from tests.redis_server import RedisServer
+from tests.stores import AnyStore, Make, get, hgetall, maker, run, ttl, zrange
 
-AnyStore = MemoryStore | RedisStore
-Make = Callable[[], AnyStore]
 T = TypeVar("T")
 
 SITE = "t1"
 KEYS = Keys(SITE)
 
 
-def run(body: Callable[[AnyStore], Awaitable[T]], make: Make) -> T:
-    """Run `body(store)` in a fresh event loop, closing the store afterwards."""
-
-    async def main() -> T:
-        store = make()
-        try:
-            return await body(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(main())
-
-
 @pytest.fixture(params=["memory", "redis"])
 def make_store(request: pytest.FixtureRequest) -> Make:
     """A factory of the store under test (the redis one on this test's own server)."""
-    if request.param == "memory":
-        return lambda: MemoryStore(SITE)
-    server: RedisServer = request.getfixturevalue("redis_server")
-    return lambda: RedisStore(SITE, server.url)
+    return maker(request, SITE)
 
 
 def entry(epoch: int, n: int) -> tuple[str, bytes]:
     """A valid journal entry with stream id `<epoch>-<n>`."""
     record = JournalEntry(epoch=epoch, now=float(n), event=CallArrived(call_id=f"c{n}"))
     return f"{epoch}-{n}", JOURNAL_ENCODER.encode(record)
-
-
-# --- reading what a store holds, the same way for both -----------------------------
-
-
-async def get(store: AnyStore, key: str) -> bytes | None:
-    if isinstance(store, MemoryStore):
-        return store.strings.get(key)
-    value: bytes | None = await store.redis.get(key)
-    return value
-
-
-async def ttl(store: AnyStore, key: str) -> float | None:
-    """Seconds the key has left, None without an expiry."""
-    if isinstance(store, MemoryStore):
-        at = store.expires.get(key)
-        return None if at is None else at - time.monotonic()
-    ms: int = await store.redis.pttl(key)
-    return None if ms < 0 else ms / 1000.0
-
-
-async def hgetall(store: AnyStore, key: str) -> dict[str, bytes]:
-    if isinstance(store, MemoryStore):
-        return dict(store.hashes.get(key, {}))
-    raw: dict[bytes, bytes] = await store.redis.hgetall(key)
-    return {k.decode(): v for k, v in raw.items()}
-
-
-async def zrange(store: AnyStore, key: str) -> list[tuple[str, float]]:
-    if isinstance(store, MemoryStore):
-        members = store.zsets.get(key, {})
-        return sorted(members.items(), key=lambda item: (item[1], item[0]))
-    raw: list[tuple[bytes, float]] = await store.redis.zrange(key, 0, -1, withscores=True)
-    return [(m.decode(), s) for m, s in raw]
 
 
 async def everything(store: AnyStore) -> dict[str, Any]:
