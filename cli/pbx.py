@@ -31,7 +31,7 @@ from typing import Any
 import msgspec
 
 from cli.options import ari_credentials, local_minute
-from config.loader import ConfigErrors, load_site
+from cli.simulate import load_day
 from config.schema import SiteConfig
 from softphone_sim.curves import Curve
 from softphone_sim.pbx.population import CallRecord, Population, Summary
@@ -203,8 +203,6 @@ def print_summary(summary: Summary) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from softphone_sim.curves import CurveError, load_curve
-
     try:
         host, port = parse_listen(args.listen)
         try:
@@ -222,19 +220,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"acd pbx: {error}", file=sys.stderr)
         return 2
-    try:
-        site = load_site(args.config)
-    except ConfigErrors as errors:
-        print(errors, file=sys.stderr)
+    loaded = load_day(args.config, args.curve)
+    if loaded is None:
         return 1
-    if site.simulation is None:
-        print(f"{args.config}: no `simulation:` section (how callers behave)", file=sys.stderr)
-        return 1
-    try:
-        curve = load_curve(args.curve)
-    except CurveError as error:
-        print(error, file=sys.stderr)
-        return 1
+    site, curve = loaded
+    assert site.simulation is not None  # load_day checked it
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             population, interrupted = runner.run(

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from config.loader import ConfigErrors, load_site
+from config.schema import SiteConfig
+
+if TYPE_CHECKING:
+    from softphone_sim.curves import Curve
 
 
 def add_parser(subparsers: Any) -> None:
@@ -53,27 +57,34 @@ class _Progress:
         sys.stderr.flush()
 
 
-def run(args: argparse.Namespace) -> int:
+def load_day(config: str, curve_path: str) -> tuple[SiteConfig, Curve] | None:
+    """The site (with its `simulation:` section, how people behave) and the surge
+    curve that make a simulated day; None after printing what is wrong with them."""
     from softphone_sim.curves import CurveError, load_curve
+
+    try:
+        site = load_site(config)
+    except ConfigErrors as errors:
+        print(errors, file=sys.stderr)
+        return None
+    if site.simulation is None:
+        print(f"{config}: no `simulation:` section (how callers behave)", file=sys.stderr)
+        return None
+    try:
+        return site, load_curve(curve_path)
+    except CurveError as error:
+        print(error, file=sys.stderr)
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
     from softphone_sim.replay import replay
     from softphone_sim.report import render_html, summary_table
 
-    try:
-        site = load_site(args.config)
-    except ConfigErrors as errors:
-        print(errors, file=sys.stderr)
+    loaded = load_day(args.config, args.curve)
+    if loaded is None:
         return 1
-    if site.simulation is None:
-        print(
-            f"{args.config}: no `simulation:` section (how callers behave)",
-            file=sys.stderr,
-        )
-        return 1
-    try:
-        curve = load_curve(args.curve)
-    except CurveError as error:
-        print(error, file=sys.stderr)
-        return 1
+    site, curve = loaded
     try:
         result = replay(
             site, curve, args.seed, config_name=args.config, progress=_Progress(not args.quiet)
