@@ -29,13 +29,17 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from cli.options import ari_credentials, local_minute
 from config.loader import ConfigErrors, load_site
 from config.schema import SiteConfig
+
+if TYPE_CHECKING:
+    from engine import Engine
+    from store.base import Lease, Store
 
 log = logging.getLogger("acd.serve")
 
@@ -215,7 +219,7 @@ async def serve(
     return 3 if fenced else 0
 
 
-def open_store(site: SiteConfig, url: str | None) -> Any:
+def open_store(site: SiteConfig, url: str | None) -> Store:
     """The Redis store for `url`, else the embedded memory store."""
     if url is None:
         from store.memory import MemoryStore
@@ -227,8 +231,8 @@ def open_store(site: SiteConfig, url: str | None) -> Any:
 
 
 async def take_lease(
-    site: SiteConfig, store: Any, owner: str, args: argparse.Namespace, stop: asyncio.Event
-) -> tuple[Any, Any, list[str]] | None:
+    site: SiteConfig, store: Store, owner: str, args: argparse.Namespace, stop: asyncio.Event
+) -> tuple[Lease, Engine | None, list[str]] | None:
     """Wait for the site's lease; (lease, the engine to carry on with or None for a
     fresh one, recovery problems), or None if stopped first.
 
