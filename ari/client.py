@@ -28,8 +28,8 @@ from typing import Any, TypeVar
 import aiohttp
 import msgspec
 
-from ari import models
-from ari.frames import decode_event
+from acd.ari import models
+from acd.ari.frames import decode_event
 
 log = logging.getLogger("acd.ari")
 

@@ -38,9 +38,9 @@ from typing import Any, ClassVar, Protocol
 
 import msgspec
 
-from ari import models
-from ari.client import AriClient, AriError
-from ari.legs import (
+from acd.ari import models
+from acd.ari.client import AriClient, AriError
+from acd.ari.legs import (
     HOLD_PREFIX,
     TALK_PREFIX,
     CallLegs,
@@ -53,11 +53,11 @@ from ari.legs import (
     playback_id,
     wait_announcement,
 )
-from config.schema import SiteConfig
-from engine import Engine
-from engine import commands as cmd
-from engine import events as ev
-from engine.states import CallState
+from acd.config.schema import SiteConfig
+from acd.engine import Engine
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine.states import CallState
 
 log = logging.getLogger("acd.controller")
 

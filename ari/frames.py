@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
-from ari.models import EVENT_TYPES, Event
+from acd.ari.models import EVENT_TYPES, Event
 
 EVENT_DECODER: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
 """Decodes one event frame; raises msgspec.ValidationError for an unknown `type`."""

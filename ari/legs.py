@@ -16,7 +16,7 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-from engine import events as ev
+from acd.engine import events as ev
 
 LegKind = Literal["caller", "agent", "vendor", "callback", "feature"]
 

@@ -35,8 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from softphone_sim.pbx import VirtualPbx  # noqa: E402
-from softphone_sim.pbx.phones import Line, Unmoved  # noqa: E402
+from acd.softphone_sim.pbx import VirtualPbx  # noqa: E402
+from acd.softphone_sim.pbx.phones import Line, Unmoved  # noqa: E402
 from tests.redis_server import RedisServer, free_port  # noqa: E402
 
 SITE = """
@@ -106,7 +106,7 @@ async def one_rate(
     env = dict(os.environ, ACD_ARI_USER="acd", ACD_ARI_PASSWORD="bench")
     python = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
     serve = subprocess.Popen(
-        [*python, "-m", "cli.main", "serve", str(config),
+        [*python, "-m", "acd.cli.main", "serve", str(config),
          "--ari-url", f"http://127.0.0.1:{port}", "--stats-json", str(stats),
          "--log-level", "WARNING", "--seed", "1",
          *(["--redis", redis_url] if redis_url else [])],

@@ -44,17 +44,17 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from acd.engine import Engine  # noqa: E402
+from acd.engine import commands as cmd  # noqa: E402
+from acd.engine import events as ev  # noqa: E402
+from acd.engine.persist import export_state, restore  # noqa: E402
+from acd.engine.states import CallState  # noqa: E402
+from acd.store.base import Lease, Op, Recovery  # noqa: E402
+from acd.store.memory import MemoryStore  # noqa: E402
+from acd.store.records import JOURNAL_ENCODER, SNAPSHOT_DECODER, JournalEntry  # noqa: E402
+from acd.store.redis import RedisStore  # noqa: E402
+from acd.store.writer import StateWriter, apply, recover, stream_id  # noqa: E402
 from benchmarks.routing import build_site  # noqa: E402
-from engine import Engine  # noqa: E402
-from engine import commands as cmd  # noqa: E402
-from engine import events as ev  # noqa: E402
-from engine.persist import export_state, restore  # noqa: E402
-from engine.states import CallState  # noqa: E402
-from store.base import Lease, Op, Recovery  # noqa: E402
-from store.memory import MemoryStore  # noqa: E402
-from store.records import JOURNAL_ENCODER, SNAPSHOT_DECODER, JournalEntry  # noqa: E402
-from store.redis import RedisStore  # noqa: E402
-from store.writer import StateWriter, apply, recover, stream_id  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 
 GOAL_COST = 0.30

@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from config.loader import load_site  # noqa: E402
-from softphone_sim.curves import load_curve, scale  # noqa: E402
-from softphone_sim.replay import replay  # noqa: E402
+from acd.config.loader import load_site  # noqa: E402
+from acd.softphone_sim.curves import load_curve, scale  # noqa: E402
+from acd.softphone_sim.replay import replay  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "config" / "seoul120.yaml"
 DEFAULT_CURVE = ROOT / "config" / "curves" / "surge-stage2-80k.csv"

@@ -28,11 +28,11 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config.schema import SiteConfig
-from engine import Engine
-from engine import commands as cmd
-from engine import events as ev
-from engine.states import AgentState
+from acd.config.schema import SiteConfig
+from acd.engine import Engine
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine.states import AgentState
 
 
 def build_site(agents: int, skills: int, rng: random.Random) -> SiteConfig:

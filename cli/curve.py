@@ -26,7 +26,7 @@ import shlex
 import sys
 from collections.abc import Collection
 
-from softphone_sim.curves import (
+from acd.softphone_sim.curves import (
     INTERVAL_MINUTES,
     NOON_MINUTE,
     SEOUL_BRANCHES,
@@ -358,7 +358,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_shapes(args: argparse.Namespace) -> int:
     """List the named shapes with their morning share and peak."""
-    from softphone_sim.curves import shape_intervals
+    from acd.softphone_sim.curves import shape_intervals
 
     for name, (description, _) in SHAPES.items():
         weights = shape_intervals(name, 15)

@@ -20,7 +20,7 @@ import argparse
 import math
 import sys
 
-from softphone_sim.erlang import (
+from acd.softphone_sim.erlang import (
     MAX_AGENTS,
     Staffing,
     Target,

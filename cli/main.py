@@ -18,7 +18,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from config.loader import ConfigErrors, load_site
+from acd.config.loader import ConfigErrors, load_site
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate site configuration files")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(run=run_check)
-    from cli import curve, erlang, pbx, serve, simulate, state
+    from acd.cli import curve, erlang, pbx, serve, simulate, state
 
     simulate.add_parser(sub)
     serve.add_parser(sub)

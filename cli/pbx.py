@@ -30,11 +30,11 @@ from typing import Any
 
 import msgspec
 
-from cli.options import ari_credentials, local_minute
-from cli.simulate import load_day
-from config.schema import SiteConfig
-from softphone_sim.curves import Curve
-from softphone_sim.pbx.population import CallRecord, Population, Summary
+from acd.cli.options import ari_credentials, local_minute
+from acd.cli.simulate import load_day
+from acd.config.schema import SiteConfig
+from acd.softphone_sim.curves import Curve
+from acd.softphone_sim.pbx.population import CallRecord, Population, Summary
 
 APP_POLL_SECONDS = 0.05
 """Wall seconds between looks for the controller's WebSocket."""
@@ -131,8 +131,8 @@ async def serve(
     With `wait_for_app` the people start once a controller has connected to the app:
     agents whose login call finds no controller would stay logged out all day. The
     virtual clock then starts again at `start_minute`, so nothing fell due meanwhile."""
-    from softphone_sim.pbx import VirtualPbx
-    from softphone_sim.people import day_start
+    from acd.softphone_sim.pbx import VirtualPbx
+    from acd.softphone_sim.people import day_start
 
     assert site.simulation is not None
     pbx = VirtualPbx(

@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from cli.options import ari_credentials, local_minute
-from config.loader import ConfigErrors, load_site
-from config.schema import SiteConfig
+from acd.cli.options import ari_credentials, local_minute
+from acd.config.loader import ConfigErrors, load_site
+from acd.config.schema import SiteConfig
 
 if TYPE_CHECKING:
-    from engine import Engine
-    from store.base import Lease, Store
+    from acd.engine import Engine
+    from acd.store.base import Lease, Store
 
 log = logging.getLogger("acd.serve")
 
@@ -89,10 +89,10 @@ def start_time(site: SiteConfig, text: str | None) -> float | None:
         if "T" not in text:
             if site.simulation is None:
                 raise ValueError("HH:MM needs the configuration's simulation.date")
-            from softphone_sim.people import day_start
+            from acd.softphone_sim.people import day_start
 
             return day_start(site) + local_minute(text) * 60.0
-        from engine.localtime import parse_offset
+        from acd.engine.localtime import parse_offset
 
         local = datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC)
         return local.timestamp() - parse_offset(site.site.utc_offset)
@@ -131,10 +131,10 @@ async def serve(
     site: SiteConfig, args: argparse.Namespace, user: str, password: str, start: float | None
 ) -> int:
     """Run until a signal (exit 0) or until another engine holds the lease (exit 3)."""
-    from ari.client import AriClient
-    from ari.controller import Clock, Controller
-    from engine import Engine
-    from store.base import Unavailable
+    from acd.ari.client import AriClient
+    from acd.ari.controller import Clock, Controller
+    from acd.engine import Engine
+    from acd.store.base import Unavailable
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -170,7 +170,7 @@ async def serve(
         )
     async with AriClient(args.ari_url, user, password, app=args.app) as client:
         async with asyncio.TaskGroup() as tg:
-            from store.writer import StateWriter
+            from acd.store.writer import StateWriter
 
             def on_fenced(why: str) -> None:
                 fenced.append(why)
@@ -222,10 +222,10 @@ async def serve(
 def open_store(site: SiteConfig, url: str | None) -> Store:
     """The Redis store for `url`, else the embedded memory store."""
     if url is None:
-        from store.memory import MemoryStore
+        from acd.store.memory import MemoryStore
 
         return MemoryStore(site.site.name)
-    from store.redis import RedisStore
+    from acd.store.redis import RedisStore
 
     return RedisStore(site.site.name, url)
 
@@ -240,8 +240,8 @@ async def take_lease(
     holds it until it lapses), then rebuild from the snapshot and journal.
     Standby: follow the journal meanwhile, and take the lease only when a snapshot
     exists to carry on from; the take-over then costs only the last entries."""
-    from store.base import Unavailable
-    from store.writer import Follower, recover
+    from acd.store.base import Unavailable
+    from acd.store.writer import Follower, recover
 
     follower = Follower(site, store) if args.standby else None
     if follower is not None:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from config.loader import ConfigErrors, load_site
-from config.schema import SiteConfig
+from acd.config.loader import ConfigErrors, load_site
+from acd.config.schema import SiteConfig
 
 if TYPE_CHECKING:
-    from softphone_sim.curves import Curve
+    from acd.softphone_sim.curves import Curve
 
 
 def add_parser(subparsers: Any) -> None:
@@ -60,7 +60,7 @@ class _Progress:
 def load_day(config: str, curve_path: str) -> tuple[SiteConfig, Curve] | None:
     """The site (with its `simulation:` section, how people behave) and the surge
     curve that make a simulated day; None after printing what is wrong with them."""
-    from softphone_sim.curves import CurveError, load_curve
+    from acd.softphone_sim.curves import CurveError, load_curve
 
     try:
         site = load_site(config)
@@ -78,8 +78,8 @@ def load_day(config: str, curve_path: str) -> tuple[SiteConfig, Curve] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from softphone_sim.replay import replay
-    from softphone_sim.report import render_html, summary_table
+    from acd.softphone_sim.replay import replay
+    from acd.softphone_sim.report import render_html, summary_table
 
     loaded = load_day(args.config, args.curve)
     if loaded is None:

@@ -23,9 +23,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from store.keys import Keys
-from store.records import AgentView, CallView, FiguresView, decode_or_report
-from store.redis import connect, redact
+from acd.store.keys import Keys
+from acd.store.records import AgentView, CallView, FiguresView, decode_or_report
+from acd.store.redis import connect, redact
 
 CALL_DECODER = msgspec.msgpack.Decoder(CallView)
 AGENT_DECODER = msgspec.msgpack.Decoder(AgentView)

@@ -53,8 +53,8 @@ import yaml
 from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from config import schema
-from config.schema import (
+from acd.config import schema
+from acd.config.schema import (
     Agent,
     AgentGroup,
     Route,

@@ -9,11 +9,11 @@ pause, unpause and ready: a request made during a call waits until it is over.
 
 from __future__ import annotations
 
-from engine import events as ev
-from engine.base import EngineBase
-from engine.queues import QueueRuntime, Route
-from engine.records import Agent
-from engine.states import AGENT_TRANSITIONS, BUSY_STATES, STAFFED_STATES, AgentState
+from acd.engine import events as ev
+from acd.engine.base import EngineBase
+from acd.engine.queues import QueueRuntime, Route
+from acd.engine.records import Agent
+from acd.engine.states import AGENT_TRANSITIONS, BUSY_STATES, STAFFED_STATES, AgentState
 
 A = AgentState
 

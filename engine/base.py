@@ -16,14 +16,14 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from config.schema import SiteConfig
-from engine import commands as cmd
-from engine.ivr import IvrFlow
-from engine.metrics import Metrics
-from engine.queues import QueueRuntime, Route
-from engine.records import Agent, Call
-from engine.surge import InboundRate
-from engine.vendors import VendorContract
+from acd.config.schema import SiteConfig
+from acd.engine import commands as cmd
+from acd.engine.ivr import IvrFlow
+from acd.engine.metrics import Metrics
+from acd.engine.queues import QueueRuntime, Route
+from acd.engine.records import Agent, Call
+from acd.engine.surge import InboundRate
+from acd.engine.vendors import VendorContract
 
 
 class EngineBase:

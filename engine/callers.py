@@ -10,12 +10,12 @@ and reported once by `_record_outcome`.
 
 from __future__ import annotations
 
-from engine import commands as cmd
-from engine import events as ev
-from engine.base import EngineBase
-from engine.ivr import Finish, Join, LinkSent, Prompt, Step, StopPrompt, WaitDigit
-from engine.records import Call
-from engine.states import CallState
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine.base import EngineBase
+from acd.engine.ivr import Finish, Join, LinkSent, Prompt, Step, StopPrompt, WaitDigit
+from acd.engine.records import Call
+from acd.engine.states import CallState
 
 C = CallState
 

@@ -38,26 +38,26 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from config.schema import SiteConfig
-from engine import commands as cmd
-from engine import events as ev
-from engine import snapshot
-from engine.agent_states import AgentStates
-from engine.callbacks import Callbacks
-from engine.callers import CallerFlow
-from engine.ivr import IvrFlow
-from engine.localtime import parse_offset
-from engine.metrics import Metrics, PoolCounters, QueueCounters, VendorCounters
-from engine.offers import Offers
-from engine.overflow import Overflow
-from engine.pools import Pools
-from engine.queueing import Queueing
-from engine.queues import QueueRuntime, Route
-from engine.records import Agent, Call
-from engine.snapshot import Snapshot
-from engine.states import CALL_TRANSITIONS, IN_LINE, AgentState, CallState
-from engine.surge import InboundRate
-from engine.vendors import VendorContract
+from acd.config.schema import SiteConfig
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine import snapshot
+from acd.engine.agent_states import AgentStates
+from acd.engine.callbacks import Callbacks
+from acd.engine.callers import CallerFlow
+from acd.engine.ivr import IvrFlow
+from acd.engine.localtime import parse_offset
+from acd.engine.metrics import Metrics, PoolCounters, QueueCounters, VendorCounters
+from acd.engine.offers import Offers
+from acd.engine.overflow import Overflow
+from acd.engine.pools import Pools
+from acd.engine.queueing import Queueing
+from acd.engine.queues import QueueRuntime, Route
+from acd.engine.records import Agent, Call
+from acd.engine.snapshot import Snapshot
+from acd.engine.states import CALL_TRANSITIONS, IN_LINE, AgentState, CallState
+from acd.engine.surge import InboundRate
+from acd.engine.vendors import VendorContract
 
 A = AgentState
 C = CallState

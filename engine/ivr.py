@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import msgspec
 
-from config.schema import (
+from acd.config.schema import (
     AnnounceNode,
     HangupNode,
     Ivr,
@@ -24,8 +24,8 @@ from config.schema import (
     ScheduleNode,
     SendLinkNode,
 )
-from engine.localtime import LocalTime, in_window
-from engine.records import Call
+from acd.engine.localtime import LocalTime, in_window
+from acd.engine.records import Call
 
 MAX_HOPS = 32
 """Routes followed in one go before the IVR gives up (a goto loop in the config)."""

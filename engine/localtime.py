@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 
-from config.schema import DAYS, Hours, TimeWindow
+from acd.config.schema import DAYS, Hours, TimeWindow
 
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 _EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday; Monday is 0

@@ -12,12 +12,12 @@ to another queue.
 
 from __future__ import annotations
 
-from engine import commands as cmd
-from engine import events as ev
-from engine.base import EngineBase
-from engine.queues import QueueRuntime
-from engine.records import Agent, Call
-from engine.states import AgentState, CallState
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine.base import EngineBase
+from acd.engine.queues import QueueRuntime
+from acd.engine.records import Agent, Call
+from acd.engine.states import AgentState, CallState
 
 A = AgentState
 C = CallState

@@ -10,13 +10,13 @@ answer sends the call back to its place in line and rests before the next try.
 
 from __future__ import annotations
 
-from engine import commands as cmd
-from engine import events as ev
-from engine.base import EngineBase
-from engine.queues import QueueRuntime
-from engine.records import Call
-from engine.states import CallState
-from engine.vendors import VendorContract
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine.base import EngineBase
+from acd.engine.queues import QueueRuntime
+from acd.engine.records import Call
+from acd.engine.states import CallState
+from acd.engine.vendors import VendorContract
 
 C = CallState
 

@@ -22,12 +22,12 @@ from collections.abc import Iterable
 
 import msgspec
 
-from config.schema import SiteConfig
-from engine import events as ev
-from engine.core import Engine
-from engine.metrics import Interval, Metrics
-from engine.records import Agent, Call
-from engine.routing import CallEntry
+from acd.config.schema import SiteConfig
+from acd.engine import events as ev
+from acd.engine.core import Engine
+from acd.engine.metrics import Interval, Metrics
+from acd.engine.records import Agent, Call
+from acd.engine.routing import CallEntry
 
 STATE_VERSION = 1
 StoredAgentEntry = tuple[tuple[int | float, ...], str, int]

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine import events as ev
-from engine.base import EngineBase
-from engine.records import Agent
-from engine.states import BUSY_STATES, STAFFED_STATES, AgentState, CallState
-from engine.surge import stage_for
+from acd.engine import events as ev
+from acd.engine.base import EngineBase
+from acd.engine.records import Agent
+from acd.engine.states import BUSY_STATES, STAFFED_STATES, AgentState, CallState
+from acd.engine.surge import stage_for
 
 A = AgentState
 C = CallState

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 
-from engine import commands as cmd
-from engine.base import EngineBase
-from engine.queues import QueueRuntime
-from engine.records import Agent, Call
-from engine.states import CallState
+from acd.engine import commands as cmd
+from acd.engine.base import EngineBase
+from acd.engine.queues import QueueRuntime
+from acd.engine.records import Agent, Call
+from acd.engine.states import CallState
 
 C = CallState
 

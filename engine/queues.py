@@ -3,8 +3,8 @@ routing indexes (available agents, waiting calls, callers ready for overflow).""
 
 from __future__ import annotations
 
-from config.schema import Queue
-from engine.routing import AvailableAgents, ReadyForOverflow, WaitingCalls
+from acd.config.schema import Queue
+from acd.engine.routing import AvailableAgents, ReadyForOverflow, WaitingCalls
 
 
 class QueueRuntime:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
-from engine.states import AgentState, CallState
+from acd.engine.states import AgentState, CallState
 
 
 class Call(msgspec.Struct, kw_only=True):

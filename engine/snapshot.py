@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from engine.states import AgentState, CallState
+from acd.engine.states import AgentState, CallState
 
 if TYPE_CHECKING:
-    from engine.core import Engine
+    from acd.engine.core import Engine
 
 A = AgentState
 

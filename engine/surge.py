@@ -8,7 +8,7 @@ below a lower threshold (hysteresis), so a floor does not flap between stages.
 
 from __future__ import annotations
 
-from config.schema import SurgeStage
+from acd.config.schema import SurgeStage
 
 
 class InboundRate:

@@ -8,8 +8,8 @@ again, so one full vendor does not turn every waiting call into a failed dial.
 
 from __future__ import annotations
 
-from config.schema import Vendor
-from engine.localtime import LocalTime, is_open, next_edge
+from acd.config.schema import Vendor
+from acd.engine.localtime import LocalTime, is_open, next_edge
 
 FAILURE_REST_SECONDS = 30.0
 """Modelled: long enough for a vendor's own ACD to free a seat, short in a surge."""

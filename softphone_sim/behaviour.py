@@ -9,7 +9,7 @@ import bisect
 import math
 import random
 
-from config.schema import Duration, Patience
+from acd.config.schema import Duration, Patience
 
 
 def check_duration(model: Duration, what: str) -> None:

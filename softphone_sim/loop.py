@@ -14,9 +14,9 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
-from engine import Engine
-from engine import commands as cmd
-from engine import events as ev
+from acd.engine import Engine
+from acd.engine import commands as cmd
+from acd.engine import events as ev
 
 _EVENT_TYPES = frozenset(ev.Event.__args__)
 _TICK = ev.TimerFired()  # frozen: one instance serves every tick

@@ -23,9 +23,9 @@ import random
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Protocol
 
-from config.schema import Branch, MenuNode, Simulation, SiteConfig
-from engine.localtime import LocalTime, in_window, parse_offset
-from softphone_sim.behaviour import PatienceDraw, check_duration, duration
+from acd.config.schema import Branch, MenuNode, Simulation, SiteConfig
+from acd.engine.localtime import LocalTime, in_window, parse_offset
+from acd.softphone_sim.behaviour import PatienceDraw, check_duration, duration
 
 CALLBACK_ANSWER_SECONDS = (3.0, 10.0)
 """Modelled: how long a called-back citizen takes to pick up (uniform)."""

@@ -19,16 +19,16 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
-from config.schema import SiteConfig
-from engine import Engine
-from engine import commands as cmd
-from engine import events as ev
-from engine.metrics import QueueCounters
-from engine.states import STAFFED_STATES
-from softphone_sim.curves import Arrival, Curve
-from softphone_sim.loop import VirtualTime
-from softphone_sim.people import People, day_start, shift_logins
-from softphone_sim.result import (
+from acd.config.schema import SiteConfig
+from acd.engine import Engine
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine.metrics import QueueCounters
+from acd.engine.states import STAFFED_STATES
+from acd.softphone_sim.curves import Arrival, Curve
+from acd.softphone_sim.loop import VirtualTime
+from acd.softphone_sim.people import People, day_start, shift_logins
+from acd.softphone_sim.result import (
     Figures,
     IntervalResult,
     PoolResult,

@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from softphone_sim.result import Figures, PoolResult, Result
+from acd.softphone_sim.result import Figures, PoolResult, Result
 
 SERVICE_TARGET = 0.8
 """The target line of the service-level chart (the trade's 80 %)."""

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from store.keys import Keys
+from acd.store.keys import Keys
 
 Op = tuple[Any, ...]
 """A write to a key: ("set", key, value), ("setex", key, value, seconds), ("del", key),

@@ -8,8 +8,8 @@ import asyncio
 import heapq
 import time
 
-from store.base import Fenced, Lease, Op, Recovery, StoreError
-from store.keys import Keys
+from acd.store.base import Fenced, Lease, Op, Recovery, StoreError
+from acd.store.keys import Keys
 
 _OPS = frozenset({"set", "setex", "del", "hset", "hdel", "zadd", "zrem", "trim"})
 

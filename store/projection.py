@@ -15,12 +15,12 @@ import time
 
 import msgspec
 
-from engine import Engine
-from engine.records import Call
-from engine.states import CallState
-from store.base import Op
-from store.keys import Keys
-from store.records import AgentView, CallView, FiguresView
+from acd.engine import Engine
+from acd.engine.records import Call
+from acd.engine.states import CallState
+from acd.store.base import Op
+from acd.store.keys import Keys
+from acd.store.records import AgentView, CallView, FiguresView
 
 _ENCODE = msgspec.msgpack.encode
 SEQ_RANGE = 1 << 40

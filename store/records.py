@@ -11,8 +11,8 @@ from typing import TypeVar
 
 import msgspec
 
-from engine.events import Event
-from engine.persist import EngineState
+from acd.engine.events import Event
+from acd.engine.persist import EngineState
 
 log = logging.getLogger("acd.store")
 

@@ -19,8 +19,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from store.base import Fenced, Lease, Op, Recovery, StoreError, Unavailable
-from store.keys import Keys
+from acd.store.base import Fenced, Lease, Op, Recovery, StoreError, Unavailable
+from acd.store.keys import Keys
 
 ACQUIRE = """
 -- KEYS: lease, epoch, snapshot. ARGV: owner, ttl ms, need snapshot (1/0).
@@ -115,7 +115,7 @@ def connect(url: str) -> aioredis.Redis:
         if not path:
             raise ValueError(f"--redis {redact(url)}: a Sentinel URL names the service")
         db = int(path[1]) if len(path) > 1 else 0
-        sentinel = Sentinel(hosts, password=parts.password, socket_timeout=2.0)  # type: ignore[no-untyped-call]
+        sentinel = Sentinel(hosts, password=parts.password, socket_timeout=2.0)
         client: aioredis.Redis = sentinel.master_for(path[0], db=db, password=parts.password)
         return client
     if parts.scheme not in ("redis", "rediss", "unix"):

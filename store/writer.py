@@ -28,13 +28,13 @@ from typing import Any
 
 import msgspec
 
-from config.schema import SiteConfig
-from engine import Engine
-from engine import events as ev
-from engine.persist import StateMismatch, export_state, replay, restore
-from store.base import Fenced, Lease, Op, Recovery, Store, StoreError, Unavailable
-from store.projection import Projection
-from store.records import (
+from acd.config.schema import SiteConfig
+from acd.engine import Engine
+from acd.engine import events as ev
+from acd.engine.persist import StateMismatch, export_state, replay, restore
+from acd.store.base import Fenced, Lease, Op, Recovery, Store, StoreError, Unavailable
+from acd.store.projection import Projection
+from acd.store.records import (
     JOURNAL_DECODER,
     JOURNAL_ENCODER,
     SNAPSHOT_DECODER,

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 SITE = str(FIXTURES / "consistency.yaml")
 CURVE = str(FIXTURES / "consistency.csv")
-CLI = [sys.executable, "-m", "cli.main"]
+CLI = [sys.executable, "-m", "acd.cli.main"]
 ENV = dict(os.environ, ACD_ARI_USER="acd", ACD_ARI_PASSWORD="pw")
 
 

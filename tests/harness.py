@@ -19,12 +19,12 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from config.loader import parse_site
-from config.schema import SiteConfig
-from engine import Engine
-from engine import commands as cmd
-from engine import events as ev
-from engine.states import AgentState, CallState
+from acd.config.loader import parse_site
+from acd.config.schema import SiteConfig
+from acd.engine import Engine
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine.states import AgentState, CallState
 
 T = TypeVar("T")
 

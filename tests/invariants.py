@@ -38,12 +38,12 @@ import math
 from collections import Counter
 from collections.abc import Collection, Iterable
 
-from config.schema import Queue, SiteConfig
-from engine import commands as cmd
-from engine import events as ev
-from engine.metrics import QueueCounters
-from engine.records import Agent, Call
-from engine.states import AgentState, CallState
+from acd.config.schema import Queue, SiteConfig
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine.metrics import QueueCounters
+from acd.engine.records import Agent, Call
+from acd.engine.states import AgentState, CallState
 from tests.harness import Floor
 
 A = AgentState

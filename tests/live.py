@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ari.client import AriClient
-from ari.controller import Clock, Controller
-from engine import Engine
-from engine.metrics import QueueCounters
-from softphone_sim.pbx import VirtualPbx
-from softphone_sim.pbx.phones import Line, Unmoved
+from acd.ari.client import AriClient
+from acd.ari.controller import Clock, Controller
+from acd.engine import Engine
+from acd.engine.metrics import QueueCounters
+from acd.softphone_sim.pbx import VirtualPbx
+from acd.softphone_sim.pbx.phones import Line, Unmoved
 from tests.harness import local_start, site_from_yaml
 
 SPEED = 20.0

@@ -10,8 +10,8 @@ from typing import TypeVar
 
 import pytest
 
-from store.memory import MemoryStore
-from store.redis import RedisStore
+from acd.store.memory import MemoryStore
+from acd.store.redis import RedisStore
 from tests.redis_server import RedisServer
 
 AnyStore = MemoryStore | RedisStore

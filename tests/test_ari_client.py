@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from aiohttp import WSMsgType, web
 
-from ari import models
-from ari.client import AriClient, AriError
+from acd.ari import models
+from acd.ari.client import AriClient, AriError
 
 TRANSCRIPTS = sorted((Path(__file__).parent / "fixtures" / "ari").glob("*.events.jsonl"))
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from ari import generate_models
-from ari.frames import decode_event
-from ari.models import (
+from acd.ari import generate_models
+from acd.ari.frames import decode_event
+from acd.ari.models import (
     EVENT_TYPES,
     ChannelDestroyed,
     ChannelDtmfReceived,

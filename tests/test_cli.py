@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
+from acd.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SEOUL = ROOT / "config" / "seoul120.yaml"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from config.loader import ConfigError, ConfigErrors, _resolve_core, load_site, parse_site
-from config.schema import Agent, MenuNode, SiteConfig, SkillGrant
+from acd.config.loader import ConfigError, ConfigErrors, _resolve_core, load_site, parse_site
+from acd.config.schema import Agent, MenuNode, SiteConfig, SkillGrant
 
 SITE = """\
 site:

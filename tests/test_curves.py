@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.curve import add_parser
-from softphone_sim.curves import (
+from acd.cli.curve import add_parser
+from acd.softphone_sim.curves import (
     COVID_MORNING_SHARE,
     SEOUL_BRANCHES,
     Curve,

@@ -17,9 +17,9 @@ from fractions import Fraction
 
 import pytest
 
-import softphone_sim.erlang as erlang_module
-from cli.erlang import add_parser
-from softphone_sim.erlang import (
+import acd.softphone_sim.erlang as erlang_module
+from acd.cli.erlang import add_parser
+from acd.softphone_sim.erlang import (
     Target,
     Traffic,
     UnreachableTargetError,

@@ -40,8 +40,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from engine import events as ev
-from engine.states import AgentState, CallState
+from acd.engine import events as ev
+from acd.engine.states import AgentState, CallState
 from tests.harness import Floor, site_from_yaml
 from tests.invariants import ACTIVE, CheckedFloor
 

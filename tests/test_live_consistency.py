@@ -13,9 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from config.loader import load_site
-from softphone_sim.curves import load_curve
-from softphone_sim.replay import replay
+from acd.config.loader import load_site
+from acd.softphone_sim.curves import load_curve
+from acd.softphone_sim.replay import replay
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
@@ -26,7 +26,7 @@ SPEED = "120"
 
 def test_live_and_replay_answer_rates_agree(tmp_path: Path) -> None:
     env = dict(os.environ, ACD_ARI_USER="acd", ACD_ARI_PASSWORD="pw")
-    cli = [sys.executable, "-m", "cli.main"]
+    cli = [sys.executable, "-m", "acd.cli.main"]
     pbx = subprocess.Popen(
         [*cli, "pbx", SITE, "--listen", "127.0.0.1:0", "--curve", CURVE, "--speed", SPEED,
          "--seed", "1", "--start", "10:00", "--duration", "60",

@@ -4,7 +4,7 @@ lost (each ends with an outcome or is still served) and no agent stays reserved.
 
 from __future__ import annotations
 
-from softphone_sim.pbx import VirtualPbx
+from acd.softphone_sim.pbx import VirtualPbx
 from tests.live import Floor, run_live
 from tests.test_live_features import MENU, site
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import aiohttp
 
-from softphone_sim.pbx import VirtualPbx
-from softphone_sim.pbx.clock import VirtualClock
-from softphone_sim.pbx.phones import Line
+from acd.softphone_sim.pbx import VirtualPbx
+from acd.softphone_sim.pbx.clock import VirtualClock
+from acd.softphone_sim.pbx.phones import Line
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ari"
 START = 1795291445.0

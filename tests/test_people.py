@@ -14,8 +14,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from config.loader import load_site
-from config.schema import (
+from acd.config.loader import load_site
+from acd.config.schema import (
     AgentBehaviour,
     HangUpOnWait,
     Patience,
@@ -24,10 +24,10 @@ from config.schema import (
     SiteConfig,
     SurvivalPoint,
 )
-from softphone_sim.behaviour import duration
-from softphone_sim.curves import Curve
-from softphone_sim.pbx.phones import FarEnd, Phone
-from softphone_sim.pbx.population import (
+from acd.softphone_sim.behaviour import duration
+from acd.softphone_sim.curves import Curve
+from acd.softphone_sim.pbx.phones import FarEnd, Phone
+from acd.softphone_sim.pbx.population import (
     ABANDONED,
     ABANDONED_ON_ANNOUNCEMENT,
     ANSWERED_AGENT,
@@ -40,7 +40,7 @@ from softphone_sim.pbx.population import (
     announced_wait_minutes,
     caller_number,
 )
-from softphone_sim.people import People, day_start, shift_logins
+from acd.softphone_sim.people import People, day_start, shift_logins
 
 ROOT = Path(__file__).resolve().parent.parent
 SEOUL = ROOT / "config" / "seoul120.yaml"
@@ -557,7 +557,7 @@ NORMAL = ROOT / "config" / "curves" / "normal-weekday.csv"
 def test_acd_pbx_refuses_bad_input_naming_the_field(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from cli.main import main
+    from acd.cli.main import main
 
     base = ["pbx", str(SEOUL), "--listen", "127.0.0.1:0", "--curve", str(NORMAL)]
     monkeypatch.delenv("ACD_ARI_PASSWORD", raising=False)
@@ -585,7 +585,7 @@ def test_acd_pbx_runs_its_window_and_writes_every_call(tmp_path: Path) -> None:
     env = {**os.environ, "ACD_ARI_PASSWORD": "not-to-be-seen"}
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "cli.main", "pbx", str(SEOUL), "--listen", "127.0.0.1:0",
+            sys.executable, "-m", "acd.cli.main", "pbx", str(SEOUL), "--listen", "127.0.0.1:0",
             "--curve", str(NORMAL), "--speed", "600", "--start", "10:00", "--duration", "5",
             "--no-wait", "--seed", "3", "--json", str(out),
         ],

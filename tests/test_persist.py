@@ -15,15 +15,15 @@ from typing import Any
 import msgspec
 import pytest
 
-from config.loader import load_site
-from engine import Engine
-from engine import commands as cmd
-from engine import events as ev
-from engine.persist import EngineState, StateMismatch, export_state, replay, restore
-from softphone_sim.curves import load_curve
-from softphone_sim.loop import VirtualTime
-from softphone_sim.people import day_start, shift_logins
-from softphone_sim.replay import Day
+from acd.config.loader import load_site
+from acd.engine import Engine
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine.persist import EngineState, StateMismatch, export_state, replay, restore
+from acd.softphone_sim.curves import load_curve
+from acd.softphone_sim.loop import VirtualTime
+from acd.softphone_sim.people import day_start, shift_logins
+from acd.softphone_sim.replay import Day
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 SEOUL = Path(__file__).resolve().parent.parent / "config" / "seoul120.yaml"

@@ -20,16 +20,16 @@ import msgspec
 import pytest
 import redis
 
-from cli.main import main
-from engine import Engine
-from engine import commands as cmd
-from engine import events as ev
-from store.base import Unavailable
-from store.keys import Keys
-from store.memory import MemoryStore
-from store.records import AgentView, CallView, FiguresView
-from store.redis import RedisStore
-from store.writer import StateWriter
+from acd.cli.main import main
+from acd.engine import Engine
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.store.base import Unavailable
+from acd.store.keys import Keys
+from acd.store.memory import MemoryStore
+from acd.store.records import AgentView, CallView, FiguresView
+from acd.store.redis import RedisStore
+from acd.store.writer import StateWriter
 from tests.harness import site_from_yaml
 from tests.redis_server import RedisServer
 from tests.stores import AnyStore, get, hgetall, maker, run, ttl

@@ -9,11 +9,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from cli.main import main
-from config.loader import load_site
-from softphone_sim.curves import Curve, write_curve
-from softphone_sim.replay import replay
-from softphone_sim.result import Result
+from acd.cli.main import main
+from acd.config.loader import load_site
+from acd.softphone_sim.curves import Curve, write_curve
+from acd.softphone_sim.replay import replay
+from acd.softphone_sim.result import Result
 
 ROOT = Path(__file__).resolve().parent.parent
 SEOUL = ROOT / "config" / "seoul120.yaml"

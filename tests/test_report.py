@@ -7,8 +7,8 @@ import math
 import re
 from html.parser import HTMLParser
 
-from softphone_sim.report import render_html, summary_table
-from softphone_sim.result import (
+from acd.softphone_sim.report import render_html, summary_table
+from acd.softphone_sim.result import (
     Figures,
     IntervalResult,
     PoolResult,

@@ -9,9 +9,9 @@ the agent 5 s; an abusive caller earns the agent a 120 s cool-down.
 
 from __future__ import annotations
 
-from engine import commands as cmd
-from engine import events as ev
-from engine.states import AgentState
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine.states import AgentState
 from tests.harness import Floor
 
 A = AgentState

@@ -11,9 +11,9 @@ is not. Callbacks ring 30 s, are tried twice, 300 s apart.
 
 from __future__ import annotations
 
-from engine import commands as cmd
-from engine import events as ev
-from engine.states import AgentState
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine.states import AgentState
 from tests.harness import Floor
 
 A = AgentState

@@ -9,7 +9,7 @@ closed otherwise and on its one holiday (Wednesday 2026-06-03). Prompts last 2 s
 
 from __future__ import annotations
 
-from engine import commands as cmd
+from acd.engine import commands as cmd
 from tests.harness import Floor, local_start
 
 SITE = """

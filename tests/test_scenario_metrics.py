@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import events as ev
+from acd.engine import events as ev
 from tests.harness import Floor, local_start
 
 SITE = """

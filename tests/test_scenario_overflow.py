@@ -9,8 +9,8 @@ queue as soon as they call; the floor starts on a Monday at 10:00.
 
 from __future__ import annotations
 
-from engine import commands as cmd
-from engine import events as ev
+from acd.engine import commands as cmd
+from acd.engine import events as ev
 from tests.harness import Floor, local_start
 
 SITE = """

@@ -9,8 +9,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import commands as cmd
-from engine import events as ev
+from acd.engine import commands as cmd
+from acd.engine import events as ev
 from tests.harness import Floor
 
 SITE = """

@@ -9,9 +9,9 @@ hangs up is available again a second later.
 
 from __future__ import annotations
 
-from engine import commands as cmd
-from engine import events as ev
-from engine.states import AgentState
+from acd.engine import commands as cmd
+from acd.engine import events as ev
+from acd.engine.states import AgentState
 from tests.harness import Floor
 
 A = AgentState

@@ -12,8 +12,8 @@ two, stage 2 to three. Arrivals that only drive the rate hang up in the menu.
 
 from __future__ import annotations
 
-from engine import events as ev
-from engine.states import AgentState
+from acd.engine import events as ev
+from acd.engine.states import AgentState
 from tests.harness import Floor, local_start
 
 A = AgentState

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from engine import events as ev
+from acd.engine import events as ev
 from tests.harness import Floor
 
 SITE = """

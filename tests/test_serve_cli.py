@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
+from acd.cli.main import main
 from tests.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ def test_waits_for_asterisk_stops_on_sigterm_and_never_shows_the_password(
     env["ACD_ARI_USER"] = "acd"
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "cli.main", "serve", CONFIG,
+            sys.executable, "-m", "acd.cli.main", "serve", CONFIG,
             "--ari-url", f"http://127.0.0.1:{free_port()}",  # nobody listens there
             "--ari-password-file", str(pw_file), "--stats-json", str(stats),
             "--log-level", "DEBUG",

@@ -13,9 +13,9 @@ from typing import Any
 
 import redis
 
-from config.loader import load_site
-from store.redis import RedisStore
-from store.writer import recover, stream_id
+from acd.config.loader import load_site
+from acd.store.redis import RedisStore
+from acd.store.writer import recover, stream_id
 from tests.failover import SITE, Surge, log_time
 from tests.redis_server import RedisServer
 

@@ -19,18 +19,18 @@ import redis.asyncio as aioredis
 from redis.asyncio.connection import SSLConnection
 from redis.asyncio.sentinel import SentinelConnectionPool
 
-from engine.events import CallArrived, CallerHungUp
-from store.base import Fenced, Op, StoreError, Unavailable
-from store.keys import Keys
-from store.memory import MemoryStore
-from store.records import (
+from acd.engine.events import CallArrived, CallerHungUp
+from acd.store.base import Fenced, Op, StoreError, Unavailable
+from acd.store.keys import Keys
+from acd.store.memory import MemoryStore
+from acd.store.records import (
     JOURNAL_DECODER,
     JOURNAL_ENCODER,
     SNAPSHOT_DECODER,
     JournalEntry,
     decode_or_report,
 )
-from store.redis import RedisStore, connect, redact
+from acd.store.redis import RedisStore, connect, redact
 from tests.redis_server import RedisServer
 from tests.stores import AnyStore, Make, get, hgetall, maker, run, ttl, zrange
 

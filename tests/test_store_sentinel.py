@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from store.redis import RedisStore
+from acd.store.redis import RedisStore
 from tests.redis_server import RedisServer, executable, free_port, ping
 
 

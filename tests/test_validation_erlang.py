@@ -38,10 +38,10 @@ from collections.abc import Callable
 
 import pytest
 
-from softphone_sim.curves import Curve
-from softphone_sim.erlang import Staffing, Traffic, evaluate
-from softphone_sim.replay import replay
-from softphone_sim.result import Figures, Result
+from acd.softphone_sim.curves import Curve
+from acd.softphone_sim.erlang import Staffing, Traffic, evaluate
+from acd.softphone_sim.replay import replay
+from acd.softphone_sim.result import Figures, Result
 from tests.harness import site_from_yaml
 
 AHT_SECONDS = 120.0

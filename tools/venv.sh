@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PYTHON="${PYTHON:-python3}"
 WANT="${ACD_EXTRAS:-base}"
-HASH="$(sha1sum "$ROOT/pyproject.toml" | cut -c1-12)"
+HASH="$(cat "$ROOT/pyproject.toml" "$ROOT"/requirements/*.txt | sha1sum | cut -c1-12)"
 STAMP="$VENV/.installed-$HASH-$WANT"
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -22,12 +22,15 @@ if [ ! -x "$VENV/bin/python" ]; then
   fi
   "$PYTHON" -m venv "$VENV"
 fi
-# An install with the test tools serves plain runs too.
+# The versions are locked (requirements/*.txt, made by tools/lock.sh): every machine
+# installs the same ones, checked against their hashes. An install with the test
+# tools serves plain runs too.
 if [ ! -f "$STAMP" ] && [ ! -f "$VENV/.installed-$HASH-test" ]; then
-  target="$ROOT"
-  [ "$WANT" = test ] && target="$ROOT[test]"
-  echo "acd: installing the project into .venv ($WANT)" >&2
-  "$VENV/bin/python" -m pip install -q -e "$target"
+  echo "acd: installing the project into .venv ($WANT, locked versions)" >&2
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes --no-deps \
+    -r "$ROOT/requirements/$WANT.txt"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
+    -e "$ROOT"
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 fi

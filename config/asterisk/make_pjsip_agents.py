@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # The repository root, so that `config` imports when run as a script.
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from config.loader import ConfigErrors, load_site
+    from acd.config.loader import ConfigErrors, load_site
 
     try:
         site = load_site(args.site)

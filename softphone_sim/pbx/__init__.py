@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from softphone_sim.pbx.asterisk import ASTERISK_ID, AriError, Asterisk, PbxLine
-from softphone_sim.pbx.clock import VirtualClock
-from softphone_sim.pbx.phones import FarEnd, Phone
-from softphone_sim.pbx.server import AriServer, EventHub, PbxStats
+from acd.softphone_sim.pbx.asterisk import ASTERISK_ID, AriError, Asterisk, PbxLine
+from acd.softphone_sim.pbx.clock import VirtualClock
+from acd.softphone_sim.pbx.phones import FarEnd, Phone
+from acd.softphone_sim.pbx.server import AriServer, EventHub, PbxStats
 
 __all__ = ["ASTERISK_ID", "AriError", "PbxLine", "PbxStats", "VirtualClock", "VirtualPbx"]
 

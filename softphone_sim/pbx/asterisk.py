@@ -21,8 +21,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ari import models
-from softphone_sim.pbx.channels import (
+from acd.ari import models
+from acd.softphone_sim.pbx.channels import (
     CAUSE_SIP,
     Channel,
     DialPhase,
@@ -32,8 +32,8 @@ from softphone_sim.pbx.channels import (
     endpoint_caller_id,
     parse_caller_id,
 )
-from softphone_sim.pbx.core import ASTERISK_ID, AriError, AsteriskCore, bridged_with
-from softphone_sim.pbx.phones import FarEnd, Phone
+from acd.softphone_sim.pbx.core import ASTERISK_ID, AriError, AsteriskCore, bridged_with
+from acd.softphone_sim.pbx.phones import FarEnd, Phone
 
 __all__ = ["ASTERISK_ID", "AriError", "Asterisk", "PbxLine"]
 

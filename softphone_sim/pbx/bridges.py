@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ari import models
+from acd.ari import models
 
 if TYPE_CHECKING:
-    from softphone_sim.pbx.channels import Channel
-    from softphone_sim.pbx.playbacks import Playback
+    from acd.softphone_sim.pbx.channels import Channel
+    from acd.softphone_sim.pbx.playbacks import Playback
 
 
 @dataclass(eq=False)

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from ari import models
+from acd.ari import models
 
 if TYPE_CHECKING:
-    from softphone_sim.pbx.asterisk import PbxLine
-    from softphone_sim.pbx.bridges import Bridge
-    from softphone_sim.pbx.phones import FarEnd
-    from softphone_sim.pbx.playbacks import Playback
+    from acd.softphone_sim.pbx.asterisk import PbxLine
+    from acd.softphone_sim.pbx.bridges import Bridge
+    from acd.softphone_sim.pbx.phones import FarEnd
+    from acd.softphone_sim.pbx.playbacks import Playback
 
 # Q.850 causes, with the texts of Asterisk's ast_cause2str().
 CAUSE_TEXT: dict[int, str] = {

@@ -15,18 +15,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ari import models
-from softphone_sim.pbx.bridges import Bridge
-from softphone_sim.pbx.channels import (
+from acd.ari import models
+from acd.softphone_sim.pbx.bridges import Bridge
+from acd.softphone_sim.pbx.channels import (
     CAUSE_TEXT,
     Channel,
     DialPhase,
     Origin,
     ari_time,
 )
-from softphone_sim.pbx.clock import VirtualClock
-from softphone_sim.pbx.phones import FarEnd, Line, Phone
-from softphone_sim.pbx.playbacks import Playback, media_seconds
+from acd.softphone_sim.pbx.clock import VirtualClock
+from acd.softphone_sim.pbx.phones import FarEnd, Line, Phone
+from acd.softphone_sim.pbx.playbacks import Playback, media_seconds
 
 log = logging.getLogger(__name__)
 

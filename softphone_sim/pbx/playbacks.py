@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ari import models
+from acd.ari import models
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from softphone_sim.pbx.bridges import Bridge
-    from softphone_sim.pbx.channels import Channel
+    from acd.softphone_sim.pbx.bridges import Bridge
+    from acd.softphone_sim.pbx.channels import Channel
 
 SECONDS_PER_DIGIT = 0.8
 """How long `digits:`, `number:` and `characters:` media take per spoken symbol."""

@@ -36,10 +36,10 @@ from typing import Final
 
 import msgspec
 
-from config.schema import SiteConfig
-from softphone_sim.curves import Arrival, Curve
-from softphone_sim.pbx.phones import Line, Pbx, Unmoved
-from softphone_sim.people import People, day_start, shift_logins
+from acd.config.schema import SiteConfig
+from acd.softphone_sim.curves import Arrival, Curve
+from acd.softphone_sim.pbx.phones import Line, Pbx, Unmoved
+from acd.softphone_sim.people import People, day_start, shift_logins
 
 DRAIN_SECONDS: Final = 3 * 3600.0
 """After the window the run goes on at most this long for the last callers (redials,

@@ -27,10 +27,10 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
-from ari import models
-from softphone_sim.pbx.asterisk import AriError, Asterisk
-from softphone_sim.pbx.channels import REASON_CAUSE
-from softphone_sim.pbx.clock import VirtualClock
+from acd.ari import models
+from acd.softphone_sim.pbx.asterisk import AriError, Asterisk
+from acd.softphone_sim.pbx.channels import REASON_CAUSE
+from acd.softphone_sim.pbx.clock import VirtualClock
 
 log = logging.getLogger(__name__)
 
@@ -568,8 +568,8 @@ class AriServer:
         return _json(self.ast.info())
 
     async def ping(self, request: web.Request) -> web.Response:
-        from softphone_sim.pbx.asterisk import ASTERISK_ID
-        from softphone_sim.pbx.channels import ari_time
+        from acd.softphone_sim.pbx.asterisk import ASTERISK_ID
+        from acd.softphone_sim.pbx.channels import ari_time
 
         return _json(
             {"asterisk_id": ASTERISK_ID, "ping": "pong", "timestamp": ari_time(self.clock.now())}
