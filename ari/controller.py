@@ -40,6 +40,7 @@ import msgspec
 
 from acd.ari import models
 from acd.ari.client import AriClient, AriError
+from acd.ari.clock import Clock as Clock  # re-exported: the drivers build the controller's clock
 from acd.ari.legs import (
     HOLD_PREFIX,
     TALK_PREFIX,
@@ -75,27 +76,6 @@ HANDED_BACK_STATES = frozenset(
 )
 """Calls whose callers are told and handed back on shutdown (the others are talking,
 hearing a last prompt, or have no line up)."""
-
-
-class Clock:
-    """The engine's time: epoch seconds, `speed` times faster than the wall from
-    `start` (speed 1 and no start: the real time)."""
-
-    def __init__(self, speed: float = 1.0, start: float | None = None) -> None:
-        self.speed = speed
-        self._wall0 = time.monotonic()
-        self._start = time.time() if start is None else start
-
-    def now(self) -> float:
-        return self._start + (time.monotonic() - self._wall0) * self.speed
-
-    def wall_delay(self, engine_seconds: float) -> float:
-        return max(0.0, engine_seconds / self.speed)
-
-    def sync(self, now: float) -> None:
-        """The engine's time is `now` from here on (never earlier than it already is)."""
-        self._start = max(now, self.now())
-        self._wall0 = time.monotonic()
 
 
 class Lanes:
@@ -268,7 +248,7 @@ class Controller:
             self._timer = None
         self._timer_at = deadline
         if deadline is not None:
-            delay = self.clock.wall_delay(deadline - self.clock.now())
+            delay = self.clock.to_wall(deadline - self.clock.now())
             self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
 
     def _on_timer(self) -> None:

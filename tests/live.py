@@ -2,10 +2,12 @@
 sockets on 127.0.0.1, with scripted people on the far ends.
 
 `run_live(site_yaml, scenario)` starts the virtual PBX (`softphone_sim.pbx`), an
-`AriClient` and a `Controller` driving a real `Engine`, all at `speed` times real
-time, and runs `scenario(floor)`. The people are scripted here (what a test wants a
-caller or agent to do), not drawn from the behaviour models: those are for the load
-and consistency tests.
+`AriClient` and a `Controller` driving a real `Engine`, all in one event loop on a
+virtual clock (tests/vtime.py), and runs `scenario(floor)`. Seconds in a scenario
+are the floor's seconds: a 15 s ring timeout is 15 s of the loop's virtual time and
+costs no wall time, so nothing in a live test races the machine's load. The people
+are scripted here (what a test wants a caller or agent to do), not drawn from the
+behaviour models: those are for the load and consistency tests.
 """
 
 from __future__ import annotations
@@ -14,19 +16,22 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from acd.ari.client import AriClient
-from acd.ari.controller import Clock, Controller
+from acd.ari.clock import Clock
+from acd.ari.controller import Controller
 from acd.engine import Engine
 from acd.engine.metrics import QueueCounters
 from acd.softphone_sim.pbx import VirtualPbx
 from acd.softphone_sim.pbx.phones import Line, Unmoved
 from tests.harness import local_start, site_from_yaml
+from tests.vtime import run_virtual
 
-SPEED = 20.0
-"""Virtual seconds per wall second: a 15 s ring timeout takes 0.75 s."""
 MONDAY_10 = local_start(0, 10)
+POLL = 0.05
+"""Seconds of the floor's time between two looks at a condition (`Floor.until`)."""
 
 
 @dataclass
@@ -57,7 +62,7 @@ class Caller(Unmoved):
         for sound in media:
             key = self.keys.get(sound)
             if key is not None:
-                _later(self, self.key_delay, lambda k=key: line.press(k) if line.up else None)
+                _later(self, self.key_delay, partial(_press, line, key))
                 return
 
     def on_hold(self, line: Line) -> None:
@@ -107,12 +112,17 @@ class Phone(Unmoved):
     def on_bridged(self, line: Line, others: list[str]) -> None:
         self.conversations.append(list(others))
         for i, key in enumerate(self.keys):
-            _later(self, 1.0 + 0.2 * i, lambda k=key: line.press(k) if line.up else None)
+            _later(self, 1.0 + 0.2 * i, partial(_press, line, key))
         if self.talk is not None:
             _later(self, self.talk, lambda: line.hang_up() if line.up else None)
 
     def on_hangup(self, line: Line, cause: int) -> None:
         self.ended_by_pbx.append(cause)
+
+
+def _press(line: Line, key: str) -> None:
+    if line.up:
+        line.press(key)
 
 
 def _later(who: Caller | Phone, delay: float, fn: Callable[[], object]) -> None:
@@ -131,7 +141,6 @@ class Floor:
         self.controller = controller
         self.client = client
         self.engine = controller.engine
-        self.speed = pbx.clock.speed
 
     def caller(self, **kwargs: object) -> Caller:
         c = Caller(**kwargs)  # type: ignore[arg-type]
@@ -155,16 +164,16 @@ class Floor:
         agents = [self.controller._agent_by_endpoint[e] for e in endpoints]
         await self.until(lambda: all(self.engine.agents[a].state != "logged_out" for a in agents))
 
-    async def sleep(self, virtual_seconds: float) -> None:
-        await asyncio.sleep(virtual_seconds / self.speed)
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
     async def until(self, predicate: Callable[[], bool], within: float = 120.0) -> None:
-        """Wait until `predicate()` holds, at most `within` virtual seconds."""
-        deadline = asyncio.get_running_loop().time() + within / self.speed
+        """Wait until `predicate()` holds, at most `within` seconds of the floor's time."""
+        deadline = asyncio.get_running_loop().time() + within
         while not predicate():
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"not reached within {within} virtual seconds")
-            await asyncio.sleep(0.005)
+                raise AssertionError(f"not reached within {within} seconds of the floor's time")
+            await asyncio.sleep(POLL)
 
     def queue(self, name: str) -> QueueCounters:
         return self.engine.metrics.queues[name]
@@ -174,10 +183,10 @@ class Floor:
 
 
 async def _run(
-    site_yaml: str, scenario: Callable[[Floor], Awaitable[None]], speed: float, start: float
+    site_yaml: str, scenario: Callable[[Floor], Awaitable[None]], start: float
 ) -> None:
     site = site_from_yaml(site_yaml)
-    pbx = VirtualPbx(speed=speed, start=start, users={"acd": "pw"})
+    pbx = VirtualPbx(start=start, users={"acd": "pw"})
     port = await pbx.start("127.0.0.1", 0)
     floor: Floor | None = None
     try:
@@ -185,12 +194,12 @@ async def _run(
             AriClient(f"http://127.0.0.1:{port}", "acd", "pw", timeout=2.0) as client,
             asyncio.TaskGroup() as tg,
         ):
-            clock = Clock(speed, pbx.clock.now())
+            clock = Clock(1.0, pbx.clock.now())
             engine = Engine(site, rng=random.Random(0), start=clock.now())
             controller = Controller(site, engine, client, clock, spawn=tg.create_task)
             events = tg.create_task(controller.run())
             floor = Floor(pbx, controller, client)
-            await floor.until(lambda: client.counters.connects > 0, within=5 * speed)
+            await floor.until(lambda: client.counters.connects > 0, within=5)
             try:
                 await scenario(floor)
             finally:
@@ -205,9 +214,9 @@ def run_live(
     site_yaml: str,
     scenario: Callable[[Floor], Awaitable[None]],
     *,
-    speed: float = SPEED,
     start: float = MONDAY_10,
-    limit: float = 30.0,
+    limit: float = 4 * 3600.0,
 ) -> None:
-    """Run `scenario` on a live floor; fail if it takes over `limit` wall seconds."""
-    asyncio.run(asyncio.wait_for(_run(site_yaml, scenario, speed, start), limit))
+    """Run `scenario` on a live floor in virtual time; fail (looptime's
+    LoopTimeoutError) if the floor's clock passes `limit` seconds."""
+    run_virtual(_run(site_yaml, scenario, start), end=limit)

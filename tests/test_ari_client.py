@@ -15,6 +15,7 @@ from aiohttp import WSMsgType, web
 
 from acd.ari import models
 from acd.ari.client import AriClient, AriError
+from tests.vtime import run_virtual
 
 TRANSCRIPTS = sorted((Path(__file__).parent / "fixtures" / "ari").glob("*.events.jsonl"))
 
@@ -71,7 +72,7 @@ def test_every_recorded_frame_reaches_the_client_as_a_typed_event(transcript: Pa
                     break
             assert client.counters.events == len(frames)
 
-    asyncio.run(with_server(app, body))
+    run_virtual(with_server(app, body))
     expected = [json.loads(f)["type"] for f in frames]
     assert [type(e).__name__ for e in got] == expected
     assert all(isinstance(e, models.EventBase) for e in got)
@@ -104,7 +105,7 @@ def test_unknown_and_malformed_frames_are_counted_and_the_stream_goes_on() -> No
             assert client.counters.unknown_events == 1
             assert client.counters.malformed_events == 2
 
-    asyncio.run(with_server(app, body))
+    run_virtual(with_server(app, body))
 
 
 def test_a_dropped_socket_reconnects_and_reconciles_before_new_events() -> None:
@@ -140,7 +141,7 @@ def test_a_dropped_socket_reconnects_and_reconciles_before_new_events() -> None:
                     break
             assert client.counters.disconnects == 1
 
-    asyncio.run(asyncio.wait_for(with_server(app, body), 10))
+    run_virtual(with_server(app, body), end=60)
     first, second = (json.loads(f)["type"] for f in frames[:2])
     assert order == ["reconcile", first, "reconcile", second]
 
@@ -175,7 +176,7 @@ def test_rest_failures_become_ari_errors_with_their_status() -> None:
             await client.hangup("c1", "busy")  # 204: no error
             assert client.counters.timeouts == 1
 
-    asyncio.run(with_server(app, body))
+    run_virtual(with_server(app, body))
 
     async def refused() -> None:
         async with AriClient("http://127.0.0.1:9", "acd", "pw", timeout=1) as client:
@@ -183,4 +184,4 @@ def test_rest_failures_become_ari_errors_with_their_status() -> None:
                 await client.answer("c1")
             assert down.value.status == 0
 
-    asyncio.run(refused())
+    run_virtual(refused())

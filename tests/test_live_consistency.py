@@ -1,75 +1,98 @@
-"""Live and virtual time agree: the same curve and seed through `acd pbx` + `acd serve`
-(real processes, real sockets, time compressed 120x) and through `acd simulate`
-give the same answer rate within statistical error, and every answer the live
-engine counted is an answer a simulated caller lived."""
+"""Live and virtual time agree: the same curve and seed through the virtual PBX with
+its simulated people + the live controller (real sockets on 127.0.0.1, one event
+loop on a virtual clock) and through `acd simulate` give the same answer rate within
+statistical error, and every answer the live engine counted is an answer a simulated
+caller lived.
+
+The live side is what `acd pbx` and `acd serve` run, in one loop instead of two
+processes, so the hour takes the CPU time it needs and the machine's load cannot
+change what the callers live."""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import math
-import os
-import signal
-import subprocess
-import sys
+import random
 from pathlib import Path
 
+from acd.ari.client import AriClient
+from acd.ari.clock import Clock
+from acd.ari.controller import Controller
 from acd.config.loader import load_site
-from acd.softphone_sim.curves import load_curve
+from acd.config.schema import SiteConfig
+from acd.engine import Engine
+from acd.softphone_sim.curves import Curve, load_curve
+from acd.softphone_sim.pbx import VirtualPbx
+from acd.softphone_sim.pbx.population import Population, Summary
+from acd.softphone_sim.people import day_start
 from acd.softphone_sim.replay import replay
+from tests.vtime import run_virtual
 
-ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 SITE = str(FIXTURES / "consistency.yaml")
 CURVE = str(FIXTURES / "consistency.csv")
-SPEED = "120"
+START_MINUTE = 10 * 60
+MINUTES = 60
+SEED = 1
 
 
-def test_live_and_replay_answer_rates_agree(tmp_path: Path) -> None:
-    env = dict(os.environ, ACD_ARI_USER="acd", ACD_ARI_PASSWORD="pw")
-    cli = [sys.executable, "-m", "acd.cli.main"]
-    pbx = subprocess.Popen(
-        [*cli, "pbx", SITE, "--listen", "127.0.0.1:0", "--curve", CURVE, "--speed", SPEED,
-         "--seed", "1", "--start", "10:00", "--duration", "60",
-         "--json", str(tmp_path / "pbx.json")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+async def live_hour(site: SiteConfig, curve: Curve) -> tuple[Summary, dict[str, float]]:
+    """One hour of the curve lived through the virtual PBX and the live controller:
+    (the callers' summary, the engine's day totals)."""
+    assert site.simulation is not None
+    start = day_start(site) + START_MINUTE * 60.0
+    pbx = VirtualPbx(
+        start=start,
+        users={"acd": "pw"},
+        prompt_seconds_per_sound=site.simulation.prompt_seconds_per_sound,
     )
-    serve = None
+    population = Population(
+        site, curve, pbx, seed=SEED, start_minute=START_MINUTE, duration_minutes=MINUTES
+    )
+    over = asyncio.Event()
+    population.on_done = over.set
+    port = await pbx.start("127.0.0.1", 0)
     try:
-        assert pbx.stdout is not None
-        line = pbx.stdout.readline()
-        assert line.startswith("listening on http://127.0.0.1:"), line
-        url = line.split()[-1]
-        serve = subprocess.Popen(
-            [*cli, "serve", SITE, "--ari-url", url, "--speed", SPEED, "--start", "10:00",
-             "--seed", "1", "--stats-json", str(tmp_path / "serve.json"),
-             "--log-level", "WARNING"],
-            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
-        )
-        pbx.wait(timeout=240)  # the hour (30 s) and its drain
-        assert pbx.returncode == 0, pbx.stderr.read() if pbx.stderr else ""
-        serve.send_signal(signal.SIGTERM)
-        serve.wait(timeout=30)
-        assert serve.returncode == 0
+        async with (
+            AriClient(f"http://127.0.0.1:{port}", "acd", "pw") as client,
+            asyncio.TaskGroup() as tg,
+        ):
+            clock = Clock(1.0, start)
+            engine = Engine(site, rng=random.Random(SEED), start=clock.now())
+            controller = Controller(site, engine, client, clock, spawn=tg.create_task)
+            events = tg.create_task(controller.run())
+            while not pbx.app_connected:  # the people start when someone takes calls
+                await asyncio.sleep(0.01)
+            population.start()
+            await over.wait()
+            events.cancel()
+            totals = engine.snapshot(clock.now()).totals
     finally:
-        for proc in (pbx, serve):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-    live = json.loads((tmp_path / "pbx.json").read_text())["summary"]
-    engine = json.loads((tmp_path / "serve.json").read_text())["engine"]["totals"]
+        await pbx.stop()
+    answered, rate = totals["answered"], totals["answer_rate"]
+    assert answered is not None and rate is not None
+    return population.summary(), {"answered": float(answered), "answer_rate": float(rate)}
 
-    result = replay(load_site(SITE), load_curve(CURVE), 1)
+
+def test_live_and_replay_answer_rates_agree() -> None:
+    site, curve = load_site(SITE), load_curve(CURVE)
+    live, engine = run_virtual(live_hour(site, curve), end=6 * 3600.0)
+
+    result = replay(site, curve, SEED)
     replayed = result.outcomes.get("answered", 0) / result.calls
+    assert result.answer_rate is not None
 
     # Every answer a caller lived, the engine counted. The engine counts an answer when
-    # it connects; a caller whose hang-up crossed the bridging is one it counts and
-    # the caller did not live (a race any ACD has): a handful at most.
-    assert 0 <= engine["answered"] - live["answered_by_agent"] <= 3
-    assert live["in_progress"] == 0
-    # Same arrivals (the seed is split as the replay splits it): within a few
-    # percent, as redials depend on who gave up.
-    assert abs(live["calls"] - result.calls) <= 0.05 * result.calls
+    # it connects; a caller whose hang-up crossed the bridging is one it counts and the
+    # caller did not live (a race any ACD has): a handful at most.
+    assert 0 <= engine["answered"] - live.answered_by_agent <= 3
+    assert live.in_progress == 0
+    # Same arrivals (the seed is split as the replay splits it): within a few percent,
+    # as redials depend on who gave up.
+    assert abs(live.calls - result.calls) <= 0.05 * result.calls
     # The caller-side answer rates agree within 4 standard errors of a difference.
-    p = (live["answer_rate"] + replayed) / 2
+    assert live.answer_rate is not None
+    p = (live.answer_rate + replayed) / 2
     se = math.sqrt(2 * p * (1 - p) / result.calls)
-    assert abs(live["answer_rate"] - replayed) < 4 * se, (live["answer_rate"], replayed)
+    assert abs(live.answer_rate - replayed) < 4 * se, (live.answer_rate, replayed)
     assert abs(engine["answer_rate"] - result.answer_rate) < 4 * se

@@ -86,7 +86,7 @@ def test_rest_calls_that_hang_time_out_and_the_floor_recovers() -> None:
         assert f.outcomes() == {"answered": 1}
         await f.until(lambda: agents_settled(f), within=200)
 
-    run_live(site(), scenario, limit=60)
+    run_live(site(), scenario)
 
 
 def test_events_for_unknown_channels_are_counted_and_harmless() -> None:
@@ -115,9 +115,11 @@ def test_pbx_restart_settles_every_call_and_the_floor_carries_on() -> None:
         await f.until(lambda: bool(talking.bridged_with))
         f.call(waiting)
         await f.until(lambda: waiting.held)
+        await f.sleep(10)  # ten seconds on hold: past the 2 s of a short abandon
         port = f.pbx.port
+        assert port is not None
         await f.pbx.stop()  # every channel is gone with it
-        fresh = VirtualPbx(speed=f.speed, start=f.pbx.clock.now(), users={"acd": "pw"})
+        fresh = VirtualPbx(start=f.pbx.clock.now(), users={"acd": "pw"})
         await fresh.start("127.0.0.1", port)
         f.pbx = fresh
         await f.until(lambda: f.client.counters.connects >= 2, within=200)
@@ -131,4 +133,4 @@ def test_pbx_restart_settles_every_call_and_the_floor_carries_on() -> None:
         f.call(again)
         await f.until(lambda: bool(again.bridged_with), within=60)
 
-    run_live(site(), scenario, limit=60)
+    run_live(site(), scenario)

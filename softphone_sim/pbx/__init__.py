@@ -4,7 +4,7 @@
 an object model of channels, bridges and playbacks (`asterisk.Asterisk`) that emits the
 events a real Asterisk 22.10.1 emits, in the orders of tests/fixtures/ari. The people on
 the other side of each leg are far ends (`phones.FarEnd`, `phones.Phone`); this package
-implements `phones.Pbx` for them. Time is virtual (`clock.VirtualClock`).
+implements `phones.Pbx` for them. Time is the live drivers' loop clock (`acd.ari.clock.Clock`).
 
 It is a test instrument: it imports nothing of the engine.
 """
@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from acd.ari.clock import Clock
 from acd.softphone_sim.pbx.asterisk import ASTERISK_ID, AriError, Asterisk, PbxLine
-from acd.softphone_sim.pbx.clock import VirtualClock
 from acd.softphone_sim.pbx.phones import FarEnd, Phone
 from acd.softphone_sim.pbx.server import AriServer, EventHub, PbxStats
 
-__all__ = ["ASTERISK_ID", "AriError", "PbxLine", "PbxStats", "VirtualClock", "VirtualPbx"]
+__all__ = ["ASTERISK_ID", "AriError", "Clock", "PbxLine", "PbxStats", "VirtualPbx"]
 
 
 class VirtualPbx:
@@ -43,7 +43,7 @@ class VirtualPbx:
         prompt_seconds_per_sound: float = 2.5,
     ) -> None:
         self.app = app
-        self._clock = VirtualClock(speed, time.time() if start is None else start)
+        self._clock = Clock(speed, time.time() if start is None else start)
         self.stats = PbxStats()
         self._hub = EventHub(self.stats)
         self.asterisk = Asterisk(
@@ -79,7 +79,7 @@ class VirtualPbx:
     # -- phones.Pbx -----------------------------------------------------------------------
 
     @property
-    def clock(self) -> VirtualClock:
+    def clock(self) -> Clock:
         return self._clock
 
     def place_inbound(self, caller: str, dnis: str, far_end: FarEnd) -> PbxLine:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from acd.ari import models
+from acd.ari.clock import Clock
 from acd.softphone_sim.pbx.bridges import Bridge
 from acd.softphone_sim.pbx.channels import (
     CAUSE_TEXT,
@@ -24,7 +25,6 @@ from acd.softphone_sim.pbx.channels import (
     Origin,
     ari_time,
 )
-from acd.softphone_sim.pbx.clock import VirtualClock
 from acd.softphone_sim.pbx.phones import FarEnd, Line, Phone
 from acd.softphone_sim.pbx.playbacks import Playback, media_seconds
 
@@ -57,7 +57,7 @@ class AsteriskCore(ABC):
         self,
         *,
         app: str,
-        clock: VirtualClock,
+        clock: Clock,
         sink: Callable[[models.EventBase], None],
         app_active: Callable[[], bool],
         prompt_seconds_per_sound: float = 2.5,

@@ -28,9 +28,9 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from acd.ari import models
+from acd.ari.clock import Clock
 from acd.softphone_sim.pbx.asterisk import AriError, Asterisk
 from acd.softphone_sim.pbx.channels import REASON_CAUSE
-from acd.softphone_sim.pbx.clock import VirtualClock
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class AriServer:
         self,
         ast: Asterisk,
         hub: EventHub,
-        clock: VirtualClock,
+        clock: Clock,
         users: dict[str, str],
         stats: PbxStats,
     ) -> None:

@@ -1,9 +1,16 @@
-"""Virtual time for the virtual PBX: epoch seconds running `speed` times faster than the wall.
+"""The live drivers' time: epoch seconds running `speed` times as fast as the event loop.
 
-The clock is anchored on the running asyncio loop the first time it is used from inside
-that loop: virtual time = `start + (loop.time() - t0) * speed`. Before that (e.g. while a
-test builds its objects) `now()` is `start`. Timers are plain `loop.call_at` handles at the
-scaled loop time, so they fire in virtual-time order and cost nothing while waiting.
+One clock for everything live: the controller feeds the engine its `now()` and arms
+the engine's deadline on it, and the virtual PBX times its people with it. It reads
+only the running asyncio loop's clock (`loop.time()`, monotonic in production), never
+the wall: `now() = start + (loop.time() - t0) * speed`. So a test that runs the loop
+on a virtual clock (tests/vtime.py) runs the whole floor in virtual time, and
+`speed` > 1 compresses a demo.
+
+The clock is anchored on the running loop the first time it is used from inside that
+loop. Before that (e.g. while a test builds its objects) `now()` is `start`. Timers are
+plain `loop.call_at` handles at the scaled loop time, so they fire in time order and
+cost nothing while waiting.
 """
 
 from __future__ import annotations
@@ -13,8 +20,8 @@ import time
 from collections.abc import Callable
 
 
-class VirtualClock:
-    """`phones.Clock` on the running asyncio loop.
+class Clock:
+    """A speed-scaled clock on the running asyncio loop (`phones.Clock` for the PBX).
 
     `speed` > 0: virtual seconds per wall second. `start`: virtual epoch seconds at the
     anchor (default: the wall clock when the clock is built). All methods must be called
@@ -56,9 +63,14 @@ class VirtualClock:
         self.start = float(start)
         self._t0 = loop.time()
 
+    def sync(self, now: float) -> None:
+        """The time is `now` from here on, never earlier than it already is (the
+        controller takes a virtual PBX's time on every connection)."""
+        self.restart(max(now, self.now()))
+
     def to_wall(self, seconds: float) -> float:
-        """Wall seconds that `seconds` of virtual time take."""
-        return seconds / self.speed
+        """Loop seconds that `seconds` of this clock's time take (never negative)."""
+        return max(seconds, 0.0) / self.speed
 
     def call_at(self, when: float, fn: Callable[[], None]) -> Callable[[], None]:
         """Run `fn` at virtual time `when` (at once, i.e. on the next loop turn, if past);
