@@ -30,7 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -169,6 +171,7 @@ def main() -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(SITE.format(agents=args.agents))
         config = Path(f.name)
+    run: Callable[[Coroutine[Any, Any, dict[str, float]]], dict[str, float]]
     try:
         import uvloop
 

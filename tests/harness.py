@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 import random
 import textwrap
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 
@@ -24,6 +24,7 @@ from acd.config.schema import SiteConfig
 from acd.engine import Engine
 from acd.engine import commands as cmd
 from acd.engine import events as ev
+from acd.engine.metrics import QueueCounters
 from acd.engine.states import AgentState, CallState
 
 T = TypeVar("T")
@@ -164,7 +165,7 @@ class Floor:
         call = self.engine.calls.get(call_id)
         return call.state if call is not None else None
 
-    def queue(self, name: str) -> Any:
+    def queue(self, name: str) -> QueueCounters:
         return self.engine.metrics.queues[name]
 
     def encode_log(self) -> bytes:

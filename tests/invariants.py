@@ -35,8 +35,9 @@ A violation raises `InvariantViolation` with a message that says what was seen.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
+from typing import TypedDict, Unpack
 
 from acd.config.schema import Queue, SiteConfig
 from acd.engine import commands as cmd
@@ -136,14 +137,26 @@ def _describe_agent(agent: Agent) -> str:
 # ---------------------------------------------------------------------- the floor
 
 
+class FloorOptions(TypedDict, total=False):
+    """`Floor`'s keyword arguments (its defaults stay there)."""
+
+    start: float
+    prompt_seconds: float | None
+    seed: int
+
+
 class CheckedFloor(Floor):
     """A `Floor` that checks the invariants after every event it delivers (see the
     module docstring); `check_metrics` is called by the test, when it wants."""
 
     def __init__(
-        self, site: SiteConfig | str, *, known_bugs: Collection[str] = (), **kwargs: object
+        self,
+        site: SiteConfig | str,
+        *,
+        known_bugs: Collection[str] = (),
+        **options: Unpack[FloorOptions],
     ) -> None:
-        super().__init__(site, **kwargs)  # type: ignore[arg-type]
+        super().__init__(site, **options)
         self.known_bugs = frozenset(known_bugs)
         """Open engine bugs (pinned by xfail tests) whose symptoms are excused, so that
         a run goes on to find others: "withdrawn-logout"."""
@@ -164,7 +177,7 @@ class CheckedFloor(Floor):
         self.recent: list[str] = []
         self.agent_time = {"available": 0.0, "handling": 0.0}
         """Agent time by kind, from the state changes seen between events."""
-        self.talk: Counter[str] = Counter()
+        self.talk: defaultdict[str, float] = defaultdict(float)
         """Talk time per queue, from each `Connect` to the end of the conversation."""
         self._connected: dict[str, float] = {}
         self._agent_spells = {
@@ -181,6 +194,8 @@ class CheckedFloor(Floor):
                 self._check_announcement(command)
             emit(command)
 
+        # The referee wraps the engine's single exit for commands (mypy forbids assigning
+        # to a method; this instance-level wrap is the point).
         engine._emit = checked_emit  # type: ignore[method-assign]
 
     # ------------------------------------------------------------ delivery
@@ -415,15 +430,15 @@ class CheckedFloor(Floor):
         for call in calls.values():
             if call.state not in ACTIVE:
                 continue
-            agent = agents.get(call.agent_id)
-            if agent is None:
+            holder = agents.get(call.agent_id)
+            if holder is None:
                 problems.append(f"{_describe_call(call)} holds no known agent")
                 continue
-            holders.setdefault(agent.id, []).append(call.id)
+            holders.setdefault(holder.id, []).append(call.id)
             expected = A.RESERVED if call.state is C.OFFERED else A.ON_CALL
-            if agent.state is not expected or agent.call_id != call.id:
+            if holder.state is not expected or holder.call_id != call.id:
                 problems.append(
-                    f"{_describe_call(call)} holds {_describe_agent(agent)}, which should be"
+                    f"{_describe_call(call)} holds {_describe_agent(holder)}, which should be"
                     f" {expected.value} on that call"
                 )
         for agent in agents.values():
@@ -503,15 +518,15 @@ class CheckedFloor(Floor):
         for c in out:
             if not isinstance(c, cmd.HangupCaller):
                 continue
-            call = calls.get(c.call_id)
-            if call is None:
+            hung = calls.get(c.call_id)
+            if hung is None:
                 continue
             if not (
-                call.callback
-                and not call.line_up
-                and call.state in (C.WAITING, C.RETRY_WAIT, C.OFFERED)
+                hung.callback
+                and not hung.line_up
+                and hung.state in (C.WAITING, C.RETRY_WAIT, C.OFFERED)
             ):
-                problems.append(f"HangupCaller issued for {_describe_call(call)}, which stays live")
+                problems.append(f"HangupCaller issued for {_describe_call(hung)}, which stays live")
         if problems:
             self.fail("command/state consistency", problems)
 
@@ -663,15 +678,15 @@ class CheckedFloor(Floor):
                     f" conversations lasted {self.talk[name]} s from Connect to their end"
                 )
         pools = list(metrics.pools.values())
-        for f, mine in (
+        for f, expected_seconds in (
             ("available_seconds", self.agent_time["available"]),
             ("handling_seconds", self.agent_time["handling"]),
             ("talk_seconds", metrics.total.talk_seconds),
             ("wrap_up_seconds", metrics.total.wrap_up_seconds),
         ):
-            theirs = math.fsum(getattr(p, f) for p in pools)
-            if not math.isclose(theirs, mine, rel_tol=1e-9, abs_tol=1e-6):
-                problems.append(f"pools: {f} sum to {theirs}, expected {mine}")
+            pools_sum = math.fsum(getattr(p, f) for p in pools)
+            if not math.isclose(pools_sum, expected_seconds, rel_tol=1e-9, abs_tol=1e-6):
+                problems.append(f"pools: {f} sum to {pools_sum}, expected {expected_seconds}")
         for f, n in (("answered", metrics.total.answered), ("handled", metrics.total.handled)):
             theirs_n = sum(getattr(p, f) for p in pools)
             if theirs_n != n:

@@ -17,7 +17,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TypedDict, Unpack
 
 from acd.ari.client import AriClient
 from acd.ari.clock import Clock
@@ -25,6 +25,7 @@ from acd.ari.controller import Controller
 from acd.engine import Engine
 from acd.engine.metrics import QueueCounters
 from acd.softphone_sim.pbx import VirtualPbx
+from acd.softphone_sim.pbx.phones import Clock as PbxClock
 from acd.softphone_sim.pbx.phones import Line, Unmoved
 from tests.harness import local_start, site_from_yaml
 from tests.vtime import run_virtual
@@ -51,7 +52,8 @@ class Caller(Unmoved):
     bridged_at: float | None = None
     ended_by_pbx: int | None = None
     line: Line | None = None
-    clock: Any = None
+    clock: PbxClock = field(kw_only=True)
+    """The PBX's clock (`Floor.caller` gives it)."""
 
     def on_media(self, line: Line, media: list[str]) -> None:
         self.heard += media
@@ -94,7 +96,8 @@ class Phone(Unmoved):
     answered: int = 0
     conversations: list[list[str]] = field(default_factory=list)
     ended_by_pbx: list[int] = field(default_factory=list)
-    clock: Any = None
+    clock: PbxClock = field(kw_only=True)
+    """The PBX's clock (`Floor.phone` gives it)."""
 
     def on_incoming(self, line: Line, caller_id: str) -> None:
         self.rings += 1
@@ -120,6 +123,24 @@ class Phone(Unmoved):
         self.ended_by_pbx.append(cause)
 
 
+class CallerScript(TypedDict, total=False):
+    """What a test may script for a `Caller` (`Floor.caller`); the rest is observed."""
+
+    keys: dict[str, str]
+    key_delay: float
+    patience: float | None
+    hang_up_on: str | None
+
+
+class PhoneScript(TypedDict, total=False):
+    """What a test may script for a `Phone` (`Floor.phone`); the rest is observed."""
+
+    answer_after: float | None
+    reject: int | None
+    talk: float | None
+    keys: str
+
+
 def _press(line: Line, key: str) -> None:
     if line.up:
         line.press(key)
@@ -142,14 +163,11 @@ class Floor:
         self.client = client
         self.engine = controller.engine
 
-    def caller(self, **kwargs: object) -> Caller:
-        c = Caller(**kwargs)  # type: ignore[arg-type]
-        c.clock = self.pbx.clock
-        return c
+    def caller(self, **script: Unpack[CallerScript]) -> Caller:
+        return Caller(clock=self.pbx.clock, **script)
 
-    def phone(self, endpoint: str, **kwargs: object) -> Phone:
-        p = Phone(**kwargs)  # type: ignore[arg-type]
-        p.clock = self.pbx.clock
+    def phone(self, endpoint: str, **script: Unpack[PhoneScript]) -> Phone:
+        p = Phone(clock=self.pbx.clock, **script)
         self.pbx.register(endpoint, p)
         return p
 

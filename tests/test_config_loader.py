@@ -128,7 +128,8 @@ def test_yaml_1_2_core_scalars() -> None:
     assert _resolve_core("2020-01-01") == "2020-01-01"
     assert _resolve_core("1.5e3") == 1500.0
     assert _resolve_core("-.inf") == -math.inf
-    assert math.isnan(float(_resolve_core(".nan")))  # type: ignore[arg-type]
+    nan = _resolve_core(".nan")
+    assert isinstance(nan, float) and math.isnan(nan)
 
 
 def test_yaml_no_is_a_string() -> None:

@@ -28,7 +28,7 @@ shortest story that shows it: fixed ones must stay passing; open ones are
 from __future__ import annotations
 
 from string import Template
-from typing import Any
+from typing import Literal
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -41,6 +41,7 @@ from hypothesis.stateful import (
 )
 
 from acd.engine import events as ev
+from acd.engine.records import Call
 from acd.engine.states import AgentState, CallState
 from tests.harness import Floor, site_from_yaml
 from tests.invariants import ACTIVE, CheckedFloor
@@ -229,7 +230,7 @@ QUEUES = list(SITE.queues)
 DIGITS = "0123456789*#"
 MENU_CHOICES = ["1", "1", "2", "2", "3", "9", "9", "4", "5", "0", "7", "*", "#"]
 
-Op = tuple[Any, ...]
+Op = tuple[Literal["send"], ev.Event] | tuple[Literal["advance"], float]
 """("send", event) or ("advance", seconds): what the machine did, for the replay."""
 
 
@@ -278,7 +279,7 @@ class EngineMachine(RuleBasedStateMachine):
     def pick(items: list[str], i: int) -> str:
         return items[i % len(items)]
 
-    def call(self, call_id: str) -> Any:
+    def call(self, call_id: str) -> Call:
         return self.floor.engine.calls[call_id]
 
     # ------------------------------------------------------------ start

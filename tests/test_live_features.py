@@ -230,16 +230,16 @@ def test_shutdown_tells_waiting_callers_and_hands_them_back_to_the_dialplan() ->
         )
         f.call(talking)
         await f.until(lambda: bool(talking.bridged_with))
-        f.call(waiting)
+        waiting_line = f.call(waiting)
         await f.until(lambda: waiting.held)
-        f.call(in_menu)
+        in_menu_line = f.call(in_menu)
         await f.until(lambda: MENU in in_menu.heard)
         await f.controller.shutdown(grace=5.0)
         for caller in (waiting, in_menu):
             assert caller.heard[-1] == "sound:custom/acd-service-moving"
             assert caller.ended_by_pbx is not None  # the dialplan took over
         handed = {c[0] for c in f.pbx.asterisk.continued}
-        assert handed == {waiting.line.channel_id, in_menu.line.channel_id}  # type: ignore[union-attr]
+        assert handed == {waiting_line.channel_id, in_menu_line.channel_id}
         assert {c[1:] for c in f.pbx.asterisk.continued} == {("acd-fallback", "s")}
         assert f.controller.stats.handed_back == 2
         # The conversation goes on in Asterisk: nobody cut it.

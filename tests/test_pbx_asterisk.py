@@ -36,7 +36,7 @@ def transcript(name: str) -> list[Event]:
     return [e for e in events if e["type"] != "ChannelVarset"]
 
 
-def shape(value: Any) -> Any:
+def shape(value: object) -> object:
     """The keys of a JSON value, recursively (values left out)."""
     if isinstance(value, dict):
         return {k: shape(v) for k, v in value.items()}
@@ -84,7 +84,7 @@ class Ari:
         await self.session.close()
 
     async def call(
-        self, method: str, path: str, params: dict[str, str] | None = None, body: Any = None
+        self, method: str, path: str, params: dict[str, str] | None = None, body: object = None
     ) -> tuple[int, Any]:
         async with self.session.request(
             method, self.base + path, params=params or {}, json=body
@@ -120,7 +120,7 @@ class Ear:
     """A far end that writes down what it hears."""
 
     def __init__(self) -> None:
-        self.heard: list[tuple[str, Any]] = []
+        self.heard: list[tuple[str, list[str] | str | int | None]] = []
         self.lines: list[Line] = []
 
     def on_media(self, line: Line, media: list[str]) -> None:
@@ -161,8 +161,8 @@ class AgentPhone(Ear):
                 self.pbx.clock.call_later(self.answer_after + self.talk, line.hang_up)
 
 
-async def started(**kw: Any) -> tuple[VirtualPbx, Ari]:
-    pbx = VirtualPbx(speed=SPEED, start=START, **kw)
+async def started() -> tuple[VirtualPbx, Ari]:
+    pbx = VirtualPbx(speed=SPEED, start=START)
     port = await pbx.start()
     ari = Ari(port)
     await ari.connect()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
@@ -60,12 +59,13 @@ def busy_day(config: Path, curve: Path, hours: float, snapshot_at: float) -> tup
         journal.append((event, now, list(out)))
         return out
 
+    # Wrap this engine's handle to record its journal (mypy forbids assigning to a method).
     engine.handle = journalled  # type: ignore[method-assign]
     vt.run(start + hours * 3600)
     return engine, snapshot, journal
 
 
-def field_by_field(a: Any, b: Any, path: str = "state") -> None:
+def field_by_field(a: object, b: object, path: str = "state") -> None:
     if isinstance(a, dict) and isinstance(b, dict):
         assert a.keys() == b.keys(), path
         for k in a:

@@ -11,6 +11,7 @@ import pytest
 
 from acd.cli.main import main
 from acd.config.loader import load_site
+from acd.config.schema import SiteConfig
 from acd.softphone_sim.curves import Curve, write_curve
 from acd.softphone_sim.replay import replay
 from acd.softphone_sim.result import Result
@@ -41,12 +42,12 @@ def small_day(calls: float, name: str = "small", first: int = 32, last: int = 80
 
 
 @pytest.fixture(scope="module")
-def seoul():  # type: ignore[no-untyped-def]
+def seoul() -> SiteConfig:
     return load_site(SEOUL)
 
 
 @pytest.fixture(scope="module")
-def day(seoul) -> Result:  # type: ignore[no-untyped-def]
+def day(seoul: SiteConfig) -> Result:
     return replay(seoul, small_day(3000), seed=11, config_name="seoul120")
 
 
@@ -92,14 +93,14 @@ def test_figures_add_up_across_queues_and_intervals(day: Result) -> None:
     assert morning.agents_staffed > night.agents_staffed > 0
 
 
-def test_same_seed_same_day_byte_for_byte(seoul, day: Result) -> None:  # type: ignore[no-untyped-def]
+def test_same_seed_same_day_byte_for_byte(seoul: SiteConfig, day: Result) -> None:
     again = replay(seoul, small_day(3000), seed=11, config_name="seoul120")
     other = replay(seoul, small_day(3000), seed=12, config_name="seoul120")
     assert without_run(again) == without_run(day)
     assert without_run(other) != without_run(day)
 
 
-def test_a_surge_day_switches_stages_and_overflows(seoul) -> None:  # type: ignore[no-untyped-def]
+def test_a_surge_day_switches_stages_and_overflows(seoul: SiteConfig) -> None:
     # 24,000 calls from 10:00 to 14:00: 6,000 an hour (144,000 a day at that rate)
     # is past stage 2 and, at about 250 s a call, beyond what the floor can answer.
     surge = replay(seoul, small_day(24_000, "surge", first=40, last=56), seed=3)
@@ -181,7 +182,7 @@ def test_simulate_needs_the_behaviour_section(
     assert "simulation" in capsys.readouterr().err
 
 
-def test_curve_branch_without_behaviour_is_refused(seoul) -> None:  # type: ignore[no-untyped-def]
+def test_curve_branch_without_behaviour_is_refused(seoul: SiteConfig) -> None:
     columns = {b: [1.0] * 96 for b in (*BRANCHES[:-1], "chatbot")}
     curve = Curve.from_columns("odd", 15, columns)
     with pytest.raises(ValueError, match="chatbot"):
