@@ -9,6 +9,7 @@ overwrite what its successor writes.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,6 +20,24 @@ Op = tuple[Any, ...]
 """A write to a key: ("set", key, value), ("setex", key, value, seconds), ("del", key),
 ("hset", key, field, value), ("hdel", key, field), ("zadd", key, score, member),
 ("zrem", key, member), ("trim", journal key, min id)."""
+
+
+def loop_time() -> float:
+    """Now, in seconds, on the clock the stores measure every lease, expiry and interval
+    with: the running event loop's (`loop.time()`).
+
+    In production that is the monotonic clock: asyncio's loop returns
+    `time.monotonic()`, uvloop reads the same CLOCK_MONOTONIC to the millisecond. Under
+    a test's virtual loop (looptime) it is virtual, so a lease lapsing or a quiet
+    second costs no wall time and cannot race the machine's load. Outside a running
+    loop (an object built before its loop starts): `time.monotonic()`, what those
+    production loops read.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return time.monotonic()
+    return loop.time()
 
 
 class StoreError(Exception):
@@ -39,16 +58,17 @@ class Lease:
     owner: str
     epoch: int
     ttl_ms: int
-    renewed_at: float = field(default_factory=time.monotonic)
-    """When the store last confirmed it (local monotonic clock)."""
+    renewed_at: float = field(default_factory=loop_time)
+    """When the store last confirmed it (`loop_time()`: the loop's monotonic clock)."""
 
     @property
     def token(self) -> str:
         return f"{self.epoch}:{self.owner}"
 
     def fresh(self, margin: float = 0.8) -> bool:
-        """Confirmed within `margin` of its time to live: surely still ours."""
-        return time.monotonic() - self.renewed_at < margin * self.ttl_ms / 1000.0
+        """Confirmed within `margin` of its time to live (on `loop_time()`, the clock
+        `renewed_at` was read on): surely still ours."""
+        return loop_time() - self.renewed_at < margin * self.ttl_ms / 1000.0
 
 
 @dataclass

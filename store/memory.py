@@ -1,14 +1,17 @@
 """The embedded store: the same contract as Redis, in this process's memory. It is
 what `acd serve` uses without `--redis` (nothing survives the process), and the
-baseline of benchmarks/redis_state.py."""
+baseline of benchmarks/redis_state.py.
+
+Its lease and key expiries run on the event loop's clock (`base.loop_time()`: the
+monotonic clock in production, a virtual one under a test's looptime loop), where
+Redis's run on the Redis server's own clock."""
 
 from __future__ import annotations
 
 import asyncio
 import heapq
-import time
 
-from acd.store.base import Fenced, Lease, Op, Recovery, StoreError
+from acd.store.base import Fenced, Lease, Op, Recovery, StoreError, loop_time
 from acd.store.keys import Keys
 
 _OPS = frozenset({"set", "setex", "del", "hset", "hdel", "zadd", "zrem", "trim"})
@@ -35,7 +38,7 @@ class MemoryStore:
         self._grew = asyncio.Event()
 
     def _lease_token(self) -> str | None:
-        if self._lease is not None and self._lease[1] > time.monotonic():
+        if self._lease is not None and self._lease[1] > loop_time():
             return self._lease[0]
         return None
 
@@ -46,14 +49,15 @@ class MemoryStore:
             return None
         self._epoch += 1
         lease = Lease(owner, self._epoch, ttl_ms)
-        self._lease = (lease.token, time.monotonic() + ttl_ms / 1000.0)
+        self._lease = (lease.token, loop_time() + ttl_ms / 1000.0)
         return lease
 
     async def renew(self, lease: Lease) -> None:
         if self._lease_token() != lease.token:
             raise Fenced(f"lease {lease.token} lost")
-        self._lease = (lease.token, time.monotonic() + lease.ttl_ms / 1000.0)
-        lease.renewed_at = time.monotonic()
+        now = loop_time()
+        self._lease = (lease.token, now + lease.ttl_ms / 1000.0)
+        lease.renewed_at = now
 
     async def release(self, lease: Lease) -> None:
         if self._lease_token() == lease.token:
@@ -80,7 +84,7 @@ class MemoryStore:
                 self.expires.pop(key, None)
             elif kind == "setex":
                 self.strings[key] = _bytes(op[2])
-                self.expires[key] = due = time.monotonic() + float(op[3])
+                self.expires[key] = due = loop_time() + float(op[3])
                 heapq.heappush(self._expiring, (due, key))
             elif kind == "del":
                 self.strings.pop(key, None)
@@ -100,7 +104,7 @@ class MemoryStore:
         if journal:
             self._grew.set()
             self._grew = asyncio.Event()
-        now = time.monotonic()
+        now = loop_time()
         expiring, expires = self._expiring, self.expires
         while expiring and expiring[0][0] <= now:
             due, key = heapq.heappop(expiring)

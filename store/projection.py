@@ -6,19 +6,20 @@ without the engine. Written as `Op`s, so Redis and the memory store apply the sa
 - per call, a `CallView`; an ended call's view expires after `ended_ttl`;
 - per agent, an `AgentView`: state and since when;
 - figures per queue, pool, vendor and the site, and the surge stage in `status`
-  (rewritten at most every `figures_every` seconds: they change with every event).
+  (rewritten at most every `figures_every` seconds of the loop's clock, `loop_time()`:
+  they change with every event).
 """
 
 from __future__ import annotations
 
-import time
+import math
 
 import msgspec
 
 from acd.engine import Engine
 from acd.engine.records import Call
 from acd.engine.states import CallState
-from acd.store.base import Op
+from acd.store.base import Op, loop_time
 from acd.store.keys import Keys
 from acd.store.records import AgentView, CallView, FiguresView
 
@@ -59,7 +60,10 @@ class Projection:
         self._waiting_in: dict[str, str] = {}
         """Call id -> the queue whose waiting set holds it (as last written)."""
         self._last_views: dict[str, CallView] = {}
-        self._figures_at = 0.0
+        self._figures_at = -math.inf
+        """When the figures were last written (`loop_time()`); never yet: the first
+        changes carry them. Not 0.0: a loop's clock may start at 0 (a virtual one
+        does), and the figures would then wait `figures_every` for their first write."""
         self._figures_stale = True
         engine.tracking = True
 
@@ -85,7 +89,7 @@ class Projection:
         engine.changed_agents.clear()
         if ops:
             self._figures_stale = True
-        if self._figures_stale and time.monotonic() - self._figures_at >= self.figures_every:
+        if self._figures_stale and loop_time() - self._figures_at >= self.figures_every:
             ops += self.figures()
         return ops
 
@@ -122,7 +126,7 @@ class Projection:
 
     def figures(self) -> list[Op]:
         """Every figure now, and the status (stage, when it was written)."""
-        self._figures_at = time.monotonic()
+        self._figures_at = loop_time()
         self._figures_stale = False
         engine, k = self.engine, self.keys
         m = engine.metrics
@@ -161,7 +165,7 @@ class Projection:
         engine.changed_calls.update(engine.calls)
         engine.changed_calls.update(self._last_views)
         engine.changed_agents.update(engine.agents)
-        self._figures_at = 0.0
+        self._figures_at = -math.inf  # the rewrite carries the figures, however recent
         self._figures_stale = True
         ops += self.changes()
         ops.append(("hset", k.status, "rewritten_at", f"{engine._now:.3f}"))

@@ -9,7 +9,6 @@ Redis Cluster too (all their keys are in one slot and are passed as KEYS).
 
 from __future__ import annotations
 
-import time
 import urllib.parse
 from typing import Any
 
@@ -19,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from acd.store.base import Fenced, Lease, Op, Recovery, StoreError, Unavailable
+from acd.store.base import Fenced, Lease, Op, Recovery, StoreError, Unavailable, loop_time
 from acd.store.keys import Keys
 
 ACQUIRE = """
@@ -165,7 +164,7 @@ class RedisStore:
         ok = await self._call(self._renew, [self.keys.lease], [lease.token, lease.ttl_ms])
         if not ok:
             raise Fenced(f"lease {lease.token} lost")
-        lease.renewed_at = time.monotonic()
+        lease.renewed_at = loop_time()
 
     async def release(self, lease: Lease) -> None:
         await self._call(self._release, [self.keys.lease], [lease.token])

@@ -45,6 +45,28 @@ def ping(port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+class Exited(RuntimeError):
+    """The server process ended before it answered."""
+
+
+class NotAnswering(RuntimeError):
+    """The server process runs but does not answer."""
+
+
+def until_answering(proc: subprocess.Popen[bytes], port: int, within: float) -> None:
+    """Return as soon as the server `proc` started (a redis-server or a Sentinel)
+    answers PING on 127.0.0.1:`port`, looking every 20 ms. Raises `Exited` if `proc`
+    exits first (a port taken, a bad option), `NotAnswering` if it still does not
+    answer after `within` seconds: a bound on a hung start, not a measure of one."""
+    deadline = time.monotonic() + within
+    while not ping(port):
+        if proc.poll() is not None:
+            raise Exited(f"exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise NotAnswering(f"did not answer PING on port {port} within {within} s")
+        time.sleep(0.02)
+
+
 class RedisServer:
     """One redis-server process; `restart()` brings it back on the same port and
     directory (so with `appendonly=True` it finds its data again)."""
@@ -107,19 +129,13 @@ class RedisServer:
             self.proc = subprocess.Popen(
                 args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"redis-server exited with {self.proc.returncode}:\n{self.log_tail()}"
-                )
-            if ping(self.port):
-                return
-            time.sleep(0.02)
-        self.kill()
-        raise RuntimeError(
-            f"redis-server did not answer PING within {self.start_timeout} s:\n{self.log_tail()}"
-        )
+        try:
+            until_answering(self.proc, self.port, self.start_timeout)
+        except Exited as e:
+            raise RuntimeError(f"redis-server {e}:\n{self.log_tail()}") from e
+        except NotAnswering as e:
+            self.kill()
+            raise RuntimeError(f"redis-server {e}:\n{self.log_tail()}") from e
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (a clean shutdown: an append-only file is flushed), then wait."""

@@ -4,17 +4,21 @@ an engine fed the way the live controller feeds it (`handle`, `record`,
 directly, from the MemoryStore and from a real redis-server; then `acd state` on the
 same Redis.
 
-Sync tests running `asyncio.run`; a RedisStore is made inside the running loop."""
+Sync tests running their body in a fresh loop (tests/stores.py `run`): the memory
+store's on a virtual clock, where a quiet second or a lease tick costs no wall time;
+Redis's on a real one, where a test waits for what it can read back, never for a
+guessed time. A RedisStore is made inside the running loop."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import random
+import re
 import socket
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Coroutine
+from typing import Any, TypeVar, cast
 
 import msgspec
 import pytest
@@ -32,7 +36,18 @@ from acd.store.redis import RedisStore
 from acd.store.writer import StateWriter
 from tests.harness import site_from_yaml
 from tests.redis_server import RedisServer
-from tests.stores import AnyStore, get, hgetall, maker, run, ttl
+from tests.stores import (
+    AnyStore,
+    Make,
+    eventually,
+    get,
+    hgetall,
+    maker,
+    on_virtual_clock,
+    run,
+    text,
+    ttl,
+)
 
 T = TypeVar("T")
 
@@ -132,8 +147,8 @@ class Floor:
 async def waiting(store: AnyStore, queue: str) -> list[str]:
     if isinstance(store, MemoryStore):
         return store.waiting(queue)
-    raw: list[bytes] = await store.redis.zrange(KEYS.waiting(queue), 0, -1)
-    return [m.decode() for m in raw]
+    raw = cast(list[bytes], await store.redis.zrange(KEYS.waiting(queue), 0, -1))
+    return [text(m) for m in raw]
 
 
 async def call_view(store: AnyStore, call_id: str) -> CallView | None:
@@ -150,7 +165,7 @@ async def figures(store: AnyStore, field: str) -> dict[str, Any]:
 
 
 @pytest.fixture(params=["memory", "redis"])
-def make_store(request: pytest.FixtureRequest) -> Callable[[], AnyStore]:
+def make_store(request: pytest.FixtureRequest) -> Make:
     return maker(request, SITE_NAME)
 
 
@@ -158,7 +173,7 @@ def make_store(request: pytest.FixtureRequest) -> Callable[[], AnyStore]:
 
 
 def test_waiting_calls_are_in_service_order_and_an_offered_call_leaves(
-    make_store: Callable[[], AnyStore],
+    make_store: Make,
 ) -> None:
     async def body(store: AnyStore) -> None:
         f = Floor(store, start=time.time() - 600)
@@ -210,7 +225,7 @@ def test_waiting_calls_are_in_service_order_and_an_offered_call_leaves(
     run(body, make_store)
 
 
-def test_status_has_the_epoch_owner_and_stage(make_store: Callable[[], AnyStore]) -> None:
+def test_status_has_the_epoch_owner_and_stage(make_store: Make) -> None:
     async def body(store: AnyStore) -> None:
         f = Floor(store, start=time.time())
         await f.open()
@@ -223,7 +238,7 @@ def test_status_has_the_epoch_owner_and_stage(make_store: Callable[[], AnyStore]
     run(body, make_store)
 
 
-def test_figures_match_the_engine_metrics(make_store: Callable[[], AnyStore]) -> None:
+def test_figures_match_the_engine_metrics(make_store: Make) -> None:
     async def body(store: AnyStore) -> None:
         f = Floor(store, start=time.time() - 600)
         await f.open()
@@ -245,25 +260,39 @@ def test_figures_match_the_engine_metrics(make_store: Callable[[], AnyStore]) ->
     run(body, make_store)
 
 
-def test_figures_catch_up_after_the_floor_goes_quiet(make_store: Callable[[], AnyStore]) -> None:
+def test_figures_catch_up_after_the_floor_goes_quiet(make_store: Make) -> None:
+    """Figures are written at most every `figures_every` (0.5 s), so the last events'
+    figures wait; on a quiet floor (no event, no write) the lease tick writes them."""
+
     async def body(store: AnyStore) -> None:
         f = Floor(store, start=time.time() - 600)
-        await f.open(ttl_ms=600)  # writes the figures (all zero); lease tick: 0.2 s
+        # Writes the figures (all zero). Lease tick: 1 s, a third of the time to live,
+        # which leaves a loaded machine 2 s to renew on Redis's real clock.
+        await f.open(ttl_ms=3000)
         keeping = asyncio.get_running_loop().create_task(f.writer.keep())
         f.send(ev.AgentLogin(agent_id="a1"), at=0)
         f.arrive("c1", at=1)
         f.send(ev.AgentAnswered(agent_id="a1", call_id="c1"), at=5)
         await f.settle()
-        await asyncio.sleep(1.0)  # the floor is quiet for a second: no event, no write
+        if on_virtual_clock():
+            # No time has passed on the virtual clock: the figures are not due yet, so
+            # only the tick can bring them (on Redis's real clock they may already be).
+            q = await figures(store, "queue:gen")
+            assert (q["offered"], q["answered"]) == (0, 0)
+
+        async def caught_up() -> bool:
+            q = await figures(store, "queue:gen")
+            return (q["offered"], q["answered"]) == (1, 1)
+
+        await eventually(caught_up, "the figures never caught up with the engine")
         keeping.cancel()
-        q = await figures(store, "queue:gen")
-        assert (q["offered"], q["answered"]) == (1, 1)
+        assert not f.fenced and not f.writer.stats.degraded
 
     run(body, make_store)
 
 
 def test_a_call_that_ended_during_an_outage_still_expires(
-    make_store: Callable[[], AnyStore],
+    make_store: Make,
 ) -> None:
     async def body(store: AnyStore) -> None:
         f = Floor(store, start=time.time() - 600)
@@ -276,7 +305,7 @@ def test_a_call_that_ended_during_an_outage_still_expires(
                 raise Unavailable("cut off")
             await real_write(*args)
 
-        store.write = write  # type: ignore[method-assign]
+        store.write = write  # type: ignore[method-assign, assignment]
         f.arrive("c1", at=1)
         await f.settle()
         assert await call_view(store, "c1") is not None
@@ -287,10 +316,11 @@ def test_a_call_that_ended_during_an_outage_still_expires(
         assert f.writer.stats.degraded
         down = False
         keeping = asyncio.get_running_loop().create_task(f.writer.keep())
-        for _ in range(100):
-            if f.writer.stats.rewrites:
-                break
-            await asyncio.sleep(0.02)
+
+        async def rewritten() -> bool:
+            return f.writer.stats.rewrites > 0
+
+        await eventually(rewritten, "the writer never rewrote the store after the outage")
         keeping.cancel()
         assert f.writer.stats.rewrites == 1
         assert await waiting(store, "gen") == []
@@ -301,7 +331,7 @@ def test_a_call_that_ended_during_an_outage_still_expires(
     run(body, make_store)
 
 
-def test_status_says_when_it_was_updated(make_store: Callable[[], AnyStore]) -> None:
+def test_status_says_when_it_was_updated(make_store: Make) -> None:
     async def body(store: AnyStore) -> None:
         f = Floor(store, start=time.time())
         await f.open()
@@ -316,7 +346,9 @@ def test_status_says_when_it_was_updated(make_store: Callable[[], AnyStore]) -> 
 
 
 def populate(url: str) -> dict[str, Any]:
-    """A floor in Redis: c3 (VIP), c1, c2 waiting behind a1's call, a2 paused."""
+    """A floor in Redis: c3 (VIP), c1, c2 waiting behind a1's call, a2 paused. Returns
+    the lease's epoch, the queue's metrics and the engine's `start` (epoch seconds: c2
+    arrived at `start + 200`)."""
 
     async def body() -> dict[str, Any]:
         store = RedisStore(SITE_NAME, url)
@@ -332,17 +364,29 @@ def populate(url: str) -> dict[str, Any]:
             f.arrive("c2", at=200)
             f.arrive("c3", at=300)
             await f.settle()
-            return {"epoch": f.writer.lease.epoch, "metrics": f.engine.metrics.queues["gen"]}
+            return {
+                "epoch": f.writer.lease.epoch,
+                "metrics": f.engine.metrics.queues["gen"],
+                "start": f.start,
+            }
         finally:
             await store.close()
 
     return asyncio.run(body())
 
 
+def seconds(shown: str) -> int:
+    """`acd state`'s `1h02m03s` / `6m40s` / `45s` as seconds."""
+    parsed = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(\d+)s", shown)
+    assert parsed is not None, shown
+    h, m, s = (int(part or 0) for part in parsed.groups())
+    return h * 3600 + m * 60 + s
+
+
 def test_acd_state_lists_waiting_calls_in_order_with_masked_numbers(
     redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    populate(redis_server.url)
+    floor = populate(redis_server.url)
     assert main(["state", SITE_NAME, "--redis", redis_server.url]) == 0
     out, err = capsys.readouterr()
     assert err == ""
@@ -355,14 +399,20 @@ def test_acd_state_lists_waiting_calls_in_order_with_masked_numbers(
     assert "on_call (1):" in out and "call c1" in out
     assert "queue gen: offered 3, answered 1" in out
 
+    before = time.time()
     assert main(["state", SITE_NAME, "--redis", redis_server.url, "--json"]) == 0
+    after = time.time()
     data = json.loads(capsys.readouterr().out)
     line = data["queues"]["gen"]
     assert [c["call"] for c in line] == ["c3", "c2"]
     assert [c["position"] for c in line] == [1, 2]
     assert [c["caller"] for c in line] == ["*******6666", "*******4444"]
     assert line[0]["priority"] == 5
-    assert line[1]["waiting"].startswith("6m4")  # arrived 400 s ago
+    # c2 has waited since it arrived (400 s before the floor was written) until the
+    # moment `acd state` read the wall clock, somewhere between `before` and `after`.
+    arrived = floor["start"] + 200
+    assert int(before - arrived) <= seconds(line[1]["waiting"]) <= int(after - arrived)
+    assert int(before - arrived) >= 400
     assert data["status"]["epoch"] >= 1 and data["status"]["stage"] == 0
     assert [a["id"] for a in data["agents"]["on_call"]] == ["a1"]
     assert data["agents"]["paused"][0]["reason"] == "lunch"

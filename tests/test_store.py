@@ -1,15 +1,17 @@
 """The store contract (store/base.py), against both stores: MemoryStore, and RedisStore
 on a real redis-server of the test's own (tests/redis_server.py).
 
-Sync tests running `asyncio.run`; a RedisStore is made inside the running loop (its
-connections belong to the loop)."""
+Sync tests running their body in a fresh loop (tests/stores.py `run`): the memory
+store's on a virtual clock, where its leases lapse and its keys expire without wall
+time passing; Redis's on a real one, where a test waits for what it can see in Redis
+(a key gone, a client blocked), never for a guessed time. A RedisStore is made inside
+the running loop (its connections belong to the loop)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -18,6 +20,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.asyncio.connection import SSLConnection
 from redis.asyncio.sentinel import SentinelConnectionPool
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from acd.engine.events import CallArrived, CallerHungUp
 from acd.store.base import Fenced, Op, StoreError, Unavailable
@@ -32,12 +35,32 @@ from acd.store.records import (
 )
 from acd.store.redis import RedisStore, connect, redact
 from tests.redis_server import RedisServer
-from tests.stores import AnyStore, Make, get, hgetall, maker, run, ttl, zrange
+from tests.stores import (
+    AnyStore,
+    Make,
+    eventually,
+    get,
+    hgetall,
+    maker,
+    on_virtual_clock,
+    redis,
+    run,
+    text,
+    ttl,
+    until_expired,
+    until_lease_lapses,
+    zrange,
+)
 
 T = TypeVar("T")
 
 SITE = "t1"
 KEYS = Keys(SITE)
+
+TTL_MS = 1000
+"""The lease's time to live where a test renews it in time: long enough that a loaded
+machine cannot make a renewal every third of it late on Redis's real clock (on the
+memory store's virtual clock it costs nothing)."""
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -65,19 +88,19 @@ async def everything(store: AnyStore) -> dict[str, Any]:
         }
     r = store.redis
     out: dict[str, Any] = {}
-    for key in sorted(await r.keys("*")):
-        kind = (await r.type(key)).decode()
+    for key in sorted(text(k) for k in await r.keys("*")):
+        kind = text(await r.type(key))
         if kind == "string":
-            out[key.decode()] = await r.get(key)
+            out[key] = await r.get(key)
         elif kind == "hash":
-            out[key.decode()] = await r.hgetall(key)
+            out[key] = await r.hgetall(key)
         elif kind == "zset":
-            out[key.decode()] = await r.zrange(key, 0, -1, withscores=True)
+            out[key] = await r.zrange(key, 0, -1, withscores=True)
         elif kind == "stream":
-            out[key.decode()] = await r.xrange(key)
+            out[key] = await r.xrange(key)
         else:
-            out[key.decode()] = kind
-        out[key.decode() + " expires"] = await r.pttl(key) >= 0
+            out[key] = kind
+        out[key + " expires"] = await r.pttl(key) >= 0
     return out
 
 
@@ -94,7 +117,7 @@ def test_acquire_epochs_grow_and_a_held_lease_is_not_given_twice(make_store: Mak
         await store.release(a)
         b = await store.acquire("b", 150, need_snapshot=False)
         assert b is not None and b.epoch == 2
-        await asyncio.sleep(0.25)  # b's lease lapses without a release
+        await until_lease_lapses(store)  # b's lease lapses without a release
         c = await store.acquire("c", 150, need_snapshot=False)
         assert c is not None and c.epoch == 3
         await store.release(b)  # not b's any more: releasing it leaves c's alone
@@ -118,20 +141,27 @@ def test_acquire_with_need_snapshot_waits_for_a_snapshot(make_store: Make) -> No
 
 def test_renew_extends_and_a_lapsed_lease_is_fenced(make_store: Make) -> None:
     async def body(store: AnyStore) -> None:
-        a = await store.acquire("a", 300, need_snapshot=False)
+        loop = asyncio.get_running_loop()
+        a = await store.acquire("a", TTL_MS, need_snapshot=False)
         assert a is not None
+        taken = loop.time()
         await store.write(a, [entry(1, 1)], [("set", store.keys.call("c1"), b"v1")])
-        for _ in range(2):  # 0.4 s in all, past the time to live, kept by renewals
-            await asyncio.sleep(0.2)
+        renewals = 0
+        # Renewed every third of its time to live (as StateWriter.keep does), the lease
+        # is kept past its time to live.
+        while loop.time() - taken <= TTL_MS / 1000.0:
+            await asyncio.sleep(TTL_MS / 3000.0)  # time that must pass: the lease ages
             before = a.renewed_at
             await store.renew(a)
+            renewals += 1
             assert a.renewed_at > before
             assert a.fresh()
-        assert await store.acquire("b", 300, need_snapshot=False) is None
+        assert renewals >= 3
+        assert await store.acquire("b", TTL_MS, need_snapshot=False) is None
         await store.write(a, [entry(1, 2)], [])
 
-        await asyncio.sleep(0.4)  # a is paused past its time to live; b takes over
-        b = await store.acquire("b", 300, need_snapshot=False)
+        await until_lease_lapses(store)  # a is paused past its time to live; b takes over
+        b = await store.acquire("b", TTL_MS, need_snapshot=False)
         assert b is not None and b.epoch == 2
         held = await everything(store)
         with pytest.raises(Fenced):
@@ -236,7 +266,7 @@ def test_write_appends_the_journal_and_applies_every_op(make_store: Make) -> Non
         assert await zrange(store, k.waiting("sales")) == []
         assert await hgetall(store, k.agents) == {}
 
-        await asyncio.sleep(1.1)  # c4's second passes
+        await until_expired(store, k.call("c4"))  # c4's second passes
         await store.write(lease, [], [])
         assert await get(store, k.call("c4")) is None
         assert await get(store, k.call("c3")) == b"again"
@@ -288,6 +318,33 @@ def test_a_refused_write_changes_nothing(
     run(body, make_store)
 
 
+HANG = 10.0
+"""Seconds after which a call that should already have returned is taken as hung: a
+bound that fails a test instead of hanging it, not a measure of anything."""
+
+
+async def until_blocked(store: AnyStore, reading: asyncio.Task[list[tuple[str, bytes]]]) -> None:
+    """Return once `reading` (a `tail` with a block time) is blocked waiting for the
+    journal; fail if it returned instead.
+
+    Redis shows it: the server counts a client blocked in XREAD. The memory store's
+    wait is on the loop's virtual clock: 0.1 s of it (no wall time) passes here, and a
+    read that did not wait would be done by then."""
+    if on_virtual_clock():
+        await asyncio.sleep(0.1)
+    else:
+        assert isinstance(store, RedisStore)
+
+        async def blocked() -> bool:
+            if reading.done():
+                return True  # it returned: reported below
+            info = await store.redis.info("clients")
+            return int(info["blocked_clients"]) >= 1
+
+        await eventually(blocked, "the read never blocked in XREAD")
+    assert not reading.done(), f"the read returned {reading.result()!r} instead of waiting"
+
+
 def test_tail_returns_later_entries_and_waits_for_a_write(make_store: Make) -> None:
     async def body(store: AnyStore) -> None:
         lease = await store.acquire("a", 5000, need_snapshot=False)
@@ -298,36 +355,35 @@ def test_tail_returns_later_entries_and_waits_for_a_write(make_store: Make) -> N
         assert await store.tail("1-1", 0) == [entry(1, 2), entry(1, 3)]
         assert await store.tail("1-3", 0) == []
 
-        started = time.monotonic()
-        assert await store.tail("1-3", 200) == []  # waits, then nothing
-        assert 0.15 <= time.monotonic() - started < 1.5
+        quiet = asyncio.create_task(store.tail("1-3", 1000))
+        await until_blocked(store, quiet)  # waits...
+        assert await asyncio.wait_for(quiet, HANG) == []  # ...then, nothing written, nothing
 
         waiting = asyncio.create_task(store.tail("1-3", 5000))
-        await asyncio.sleep(0.2)
-        assert not waiting.done()
-        started = time.monotonic()
-
-        async def write_later() -> None:
-            await store.write(lease, [entry(1, 4), entry(1, 5)], [])
-
-        await asyncio.create_task(write_later())
-        found = await asyncio.wait_for(waiting, 2.0)
-        assert time.monotonic() - started < 1.0  # woken by the write, not the timeout
-        assert found[0] == entry(1, 4)  # and whatever else came in the same write
+        await until_blocked(store, waiting)
+        await store.write(lease, [entry(1, 4), entry(1, 5)], [])
+        found = await asyncio.wait_for(waiting, HANG)
+        # Woken by the write, not the timeout: it was blocked before the write, and a
+        # read whose time ran out returns nothing.
+        assert found[:1] == [entry(1, 4)]  # and whatever else came in the same write
         assert found == [entry(1, 4), entry(1, 5)][: len(found)]
 
     run(body, make_store)
 
 
-def test_tail_on_a_quiet_journal_returns_nothing_without_error(
-    make_store: Make, request: pytest.FixtureRequest
-) -> None:
-    """`tail(after, block_ms)` on a quiet journal returns [] (after at most block_ms;
-    Redis's may return sooner, within its client's socket timeout), never raises."""
+def test_tail_on_a_quiet_journal_returns_nothing_without_error(make_store: Make) -> None:
+    """`tail(after, block_ms)` on a quiet journal waits, then returns [] (after at most
+    block_ms; Redis's may return sooner, within its client's socket timeout), never
+    raises: here block_ms is longer than the Redis client's socket timeout (2 s)."""
+
     async def body(store: AnyStore) -> None:
-        started = time.monotonic()
-        assert await store.tail("0-0", 2100) == []
-        assert 1.0 <= time.monotonic() - started <= 2.2
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        reading = asyncio.create_task(store.tail("0-0", 2100))
+        await until_blocked(store, reading)
+        assert await asyncio.wait_for(reading, HANG) == []
+        if on_virtual_clock():  # exact there: the memory store waits block_ms, no longer
+            assert loop.time() - started == pytest.approx(2.1)
 
     run(body, make_store)
 
@@ -419,21 +475,23 @@ def test_a_snapshot_key_of_a_foreign_type_does_not_stop_load(redis_server: Redis
         assert recovery.snapshot is None
         assert recovery.problems and store.keys.snapshot in recovery.problems[0]
 
-    run(body, lambda: RedisStore(SITE, redis_server.url))
+    run(body, redis(SITE, redis_server.url))
 
 
 # --- Redis only: URLs, outages, restarts ---------------------------------------------
 
 
-async def until_available(call: Callable[[], Awaitable[T]], within: float = 2.0) -> T:
+async def until_available(call: Callable[[], Awaitable[T]], within: float = HANG) -> T:
     """`call()`, retried while it raises Unavailable (the first call after a restart
-    may meet a pooled connection the old server closed), as an engine retries."""
-    deadline = time.monotonic() + within
+    may meet a pooled connection the old server closed), as an engine retries; the
+    last Unavailable if it still does after `within` seconds (a bound, not a measure)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
     while True:
         try:
             return await call()
         except Unavailable:
-            if time.monotonic() > deadline:
+            if loop.time() > deadline:
                 raise
             await asyncio.sleep(0.05)
 
@@ -511,11 +569,15 @@ def test_a_killed_server_makes_every_call_unavailable_until_it_is_back(
         assert lease is not None
         await store.write(lease, [entry(1, 1)], [("set", store.keys.snapshot, b"s")])
         waiting = asyncio.create_task(store.tail("1-1", 1500))
-        await asyncio.sleep(0.1)
+        await until_blocked(store, waiting)
 
         redis_server.kill()
-        with pytest.raises(Unavailable):
-            await asyncio.wait_for(waiting, 1.0)  # a blocked read is cut, not hung
+        with pytest.raises(Unavailable) as cut:
+            await asyncio.wait_for(waiting, HANG)
+        # A blocked read is cut, not hung: it fails because the server closed the
+        # connection, not because its socket timed out (redis-py's TimeoutError is no
+        # ConnectionError).
+        assert isinstance(cut.value.__cause__, RedisConnectionError), repr(cut.value.__cause__)
         calls: list[Callable[[], Awaitable[object]]] = [
             lambda: store.acquire("b", 5000, need_snapshot=False),
             lambda: store.renew(lease),
@@ -526,10 +588,11 @@ def test_a_killed_server_makes_every_call_unavailable_until_it_is_back(
             lambda: store.tail("0-0", 100),
         ]
         for call in calls:
-            started = time.monotonic()
-            with pytest.raises(Unavailable):
-                await call()
-            assert time.monotonic() - started < 3.0
+            with pytest.raises(Unavailable) as refused:
+                await asyncio.wait_for(call(), HANG)
+            # Refused at once (nobody listens), not waited out on a timeout.
+            cause = refused.value.__cause__
+            assert isinstance(cause, RedisConnectionError), repr(cause)
 
         redis_server.restart()  # no persistence: an empty server
         again = await until_available(lambda: store.acquire("b", 5000, need_snapshot=False))
@@ -541,7 +604,7 @@ def test_a_killed_server_makes_every_call_unavailable_until_it_is_back(
         assert (recovery.snapshot, recovery.journal) == (b"s2", [entry(1, 1)])
         assert await store.tail("0-0", 100) == [entry(1, 1)]
 
-    run(body, lambda: RedisStore(SITE, redis_server.url))
+    run(body, redis(SITE, redis_server.url))
 
 
 @pytest.mark.parametrize("redis_server", [{"appendonly": True}], indirect=True)
@@ -564,7 +627,7 @@ def test_with_an_append_only_file_state_and_epochs_survive_a_restart(
         recovery = await until_available(store.load)
         assert (recovery.snapshot, recovery.journal) == (b"s", [entry(1, 1), entry(1, 2)])
         assert await hgetall(store, store.keys.agents) == {"a1": b"x"}
-        await asyncio.sleep(0.35)  # the lease outlived the restart; now it lapses
+        await until_lease_lapses(store)  # the lease outlived the restart; now it lapses
         successor = await store.acquire("b", 300, need_snapshot=True)
         assert successor is not None and successor.epoch == 2  # the epoch never goes back
         with pytest.raises(Fenced):
@@ -572,4 +635,4 @@ def test_with_an_append_only_file_state_and_epochs_survive_a_restart(
         await store.write(successor, [entry(2, 1)], [])
         assert [i for i, _ in (await store.load()).journal] == ["1-1", "1-2", "2-1"]
 
-    run(body, lambda: RedisStore(SITE, redis_server.url))
+    run(body, redis(SITE, redis_server.url))

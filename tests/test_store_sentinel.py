@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 from pathlib import Path
 
 from acd.store.redis import RedisStore
-from tests.redis_server import RedisServer, executable, free_port, ping
+from tests.redis_server import RedisServer, executable, free_port, until_answering
 
 
 def test_the_store_reaches_the_master_through_sentinel(
@@ -24,13 +23,16 @@ def test_the_store_reaches_the_master_through_sentinel(
         f"sentinel monitor acdmaster 127.0.0.1 {redis_server.port} 1\n"
         "sentinel down-after-milliseconds acdmaster 5000\n"
     )
-    sentinel = subprocess.Popen([exe, str(conf), "--sentinel"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+    log = tmp_path / "sentinel.log"
+    with log.open("wb") as out:
+        sentinel = subprocess.Popen(
+            [exe, str(conf), "--sentinel"], stdout=out, stderr=subprocess.STDOUT
+        )
     try:
-        deadline = time.monotonic() + 10
-        while not ping(port):
-            assert time.monotonic() < deadline, "sentinel did not start"
-            time.sleep(0.05)
+        try:
+            until_answering(sentinel, port, within=10.0)
+        except RuntimeError as e:
+            raise AssertionError(f"sentinel {e}:\n{log.read_text(errors='replace')}") from e
 
         async def body() -> None:
             store = RedisStore("s1", f"redis+sentinel://127.0.0.1:{port}/acdmaster")
