@@ -24,14 +24,10 @@ from acd.store.base import loop_time
 from acd.store.memory import MemoryStore
 from acd.store.redis import RedisStore
 from tests.redis_server import RedisServer
+from tests.vtime import run_virtual
 
 AnyStore = MemoryStore | RedisStore
 T = TypeVar("T")
-
-IDLE_TIMEOUT = 30.0
-"""Wall seconds a virtual loop may wait with no timer left and no I/O before it fails
-every task (looptime's IdleTimeoutError): a test awaiting what never comes fails
-instead of hanging."""
 
 WITHIN = 10.0
 """The default bound, in seconds of the loop's clock, of `eventually`: far above what
@@ -73,12 +69,6 @@ def maker(request: pytest.FixtureRequest, site: str) -> Make:
     return redis(site, server.url)
 
 
-def virtual_loop() -> asyncio.AbstractEventLoop:
-    """A fresh event loop whose clock is virtual: when every task waits on a timer, the
-    loop jumps to the next one instead of sleeping."""
-    return looptime.new_event_loop(idle_timeout=IDLE_TIMEOUT)
-
-
 def run(body: Callable[[AnyStore], Awaitable[T]], make: Make) -> T:
     """Run `body(store)` in a fresh event loop (a virtual clock's if `make.virtual`),
     closing the store afterwards."""
@@ -90,8 +80,9 @@ def run(body: Callable[[AnyStore], Awaitable[T]], make: Make) -> T:
         finally:
             await store.close()
 
-    with asyncio.Runner(loop_factory=virtual_loop if make.virtual else None) as runner:
-        return runner.run(main())
+    if make.virtual:
+        return run_virtual(main())
+    return asyncio.run(main())
 
 
 def on_virtual_clock() -> bool:
