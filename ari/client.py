@@ -328,7 +328,16 @@ class AriClient:
         return await self._decode(_PLAYBACK, "GET", f"/playbacks/{playback_id}")
 
     async def stop_playback(self, playback_id: str) -> None:
-        await self.request("DELETE", f"/playbacks/{playback_id}")
+        """Stop a playback. One that has ended meanwhile is gone (404): Asterisk 22
+        answers a playback that finished a moment ago with 500 "Could not stop
+        playback" instead, which is reported as 404 too, since nothing is wrong."""
+        try:
+            await self.request("DELETE", f"/playbacks/{playback_id}")
+        except AriError as err:
+            if err.status == 500 and "Could not stop playback" in str(err):
+                raise AriError("DELETE", f"/playbacks/{playback_id}", 404,
+                               "playback has just ended") from err
+            raise
 
     async def send_message(self, to: str, sender: str, body: str) -> None:
         """An out-of-call text message (SIP MESSAGE / SMS gateway), e.g. a link."""

@@ -144,6 +144,9 @@ class Stats(msgspec.Struct):
     adopted: int = 0
     """Channels found in our application that we had not heard of (take-over, gap)."""
     handed_back: int = 0
+    bridges_removed: int = 0
+    """Bridges of ours found empty and serving no call, destroyed (shutdown,
+    reconciliation)."""
     outcomes: dict[str, int] = msgspec.field(default_factory=dict)
     first_command_ms: list[float] = msgspec.field(default_factory=list)
     """StasisStart receipt to the first REST call answered, per inbound call (bounded)."""
@@ -659,6 +662,7 @@ class Controller:
             other = self.legs.get(partner)
             if caller is None or other is None or caller.gone or other.gone:
                 return
+            created = False
             try:
                 if caller.bridge.startswith(HOLD_PREFIX):
                     await self.ari.remove_channels(caller.bridge, [caller.channel_id])
@@ -666,12 +670,25 @@ class Controller:
                 # dtmf_events: without it Asterisk may pass media natively and the
                 # agent's keys (the abusive-caller code) would never reach us.
                 await self.ari.create_bridge(bridge, "mixing,dtmf_events", name=bridge)
+                created = True
                 await self.ari.add_channels(bridge, [caller.channel_id, partner])
                 caller.bridge = other.bridge = bridge
             except AriError as err:
-                self.stats.rest_failures += 1
-                log.warning("bridging %s failed: %s", call.call_id, err)
-                if err.gone:
+                if created:
+                    # Asterisk adds all the channels or none: a bridge nobody was put
+                    # in serves no call, and nothing else would ever remove it.
+                    if call.talk_bridge == bridge:
+                        call.talk_bridge = ""
+                    await self._quietly(self.ari.destroy_bridge(bridge))
+                # 400 "Channel not found" / 422 "Channel not in Stasis application":
+                # one of them hung up meanwhile, as 404 says elsewhere.
+                left = err.gone or err.status in (400, 422)
+                if left:
+                    log.info("bridging %s: a leg left first: %s", call.call_id, err)
+                else:
+                    self.stats.rest_failures += 1
+                    log.warning("bridging %s failed: %s", call.call_id, err)
+                if left:
                     # Which one left? Ask; the one that is gone ends the call.
                     for leg in (caller, other):
                         try:
@@ -703,12 +720,21 @@ class Controller:
         leg = self._new_leg(call, "callback")
         call.callback = leg.channel_id
         variables = {"ACD_CALL": c.call_id, "ACD_ATTEMPT": str(c.attempt)}
-        number = self.live.caller_id or self.site.site.name
+        number = self.live.caller_id or self._centre_number(c.call_id)
         self._originate(c, call, leg, c.endpoint, c.timeout, number, variables)
+
+    def _centre_number(self, call_id: str) -> str:
+        """The number the centre calls or writes from when `live.caller_id` is unset:
+        the one the caller dialled (the call's DNIS, e.g. 120), so a called-back
+        citizen sees the centre they called. "" when that is not a number (an INVITE
+        without one arrives as "s"): no caller id rather than a name as a number."""
+        call = self.engine.calls.get(call_id)
+        dnis = call.dnis if call is not None else ""
+        return dnis if dnis.lstrip("+").isdigit() else ""
 
     def _do_send_link(self, c: cmd.SendLink) -> None:
         async def send() -> None:
-            sender = self.live.caller_id or self.site.site.name
+            sender = self.live.caller_id or self._centre_number(c.call_id)
             await self._quietly(self.ari.send_message(f"pjsip:{c.number}", sender, c.link))
 
         self.lanes.submit(c.call_id, send)
@@ -779,6 +805,8 @@ class Controller:
         except AriError as err:
             log.warning("reconciliation skipped: %s", err)
             return
+        removed = await self._remove_idle_bridges(bridges, holding=False)
+        bridges = [b for b in bridges if b.id not in removed]
         ours = [b for b in bridges if b.id.startswith((HOLD_PREFIX, TALK_PREFIX))]
         members = {c: b.id for b in ours for c in b.channels}
         bridge_ids = {b.id for b in bridges}
@@ -813,6 +841,34 @@ class Controller:
             "reconciled: %d channels present, %d legs settled as gone, %d answers found",
             len(channels), self.stats.reconciled_gone, self.stats.reconciled_answered,
         )
+
+    async def _remove_idle_bridges(
+        self, bridges: list[models.Bridge], *, holding: bool
+    ) -> set[str]:
+        """Destroy the bridges of ours that hold nobody and serve no call: a talk
+        bridge no call of ours is being bridged in (its conversation ended while no
+        engine was there, or an add failed), a holding bridge of a queue that is no
+        longer configured, and with `holding` (at shutdown) every empty holding
+        bridge. Bridges with people in them are left alone. Returns the ids removed."""
+        talking = {call.talk_bridge for call in self.calls.values()}
+        removed: set[str] = set()
+        for bridge in bridges:
+            if bridge.channels:
+                continue
+            if bridge.id.startswith(TALK_PREFIX):
+                idle = bridge.id not in talking
+            elif bridge.id.startswith(HOLD_PREFIX):
+                queue = bridge.id.removeprefix(HOLD_PREFIX)
+                idle = holding or queue not in self.site.queues
+            else:
+                continue
+            if idle:
+                await self._quietly(self.ari.destroy_bridge(bridge.id))
+                if bridge.id.startswith(HOLD_PREFIX):
+                    self._holding.pop(bridge.id.removeprefix(HOLD_PREFIX), None)
+                self.stats.bridges_removed += 1
+                removed.add(bridge.id)
+        return removed
 
     def _adopt(self, ch: models.Channel, bridge: str) -> None:
         """Take a channel we did not know into our books (a predecessor's leg)."""
@@ -962,6 +1018,11 @@ class Controller:
             await asyncio.wait_for(self.lanes.idle.wait(), grace)
         except TimeoutError:
             log.warning("shutdown: %d calls still had ARI work pending", len(self.lanes))
+        # Nobody waits any more: the holding bridges would outlive us in Asterisk.
+        try:
+            await self._remove_idle_bridges(await self.ari.list_bridges(), holding=True)
+        except AriError as err:
+            log.warning("shutdown: bridges not listed: %s", err)
 
     async def _hand_back(self, call: CallLegs, leg: Leg) -> None:
         done = asyncio.get_running_loop().create_future()

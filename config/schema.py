@@ -307,7 +307,9 @@ class Live(_Record, frozen=True):
     """How `acd serve` works with a real PBX over ARI (ignored by the replay)."""
 
     caller_id: str = ""
-    """The number agents and vendors see when they are rung ("" = the caller's own)."""
+    """The number agents and vendors see when they are rung ("" = the caller's own),
+    and called-back citizens and text messages show ("" = the number the caller
+    dialled, e.g. 120)."""
     on_shutdown: Literal["continue", "hangup"] = "continue"
     """What happens to callers still in the IVR or waiting when the engine stops:
     they hear `shutdown_prompt`, then go on in the dialplan at `fallback_context`

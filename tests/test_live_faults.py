@@ -134,3 +134,27 @@ def test_pbx_restart_settles_every_call_and_the_floor_carries_on() -> None:
         await f.until(lambda: bool(again.bridged_with), within=60)
 
     run_live(site(), scenario)
+
+
+def test_a_talk_bridge_whose_legs_cannot_be_added_is_removed() -> None:
+    """Asterisk refuses to add a channel that has just hung up (400 "Channel not
+    found", 422 "Channel not in Stasis application"); the bridge made for that
+    conversation must not stay behind, empty, for ever."""
+
+    async def scenario(f: Floor) -> None:
+        agent = f.phone("PJSIP/agent1001", answer_after=1.0, talk=5.0)
+        await f.login("PJSIP/agent1001")
+        f.pbx.fail_next(1, status=400, path="/bridges/acd-talk-*/addChannel")
+        caller = f.caller(keys={MENU: "1"})
+        line = f.call(caller)
+        await f.until(lambda: agent.answered == 1)
+        await f.until(lambda: f.pbx.stats.rest_by_status[400] == 1)
+        line.hang_up()  # the caller who "had hung up" in Asterisk's answer
+        await f.until(lambda: f.engine.calls == {}, within=60)
+        await f.until(lambda: agents_settled(f))
+        assert caller.bridged_with == []
+        assert [b for b in f.pbx.asterisk.bridges if b.startswith("acd-talk-")] == []
+        assert f.controller.stats.bridges_removed == 0  # removed at once, not found later
+        assert f.controller.stats.rest_failures == 0  # a leg that left is no failure
+
+    run_live(site(), scenario)

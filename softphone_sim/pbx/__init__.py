@@ -107,14 +107,14 @@ class VirtualPbx:
         return dropped
 
     def fail_next(self, n: int, status: int = 500, path: str | None = None) -> None:
-        """The next `n` REST calls (only those to `path`, e.g. "/channels", if given:
-        the path under /ari, exact) answer `status` with `{"message": ...}` and do
-        nothing."""
+        """The next `n` REST calls (only those to `path` if given: the path under
+        /ari, a shell pattern, e.g. "/channels" or "/bridges/acd-talk-*/addChannel")
+        answer `status` with `{"message": ...}` and do nothing."""
         self._server.fail_next(n, status, path)
 
     def delay_rest(self, seconds: float) -> None:
-        """Hold every REST call `seconds` of WALL time before handling it (0: off): for
-        client timeouts, which run on the wall clock."""
+        """Hold every REST call `seconds` of the loop's time before handling it (0:
+        off): past the client's timeout, a REST call that hangs."""
         self._server.delay_rest(seconds)
 
     @property

@@ -17,6 +17,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import fnmatch
 import json
 import logging
 from collections import Counter
@@ -153,7 +154,9 @@ class AriServer:
     def _fails(self, request: web.Request) -> bool:
         if self._fail_left <= 0:
             return False
-        if self._fail_path is not None and request.path != "/ari" + self._fail_path:
+        if self._fail_path is not None and not fnmatch.fnmatchcase(
+            request.path, "/ari" + self._fail_path
+        ):
             return False
         self._fail_left -= 1
         return True
@@ -222,7 +225,7 @@ class AriServer:
             response = _error(self._fail_status, "Internal Server Error")
         else:
             if self._delay > 0:
-                await asyncio.sleep(self._delay)  # wall seconds: client timeouts are
+                await asyncio.sleep(self._delay)  # on the loop's clock, like the client's timeouts
             try:
                 response = await handler(request)
             except AriError as e:

@@ -1,0 +1,389 @@
+"""SIPp user agents for the real-Asterisk tests: callers, agents' phones, a citizen
+who is called back, an agent dialling a feature code.
+
+Each is one `sipp` process (Debian's sip-tester) running a scenario written here for
+the test, bound to 127.0.0.1 on its own SIP and media ports, stopped by its pid. What
+happened is read from the scenario's own log lines (`<log>`, `-trace_logs`), one per
+step, prefixed with the call's number within the process:
+
+    1 answered / 1 pressed 1 / 1 hung up / 1 ended by far end      (a caller)
+    1 ringing / 1 answered / 1 busy / 1 cancelled / 1 hung up / ...  (a phone)
+
+so a test asserts what the person on that phone lived, from their side.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PCAP = Path("/usr/share/sip-tester")
+"""Where Debian's sip-tester keeps the RTP captures SIPp plays (DTMF, G.711 audio)."""
+
+SDP = """v=0
+o=acd 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 8 0 101
+a=rtpmap:8 PCMA/8000
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+a=sendrecv"""
+
+ALLOW = "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
+
+
+def _log(step: str) -> str:
+    """A step written to the log file (`-trace_logs`), e.g. "[call_number] answered"."""
+    return f'<nop><action><log message="{step}"/></action></nop>'
+
+
+def _message(text: str) -> str:
+    return "<![CDATA[\n" + text.strip("\n") + "\n\n]]>"
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key the caller presses `after` seconds after the previous step, by RTP
+    telephone-event (RFC 2833, from sip-tester's capture of that digit) or SIP INFO.
+    Press a digit twice by RFC 2833 and the second repeats the capture's RTP
+    timestamp, which Asterisk drops as a duplicate event: press it by INFO."""
+
+    digit: str
+    after: float = 1.0
+    info: bool = False
+
+
+def caller_scenario(
+    number: str, keys: Sequence[Key] = (), patience: float | None = 60.0
+) -> str:
+    """A caller from `number` who, once answered, plays G.711 audio, presses `keys`,
+    then waits for the far end to hang up, or hangs up after `patience` seconds."""
+    steps = [
+        f"""<send retrans="500">{_message(f'''
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "{number}" <sip:{number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:{number}@[local_ip]:[local_port]>
+Max-Forwards: 70
+{ALLOW}
+Content-Type: application/sdp
+Content-Length: [len]
+
+{SDP}''')}</send>""",
+        '<recv response="100" optional="true"/>',
+        '<recv response="180" optional="true"/>',
+        '<recv response="183" optional="true"/>',
+        '<recv response="200" rrs="true"><action>'
+        '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="peer_to"/>'
+        "</action></recv>",
+        f"""<send>{_message('''
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[last_From:]
+[last_To:]
+[routes]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0''')}</send>""",
+        _log("[call_number] answered"),
+        f'<nop><action><exec play_pcap_audio="{PCAP / "g711a.pcap"}"/></action></nop>',
+    ]
+    cseq = 2
+    for key in keys:
+        steps.append(f'<pause milliseconds="{int(key.after * 1000)}"/>')
+        if key.info:
+            steps.append(f"""<send retrans="500">{_message(f'''
+INFO [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "{number}" <sip:{number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To:[$peer_to]
+[routes]
+Call-ID: [call_id]
+CSeq: {cseq} INFO
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal={key.digit}
+Duration=160''')}</send>""")
+            steps.append('<recv response="200"/>')
+            cseq += 1
+        else:
+            name = {"*": "star", "#": "pound"}.get(key.digit, key.digit)
+            steps.append(
+                f'<nop><action><exec play_pcap_audio="{PCAP / f"dtmf_2833_{name}.pcap"}"/>'
+                "</action></nop>"
+            )
+        steps.append(_log(f"[call_number] pressed {key.digit}"))
+    wait = "" if patience is None else f' timeout="{int(patience * 1000)}" ontimeout="give_up"'
+    steps += [
+        f'<recv request="BYE"{wait}/>',
+        f"<send>{_message(OK_TO_REQUEST)}</send>",
+        _log("[call_number] ended by far end"),
+        '<nop next="end"/>',
+        '<label id="give_up"/>',
+        f"""<send retrans="500">{_message(f'''
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "{number}" <sip:{number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To:[$peer_to]
+[routes]
+Call-ID: [call_id]
+CSeq: {cseq} BYE
+Max-Forwards: 70
+Content-Length: 0''')}</send>""",
+        '<recv response="200"/>',
+        _log("[call_number] hung up"),
+        '<label id="end"/>',
+    ]
+    return _scenario("acd caller", steps)
+
+
+OK_TO_REQUEST = """
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0"""
+
+
+def phone_scenario(
+    answer_after: float | None = 1.0, talk: float | None = 30.0, busy: bool = False
+) -> str:
+    """An agent's phone (or a vendor's floor, or a called-back citizen): every INVITE
+    rings; with `busy` it answers 486; else it answers after `answer_after` seconds
+    (None: rings until cancelled), then hangs up after `talk` seconds (None: waits for
+    the far end)."""
+    ringing = f"""<send>{_message(f'''
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port]>
+{ALLOW}
+Content-Length: 0''')}</send>"""
+    steps = [
+        '<recv request="INVITE" rrs="true"><action>'
+        '<ereg regexp=".*" search_in="hdr" header="From:" assign_to="peer_from"/>'
+        '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="own_to"/>'
+        '<ereg regexp=".*" search_in="hdr" header="CSeq:" assign_to="invite_cseq"/>'
+        "</action></recv>",
+        _log("[call_number] ringing from[$peer_from]"),
+    ]
+    if busy:
+        steps += [
+            f"""<send>{_message('''
+SIP/2.0 486 Busy Here
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0''')}</send>""",
+            '<recv request="ACK"/>',
+            _log("[call_number] busy"),
+        ]
+        return _scenario("acd busy phone", steps)
+    steps.append(ringing)
+    ring = "" if answer_after is None else (
+        f' timeout="{int(answer_after * 1000)}" ontimeout="answer"'
+    )
+    steps += [
+        f'<recv request="CANCEL"{ring}/>',
+        f"<send>{_message(OK_TO_REQUEST)}</send>",
+        f"""<send>{_message('''
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq:[$invite_cseq]
+Content-Length: 0''')}</send>""",
+        '<recv request="ACK"/>',
+        _log("[call_number] cancelled"),
+        '<nop next="end"/>',
+        '<label id="answer"/>',
+        f"""<send retrans="500">{_message(f'''
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port]>
+{ALLOW}
+Content-Type: application/sdp
+Content-Length: [len]
+
+{SDP}''')}</send>""",
+        '<recv request="ACK"/>',
+        _log("[call_number] answered"),
+        f'<nop><action><exec play_pcap_audio="{PCAP / "g711a.pcap"}"/></action></nop>',
+    ]
+    wait = "" if talk is None else f' timeout="{int(talk * 1000)}" ontimeout="hang_up"'
+    steps += [
+        f'<recv request="BYE"{wait}/>',
+        f"<send>{_message(OK_TO_REQUEST)}</send>",
+        _log("[call_number] ended by far end"),
+        '<nop next="end"/>',
+        '<label id="hang_up"/>',
+        f"""<send retrans="500">{_message('''
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From:[$own_to];tag=[pid]SIPpTag01[call_number]
+To:[$peer_from]
+[routes]
+Call-ID: [call_id]
+CSeq: 1 BYE
+Max-Forwards: 70
+Content-Length: 0''')}</send>""",
+        '<recv response="200"/>',
+        _log("[call_number] hung up"),
+        '<label id="end"/>',
+    ]
+    return _scenario("acd phone", steps)
+
+
+def feature_scenario(agent: str, password: str, code: str) -> str:
+    """Agent `agent` dials feature code `code` (e.g. *51, log in) with digest
+    authentication, and stays on the line until the far end hangs up."""
+    invite = f'''
+INVITE sip:{code}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:agent{agent}@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{code}@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: CSEQ INVITE
+Contact: <sip:agent{agent}@[local_ip]:[local_port]>
+Max-Forwards: 70
+{ALLOW}
+AUTH
+Content-Type: application/sdp
+Content-Length: [len]
+
+{SDP}'''
+    ack = '''
+ACK sip:{code}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[last_From:]
+[last_To:]
+Call-ID: [call_id]
+CSeq: CSEQ ACK
+Max-Forwards: 70
+Content-Length: 0'''.replace("{code}", code)
+    first = invite.replace("CSEQ", "1").replace("AUTH\n", "")
+    auth = f"[authentication username=agent{agent} password={password}]"
+    second = invite.replace("CSEQ", "2").replace("AUTH", auth)
+    steps = [
+        f'<send retrans="500">{_message(first)}</send>',
+        '<recv response="100" optional="true"/>',
+        '<recv response="401" auth="true"/>',
+        f"<send>{_message(ack.replace('CSEQ', '1'))}</send>",
+        f'<send retrans="500">{_message(second)}</send>',
+        '<recv response="100" optional="true"/>',
+        '<recv response="180" optional="true"/>',
+        '<recv response="183" optional="true"/>',
+        '<recv response="200"/>',
+        f"<send>{_message(ack.replace('CSEQ', '2'))}</send>",
+        _log("[call_number] answered"),
+        '<recv request="BYE" timeout="30000"/>',
+        f"<send>{_message(OK_TO_REQUEST)}</send>",
+        _log("[call_number] ended by far end"),
+    ]
+    return _scenario("acd feature code", steps)
+
+
+def _scenario(name: str, steps: list[str]) -> str:
+    body = "\n".join(steps)
+    head = '<?xml version="1.0" encoding="ISO-8859-1" ?>'
+    return f'{head}\n<scenario name="{name}">\n{body}\n</scenario>\n'
+
+
+class Sipp:
+    """One SIPp process running `scenario` on 127.0.0.1:`port` (media on `media`),
+    against `target` (host:port) as a UAC (`calls` calls to `service`), or as a UAS
+    when `target` is None. `log()` is what happened, one line per step."""
+
+    def __init__(
+        self,
+        home: Path,
+        name: str,
+        scenario: str,
+        port: int,
+        media: int,
+        target: str | None = None,
+        service: str = "120",
+        calls: int = 1,
+    ) -> None:
+        exe = shutil.which("sipp")
+        assert exe is not None, "sipp is not installed (Debian package sip-tester)"
+        self.home = home / name
+        self.home.mkdir(parents=True, exist_ok=True)
+        xml = self.home / "scenario.xml"
+        xml.write_text(scenario)
+        self.log_file = self.home / "steps.log"
+        self.errors = self.home / "errors.log"
+        args = [
+            exe, "-sf", str(xml), "-i", "127.0.0.1", "-p", str(port),
+            "-mp", str(media), "-nostdin", "-aa",
+            "-trace_logs", "-log_file", str(self.log_file),
+            "-trace_err", "-error_file", str(self.errors),
+            "-timeout", "300s", "-max_retrans", "3",
+        ]
+        if target is not None:
+            args += [target, "-s", service, "-m", str(calls), "-r", "1", "-rp", "1"]
+        self.process = subprocess.Popen(
+            args, cwd=self.home, stdin=subprocess.DEVNULL,
+            stdout=(self.home / "screen.txt").open("w"), stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> list[str]:
+        """The steps logged so far, e.g. ["1 answered", "1 pressed 1"]."""
+        if not self.log_file.exists():
+            return []
+        return [line.strip() for line in self.log_file.read_text().splitlines() if line.strip()]
+
+    def done(self) -> bool:
+        return self.process.poll() is not None
+
+    def wait_for(self, step: str, within: float = 60.0) -> None:
+        """Wait until `step` is logged (polled; the bound turns a call that never gets
+        there into a failure naming what did happen)."""
+        deadline = time.monotonic() + within
+        while step not in self.log():
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"SIPp {self.home.name}: {step!r} not logged within {within} s; "
+                    f"steps: {self.log()}; errors: {self.error_text()}"
+                )
+            time.sleep(0.05)  # polling a file for a step, not waiting a guessed time
+
+    def error_text(self) -> str:
+        return self.errors.read_text(errors="replace")[-2000:] if self.errors.exists() else ""
+
+    def stop(self) -> None:
+        """Stop the process by its pid."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -1,0 +1,161 @@
+"""Calls through a real Asterisk 22 with `acd serve` attached (tests/lab.py): SIPp
+callers dial the site's number, walk the IVR with their keys, wait, talk to the SIPp
+phone of the agent the engine chose; each test checks what the people lived (their
+phones' logs), what the engine counted, and that Asterisk is left with no channel
+and no bridge of ours."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from acd.ari import models
+from acd.ari.client import AriClient, AriError
+from tests.asterisk import PASSWORD, USER
+from tests.lab import Lab, until
+from tests.sipp import Key
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    with Lab(tmp_path) as floor:
+        yield floor
+
+
+def test_caller_presses_1_and_talks_to_the_agent_and_nothing_is_left(lab: Lab) -> None:
+    agent = lab.phone("1001", answer_after=1.0, talk=3.0)
+    lab.start_engine()
+    lab.login("1001")
+    caller = lab.call(keys=(Key("1", after=1.0),))
+    caller.wait_for("1 ended by far end")  # the agent hung up; the engine ended the call
+    assert caller.log() == ["1 answered", "1 pressed 1", "1 ended by far end"]
+    assert agent.log()[1:] == ["1 answered", "1 hung up"]
+    # The agent's phone showed the caller's number (live.caller_id unset).
+    assert "01012345678" in agent.log()[0]
+    lab.until_no_channels()
+    stats = lab.stop_engine()
+    assert stats["controller"]["outcomes"] == {"answered": 1}
+    # Nothing of ours outlives the engine: not the queue's holding bridge either.
+    assert lab.bridges() == []
+
+
+def test_keys_by_sip_info_and_the_caller_hangs_up_first(lab: Lab) -> None:
+    agent = lab.phone("1001", answer_after=1.0, talk=None)
+    lab.start_engine()
+    lab.login("1001")
+    caller = lab.call(keys=(Key("1", after=1.0, info=True),), patience=8.0)
+    caller.wait_for("1 hung up")
+    agent.wait_for("1 ended by far end")  # the engine hung the agent up after the caller
+    lab.until_no_channels()
+    stats = lab.stop_engine()
+    assert stats["controller"]["outcomes"] == {"answered": 1}
+    assert lab.bridges() == []
+
+
+def test_a_caller_who_gives_up_on_hold_is_an_abandon(lab: Lab) -> None:
+    lab.start_engine()  # nobody logged in: the caller waits
+    caller = lab.call(keys=(Key("1", after=1.0),), patience=6.0)
+    caller.wait_for("1 hung up")
+    lab.until_no_channels()
+    stats = lab.stop_engine()
+    assert stats["controller"]["outcomes"] == {"abandoned": 1}
+    assert lab.bridges() == []
+
+
+def test_a_missed_ring_goes_to_the_next_agent(lab: Lab) -> None:
+    sleepy = lab.phone("1001", answer_after=None)  # rings until cancelled
+    awake = lab.phone("1002", answer_after=1.0, talk=2.0)
+    lab.start_engine()
+    lab.login("1001")
+    caller = lab.call(keys=(Key("1", after=1.0),), patience=90.0)
+    sleepy.wait_for("1 cancelled")  # the 6 s ring timeout
+    lab.login("1002")
+    caller.wait_for("1 ended by far end")
+    assert awake.log()[1:] == ["1 answered", "1 hung up"]
+    lab.until_no_channels()
+    stats = lab.stop_engine()
+    assert stats["controller"]["outcomes"] == {"answered": 1}
+
+
+def test_a_busy_phone_is_a_miss_and_the_call_waits_for_the_next(lab: Lab) -> None:
+    busy = lab.phone("1001", busy=True)
+    free = lab.phone("1002", answer_after=1.0, talk=2.0)
+    lab.start_engine()
+    lab.login("1001", "1002")
+    caller = lab.call(keys=(Key("1", after=1.0),), patience=90.0)
+    caller.wait_for("1 ended by far end")
+    assert free.log()[1:] == ["1 answered", "1 hung up"]
+    # Whoever was rung first: a busy phone never took the call.
+    assert all(step.endswith(("busy",)) or "ringing" in step for step in busy.log())
+    lab.until_no_channels()
+    stats = lab.stop_engine()
+    assert stats["controller"]["outcomes"] == {"answered": 1}
+
+
+def test_a_callback_presents_the_centres_number_not_its_name(lab: Lab) -> None:
+    site = lab.home / "callback.yaml"
+    site.write_text(
+        Path(__file__).parent.joinpath("fixtures", "asterisk", "site.yaml").read_text().replace(
+            '    join_prompt: ["sound:queue-thankyou"]',
+            '    join_prompt: ["sound:queue-thankyou"]\n'
+            "    callback: {when_expected_wait_over_seconds: 0, digit: '1', "
+            "offer_prompt: ['sound:queue-callswaiting'], confirm_prompt: ['sound:vm-goodbye']}",
+        )
+    )
+    citizen = lab.citizen(answer_after=1.0, talk=None)
+    agent = lab.phone("1001", answer_after=1.0, talk=2.0)
+    lab.start_engine(site)
+    # The offer's "1" by SIP INFO: a second RFC 2833 "1" from the same capture repeats
+    # the first one's RTP timestamp, and Asterisk drops it as a duplicate.
+    caller = lab.call(keys=(Key("1", after=1.0), Key("1", after=4.0, info=True)),
+                      number="01099998888")
+    caller.wait_for("1 ended by far end")  # confirmed, then hung up by the engine
+    lab.login("1001")
+    citizen.wait_for("1 answered")
+    agent.wait_for("1 hung up")
+    citizen.wait_for("1 ended by far end")
+    ringing = citizen.log()[0]
+    # The citizen sees the number they called (the DNIS, 120), not "asterisk-lab".
+    assert "<sip:120@" in ringing, ringing
+    assert "asterisk-lab" not in ringing
+    lab.until_no_channels()
+    lab.stop_engine()
+    assert lab.bridges() == []
+
+
+def test_stopping_a_playback_that_has_just_finished_is_not_an_error(lab: Lab) -> None:
+    """Asterisk 22 answers DELETE /playbacks/{id} with 500 "Could not stop playback"
+    for a playback that has just ended; the client reports it as gone (404)."""
+
+    async def scenario() -> None:
+        async with AriClient(lab.asterisk.ari_url, USER, PASSWORD, app="acd") as client:
+            started: asyncio.Queue[str] = asyncio.Queue()
+            finished = asyncio.Event()
+
+            async def listen() -> None:
+                async for event in client.events():
+                    if isinstance(event, models.StasisStart):
+                        await started.put(event.channel.id)
+                    elif isinstance(event, models.PlaybackFinished):
+                        finished.set()
+
+            listener = asyncio.create_task(listen())
+            await asyncio.get_running_loop().run_in_executor(
+                None, until, lab.app_registered, "the test's ARI application registered"
+            )
+            caller = lab.call(patience=30.0)
+            channel = await asyncio.wait_for(started.get(), 30)
+            await client.answer(channel)
+            await client.play(channel, ["sound:beep"], playback_id="pb-just-ended")
+            await asyncio.wait_for(finished.wait(), 30)
+            with pytest.raises(AriError) as stopped:
+                await client.stop_playback("pb-just-ended")
+            assert stopped.value.gone
+            await client.hangup(channel, "normal")
+            listener.cancel()
+            caller.wait_for("1 ended by far end")
+
+    asyncio.run(scenario())
