@@ -96,6 +96,7 @@ class AriClient:
         timeout: float = 5.0,
         heartbeat: float = 10.0,
         max_backoff: float = 10.0,
+        max_in_flight: int = 64,
     ) -> None:
         root = base_url.rstrip("/")
         self.root = root if root.endswith("/ari") else root + "/ari"
@@ -109,6 +110,13 @@ class AriClient:
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._closing = False
+        self._max_in_flight = max_in_flight
+        # Requests past the bound wait here, outside their timeout, rather than in
+        # aiohttp's pool where the wait would count against it.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self.on_round_trip: Callable[[float], None] | None = None
+        """Called with the seconds each REST call took, waiting for its turn included
+        (on the loop's clock), answered or not: the brakes watch it."""
 
     async def __aenter__(self) -> AriClient:
         return self
@@ -120,7 +128,9 @@ class AriClient:
         if self._session is None or self._session.closed:
             # Many calls at once in a surge: keep-alive connections, no per-host cap
             # beyond what one Asterisk serves comfortably.
-            connector = aiohttp.TCPConnector(limit=64, limit_per_host=64)
+            connector = aiohttp.TCPConnector(
+                limit=self._max_in_flight, limit_per_host=self._max_in_flight
+            )
             self._session = aiohttp.ClientSession(
                 headers=self._headers, timeout=self._timeout, connector=connector
             )
@@ -149,6 +159,22 @@ class AriClient:
     ) -> bytes | None:
         """One REST call; the raw JSON answer, or None for 204. Raises AriError."""
         self.counters.requests += 1
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        try:
+            async with self._in_flight:
+                return await self._request(method, path, params, body)
+        finally:
+            if self.on_round_trip is not None:
+                self.on_round_trip(loop.time() - sent)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        body: dict[str, Any] | None,
+    ) -> bytes | None:
         try:
             async with self._http().request(
                 method, self.root + path, params=params, json=body

@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Protocol
 import msgspec
 
 from acd.ari import models
+from acd.ari.brakes import Brakes
 from acd.ari.client import AriClient, AriError
 from acd.ari.clock import Clock as Clock  # re-exported: the drivers build the controller's clock
 from acd.ari.legs import (
@@ -144,6 +145,8 @@ class Stats(msgspec.Struct):
     adopted: int = 0
     """Channels found in our application that we had not heard of (take-over, gap)."""
     handed_back: int = 0
+    turned_away: int = 0
+    """New callers the brakes kept out (live.admission): busy or the fallback."""
     bridges_removed: int = 0
     """Bridges of ours found empty and serving no call, destroyed (shutdown,
     reconciliation)."""
@@ -180,6 +183,8 @@ class Controller:
         self.ari = client
         self.clock = clock
         self.stats = Stats()
+        self.brakes = Brakes(site.live.admission)
+        client.on_round_trip = lambda seconds: self.brakes.round_trip(clock.now(), seconds)
         self.lanes = Lanes(spawn)
         self.legs: dict[str, Leg] = {}
         self.calls: dict[str, CallLegs] = {}
@@ -305,6 +310,9 @@ class Controller:
         if self._stopping:
             self._spawn(self._hand_back_new(ch.id))
             return
+        if not self.brakes.admit(self.clock.now()):
+            self._turn_away(ch.id)
+            return
         self.stats.calls += 1
         call = CallLegs(call_id=ch.id, caller=ch.id, legs=[ch.id])
         self.calls[ch.id] = call
@@ -312,6 +320,21 @@ class Controller:
         if len(self.stats.first_command_ms) < FIRST_COMMAND_SAMPLES:
             self._stasis_seen[ch.id] = time.perf_counter()
         self.feed(ev.CallArrived(call_id=ch.id, caller=ch.caller.number, dnis=ch.dialplan.exten))
+
+    def _turn_away(self, channel: str) -> None:
+        """A new caller the brakes keep out: never answered, never seen by the
+        engine; a busy signal (cause 17) or the dialplan's fallback, at once."""
+        self.stats.turned_away += 1
+        line = self.brakes.report(self.clock.now())
+        if line is not None:
+            log.warning(line)
+        if self.live.admission.turn_away == "busy":
+            self._spawn(self._quietly(self.ari.hangup(channel, "busy")))
+        else:
+            self._spawn(self._quietly(self.ari.continue_in_dialplan(
+                channel, context=self.live.fallback_context,
+                extension=self.live.fallback_extension,
+            )))
 
     def _feature(self, ch: models.Channel, feature: str, args: list[str]) -> None:
         leg = Leg(ch.id, "feature")

@@ -303,6 +303,25 @@ class Abusive(_Record, frozen=True):
     cool_down_seconds: Seconds = 120.0
 
 
+class Admission(_Record, frozen=True):
+    """Brakes under overload (`ari/brakes.py`): new callers past what the PBX and the
+    engine can serve are turned away at once instead of degrading every call."""
+
+    max_new_calls_per_second: Annotated[float, Meta(ge=0, le=10_000)] = 0.0
+    """The knee measured for this PBX (benchmarks/asterisk_load.py); 0: no rate cap."""
+    burst: Annotated[int, Meta(ge=1, le=100_000)] = 20
+    """New callers let in at once above the rate (a bucket that many deep)."""
+    max_ari_latency_ms: Annotated[float, Meta(ge=0, le=60_000)] = 1500.0
+    """When the slowest tenth of recent ARI round trips takes longer, no new caller is
+    let in until it falls to half of this; 0: off."""
+    max_requests_in_flight: Annotated[int, Meta(ge=1, le=10_000)] = 128
+    """ARI requests sent at once; more wait their turn in this process (Asterisk's
+    HTTP server takes `sessionlimit` sessions, 200 in the sample http.conf)."""
+    turn_away: Literal["busy", "continue"] = "busy"
+    """What a caller turned away gets: `busy` (hung up with cause 17: a busy tone, the
+    carrier may retry), or `continue`: the dialplan at `live.fallback_context`."""
+
+
 class Live(_Record, frozen=True):
     """How `acd serve` works with a real PBX over ARI (ignored by the replay)."""
 
@@ -321,6 +340,7 @@ class Live(_Record, frozen=True):
     """The keys an agent presses during a conversation to flag an abusive caller."""
     feature_prompt: Media = field(default_factory=lambda: ["sound:beep"])
     """Played to an agent who dialled a feature code (login, pause...) before hang-up."""
+    admission: Admission = field(default_factory=Admission)
 
 
 class SurgeStage(_Record, frozen=True):

@@ -66,7 +66,8 @@ def caller_scenario(
     number: str, keys: Sequence[Key] = (), patience: float | None = 60.0
 ) -> str:
     """A caller from `number` who, once answered, plays G.711 audio, presses `keys`,
-    then waits for the far end to hang up, or hangs up after `patience` seconds."""
+    then waits for the far end to hang up, or hangs up after `patience` seconds. A
+    486 Busy Here instead of an answer is logged as "busy"."""
     steps = [
         f"""<send retrans="500">{_message(f'''
 INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -85,6 +86,7 @@ Content-Length: [len]
         '<recv response="100" optional="true"/>',
         '<recv response="180" optional="true"/>',
         '<recv response="183" optional="true"/>',
+        '<recv response="486" optional="true" next="busy"/>',
         '<recv response="200" rrs="true"><action>'
         '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="peer_to"/>'
         "</action></recv>",
@@ -147,6 +149,18 @@ Max-Forwards: 70
 Content-Length: 0''')}</send>""",
         '<recv response="200"/>',
         _log("[call_number] hung up"),
+        '<nop next="end"/>',
+        '<label id="busy"/>',
+        f"""<send>{_message('''
+ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+[last_From:]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0''')}</send>""",
+        _log("[call_number] busy"),
         '<label id="end"/>',
     ]
     return _scenario("acd caller", steps)

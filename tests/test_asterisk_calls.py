@@ -159,3 +159,29 @@ def test_stopping_a_playback_that_has_just_finished_is_not_an_error(lab: Lab) ->
             caller.wait_for("1 ended by far end")
 
     asyncio.run(scenario())
+
+
+def test_past_the_admission_cap_callers_hear_busy_and_the_first_is_served(lab: Lab) -> None:
+    site = lab.home / "brakes.yaml"
+    site.write_text(
+        Path(__file__).parent.joinpath("fixtures", "asterisk", "site.yaml").read_text()
+        + "live: {admission: {max_new_calls_per_second: 0.01, burst: 1}}\n"
+    )
+    agent = lab.phone("1001", answer_after=1.0, talk=2.0)
+    lab.start_engine(site)
+    lab.login("1001")
+    callers = [lab.call(keys=(Key("1", after=1.0),)) for _ in range(3)]
+    def settled() -> bool:
+        return all(
+            any(step.endswith(("busy", "ended by far end")) for step in c.log()) for c in callers
+        )
+
+    until(settled, "every caller served or turned away")
+    logs = sorted(c.log()[-1] for c in callers)
+    assert logs == ["1 busy", "1 busy", "1 ended by far end"], logs
+    assert agent.log()[1:] == ["1 answered", "1 hung up"]
+    lab.until_no_channels()
+    stats = lab.stop_engine()
+    assert stats["controller"]["turned_away"] == 2
+    assert stats["controller"]["outcomes"] == {"answered": 1}
+    assert lab.bridges() == []
