@@ -57,6 +57,8 @@ class Lab:
         self.serve: subprocess.Popen[str] | None = None
         self.stats_path = home / "serve-stats.json"
         self._callers = 0
+        self._starts = 0
+        self.serve_log_path = home / "serve-0.log"
 
     def __enter__(self) -> Lab:
         return self
@@ -107,19 +109,20 @@ class Lab:
     def start_engine(self, site: Path = SITE, *extra: str) -> None:
         """`acd serve` against this Asterisk; returns once its app is registered."""
         env = dict(os.environ, ACD_ARI_USER="acd", ACD_ARI_PASSWORD=PASSWORD)
+        self._starts += 1
+        self.serve_log_path = self.home / f"serve-{self._starts}.log"
         self.serve = subprocess.Popen(
             [sys.executable, "-m", "acd.cli.main", "serve", str(site),
              "--ari-url", self.asterisk.ari_url, "--stats-json", str(self.stats_path),
              "--log-level", "INFO", *extra],
             env=env, stdout=subprocess.DEVNULL,
-            stderr=(self.home / "serve.log").open("w"), text=True,
+            stderr=self.serve_log_path.open("w"), text=True,
         )
-        until(self.app_registered, "acd serve registered its ARI application")
+        # Connected and reconciled with what Asterisk holds (a successor's first act).
+        until(lambda: "reconciled:" in self.serve_log(), "acd serve connected to Asterisk")
 
     def app_registered(self, app: str = "acd") -> bool:
         """Whether Asterisk has an application `app` (someone listens for its events)."""
-        if self.serve is not None and self.serve.poll() is not None:
-            raise AssertionError(f"acd serve exited {self.serve.returncode}: {self.serve_log()}")
         try:
             return bool(self.asterisk.get(f"/applications/{app}"))
         except (OSError, urllib.error.URLError):
@@ -136,8 +139,19 @@ class Lab:
         return stats
 
     def serve_log(self) -> str:
-        path = self.home / "serve.log"
+        """What the running (or last) `acd serve` logged so far."""
+        path = self.serve_log_path
+        if self.serve is not None and self.serve.poll() is not None:
+            raise AssertionError(f"acd serve exited {self.serve.returncode}: "
+                                 f"{path.read_text(errors='replace')[-4000:]}")
         return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+    def kill_engine(self) -> None:
+        """SIGKILL `acd serve`: no shutdown, no goodbye (a crash)."""
+        assert self.serve is not None
+        self.serve.kill()
+        self.serve.wait()
+        self.serve = None
 
     # ------------------------------------------------------------------ Asterisk's side
 
