@@ -153,6 +153,9 @@ class Stats(msgspec.Struct):
     outcomes: dict[str, int] = msgspec.field(default_factory=dict)
     first_command_ms: list[float] = msgspec.field(default_factory=list)
     """StasisStart receipt to the first REST call answered, per inbound call (bounded)."""
+    bridge_ms: list[float] = msgspec.field(default_factory=list)
+    """An agent's (or vendor's) leg answered (its StasisStart) to the caller and it
+    bridged, per conversation (bounded)."""
 
 
 FIRST_COMMAND_SAMPLES = 100_000
@@ -200,6 +203,7 @@ class Controller:
         self._timer_at: float | None = None
         self._stopping = False
         self._stasis_seen: dict[str, float] = {}
+        self._answered_at: dict[str, float] = {}
         self._spawn = spawn
 
     # ------------------------------------------------------------------ the engine
@@ -369,6 +373,8 @@ class Controller:
         call = self.calls.get(leg.call_id)
         if call is None:
             return
+        if len(self.stats.bridge_ms) < FIRST_COMMAND_SAMPLES:
+            self._answered_at[leg.channel_id] = time.perf_counter()
         if leg.kind == "agent":
             self.feed(ev.AgentAnswered(agent_id=leg.agent_id, call_id=call.call_id))
         elif leg.kind == "vendor":
@@ -434,6 +440,7 @@ class Controller:
         if leg.gone:
             return
         leg.gone = True
+        self._answered_at.pop(leg.channel_id, None)
         call = self.calls.get(leg.call_id)
         if leg.kind == "feature" or call is None:
             self.legs.pop(leg.channel_id, None)
@@ -696,6 +703,9 @@ class Controller:
                 created = True
                 await self.ari.add_channels(bridge, [caller.channel_id, partner])
                 caller.bridge = other.bridge = bridge
+                answered = self._answered_at.pop(partner, None)
+                if answered is not None:
+                    self.stats.bridge_ms.append((time.perf_counter() - answered) * 1000.0)
             except AriError as err:
                 if created:
                     # Asterisk adds all the channels or none: a bridge nobody was put

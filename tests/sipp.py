@@ -332,7 +332,8 @@ def _scenario(name: str, steps: list[str]) -> str:
 
 class Sipp:
     """One SIPp process running `scenario` on 127.0.0.1:`port` (media on `media`),
-    against `target` (host:port) as a UAC (`calls` calls to `service`), or as a UAS
+    against `target` (host:port) as a UAC (`calls` calls to `service`, `rate` new
+    calls per second), or as a UAS
     when `target` is None. `log()` is what happened, one line per step."""
 
     def __init__(
@@ -345,6 +346,7 @@ class Sipp:
         target: str | None = None,
         service: str = "120",
         calls: int = 1,
+        rate: float = 1.0,
     ) -> None:
         exe = shutil.which("sipp")
         assert exe is not None, "sipp is not installed (Debian package sip-tester)"
@@ -362,7 +364,7 @@ class Sipp:
             "-timeout", "300s", "-max_retrans", "3",
         ]
         if target is not None:
-            args += [target, "-s", service, "-m", str(calls), "-r", "1", "-rp", "1"]
+            args += [target, "-s", service, "-m", str(calls), "-r", str(rate), "-rp", "1000"]
         self.process = subprocess.Popen(
             args, cwd=self.home, stdin=subprocess.DEVNULL,
             stdout=(self.home / "screen.txt").open("w"), stderr=subprocess.STDOUT,
