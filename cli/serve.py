@@ -5,7 +5,10 @@ password from `--ari-password-file` (first line); never from the command line in
 clear, and never logged. One asyncio loop (uvloop when installed), one root
 TaskGroup: the events socket and every call's ARI work are its tasks. SIGINT or
 SIGTERM stops it cleanly: callers still in the IVR or waiting are told and handed
-back to the dialplan (or hung up, by `live.on_shutdown`), then it exits 0.
+back to the dialplan (or hung up, by `live.on_shutdown`), then it exits 0. The
+handlers are in place before its first line of its own (loggers `acd.*`), so whoever
+has read one (`serving site ...`; `ARI events: cannot connect ...` while Asterisk is
+not there yet) may signal it and get that clean stop.
 
 `--redis URL` keeps the queue state in Redis (store/): the engine first takes the
 site's lease and carries on from the stored snapshot and journal, if any; with
@@ -138,6 +141,8 @@ async def serve(
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    # First, before anything of ours is logged: a line of ours tells readers that a
+    # signal now stops us cleanly.
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     clock = Clock(args.speed, start)

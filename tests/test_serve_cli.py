@@ -45,6 +45,17 @@ def test_bad_start_time_names_the_option(
     assert "--start 25:99" in capsys.readouterr().err
 
 
+def wait_for_text(path: Path, text: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Return once `text` is in the file `path` the process writes; fail with what it
+    wrote if the process exits first or `timeout` wall seconds pass."""
+    deadline = time.monotonic() + timeout
+    while text not in path.read_text():
+        if proc.poll() is not None or time.monotonic() >= deadline:
+            why = f"exited with {proc.returncode}" if proc.poll() is not None else "timed out"
+            raise AssertionError(f"no {text!r} ({why}); it wrote:\n{path.read_text()[-3000:]}")
+        time.sleep(0.02)
+
+
 def test_waits_for_asterisk_stops_on_sigterm_and_never_shows_the_password(
     tmp_path: Path,
 ) -> None:
@@ -52,22 +63,31 @@ def test_waits_for_asterisk_stops_on_sigterm_and_never_shows_the_password(
     pw_file = tmp_path / "ari-password"
     pw_file.write_text(secret + "\n")
     stats = tmp_path / "stats.json"
+    out_path, err_path = tmp_path / "stdout", tmp_path / "stderr"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACD_ARI")}
     env["ACD_ARI_USER"] = "acd"
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "acd.cli.main", "serve", CONFIG,
-            "--ari-url", f"http://127.0.0.1:{free_port()}",  # nobody listens there
-            "--ari-password-file", str(pw_file), "--stats-json", str(stats),
-            "--log-level", "DEBUG",
-        ],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    time.sleep(2.0)  # a few connection attempts with backoff
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=20)
+    with out_path.open("wb") as out_file, err_path.open("wb") as err_file:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "acd.cli.main", "serve", CONFIG,
+                "--ari-url", f"http://127.0.0.1:{free_port()}",  # nobody listens there
+                "--ari-password-file", str(pw_file), "--stats-json", str(stats),
+                "--log-level", "DEBUG",
+            ],
+            cwd=ROOT, env=env, stdout=out_file, stderr=err_file,
+        )
+    try:
+        # It says what it waits for; its SIGTERM handler is in place by then.
+        wait_for_text(err_path, "cannot connect", proc, timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out, err = out_path.read_text(), err_path.read_text()
     assert proc.returncode == 0, err
-    assert "cannot connect" in err  # it says what it waits for
+    assert "stopped: 0 calls" in err  # a clean stop, not a kill
     assert secret not in out + err
     assert stats.exists() and secret not in stats.read_text()
 
