@@ -683,7 +683,15 @@ class Controller:
         self._talk(call, call.agent)
 
     def _talk(self, call: CallLegs, partner: str) -> None:
-        """Put the caller and `partner` (agent or vendor leg) in a new mixing bridge."""
+        """Put the caller and `partner` (agent or vendor leg) in a new mixing bridge,
+        unless they are in one together already (a predecessor bridged them)."""
+        caller, other = self.legs.get(call.caller), self.legs.get(partner)
+        if (
+            caller is not None and other is not None and caller.bridge == other.bridge
+            and caller.bridge.startswith(TALK_PREFIX)
+        ):
+            call.talk_bridge = caller.bridge
+            return
         bridge = self._next_id("talk")  # acd-talk-...: TALK_PREFIX
         call.talk_bridge = bridge
 
@@ -921,7 +929,15 @@ class Controller:
                 self._spawn(self._quietly(self.ari.hangup(ch.id)))
                 return
             call = self.calls.setdefault(call_id, CallLegs(call_id=call_id))
-            leg = Leg(ch.id, kind, call_id, agent_id, answered=ch.state == "Up", bridge=bridge)
+            # An agent or vendor leg that is up while the engine still has it ringing
+            # (the predecessor's journal lost the answer) is news: left unanswered
+            # here, reconciliation reports the answer, or the engine would ring
+            # another agent for a caller who is already talking.
+            ringing = self.engine.calls[call_id].state in (
+                CallState.OFFERED, CallState.VENDOR_DIALING
+            )
+            up = ch.state == "Up" and not (ringing and kind in ("agent", "vendor"))
+            leg = Leg(ch.id, kind, call_id, agent_id, answered=up, bridge=bridge)
             if kind == "agent":
                 call.agent = ch.id
             elif kind == "vendor":

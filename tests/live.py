@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from acd.ari.client import AriClient
 from acd.ari.clock import Clock
@@ -96,11 +96,14 @@ class Phone(Unmoved):
     answered: int = 0
     conversations: list[list[str]] = field(default_factory=list)
     ended_by_pbx: list[int] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    """Every line that rang it, latest last (a test may answer one itself)."""
     clock: PbxClock = field(kw_only=True)
     """The PBX's clock (`Floor.phone` gives it)."""
 
     def on_incoming(self, line: Line, caller_id: str) -> None:
         self.rings += 1
+        self.lines.append(line)
         if self.reject is not None:
             cause = self.reject
             _later(self, 0.2, lambda: line.reject(cause) if line.up else None)
@@ -157,11 +160,34 @@ def _later(who: Caller | Phone, delay: float, fn: Callable[[], object]) -> None:
 class Floor:
     """What a scenario can do and see."""
 
-    def __init__(self, pbx: VirtualPbx, controller: Controller, client: AriClient) -> None:
+    def __init__(
+        self,
+        pbx: VirtualPbx,
+        controller: Controller,
+        client: AriClient,
+        spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]],
+    ) -> None:
         self.pbx = pbx
         self.controller = controller
         self.client = client
         self.engine = controller.engine
+        self._spawn = spawn
+        self.events = spawn(controller.run())
+
+    async def take_over(self, engine: Engine) -> Controller:
+        """A successor with `engine` takes over from the controller, which dies without
+        a word (no shutdown, nothing more sent); it reconciles with the PBX on its first
+        connection, like `acd serve` started after a crash."""
+        self.controller.step_down()
+        self.events.cancel()
+        connects = self.client.counters.connects
+        self.controller = Controller(
+            self.controller.site, engine, self.client, self.controller.clock, spawn=self._spawn
+        )
+        self.engine = engine
+        self.events = self._spawn(self.controller.run())
+        await self.until(lambda: self.client.counters.connects > connects, within=30)
+        return self.controller
 
     def caller(self, **script: Unpack[CallerScript]) -> Caller:
         return Caller(clock=self.pbx.clock, **script)
@@ -215,13 +241,12 @@ async def _run(
             clock = Clock(1.0, pbx.clock.now())
             engine = Engine(site, rng=random.Random(0), start=clock.now())
             controller = Controller(site, engine, client, clock, spawn=tg.create_task)
-            events = tg.create_task(controller.run())
-            floor = Floor(pbx, controller, client)
+            floor = Floor(pbx, controller, client, tg.create_task)
             await floor.until(lambda: client.counters.connects > 0, within=5)
             try:
                 await scenario(floor)
             finally:
-                events.cancel()
+                floor.events.cancel()
     finally:
         await pbx.stop()
         if floor is not None and floor.pbx is not pbx:  # a test restarted the PBX

@@ -4,6 +4,9 @@ lost (each ends with an outcome or is still served) and no agent stays reserved.
 
 from __future__ import annotations
 
+import msgspec
+
+from acd.engine import persist
 from acd.softphone_sim.pbx import VirtualPbx
 from tests.live import Floor, run_live
 from tests.test_live_features import MENU, site
@@ -156,5 +159,35 @@ def test_a_talk_bridge_whose_legs_cannot_be_added_is_removed() -> None:
         assert [b for b in f.pbx.asterisk.bridges if b.startswith("acd-talk-")] == []
         assert f.controller.stats.bridges_removed == 0  # removed at once, not found later
         assert f.controller.stats.rest_failures == 0  # a leg that left is no failure
+
+    run_live(site(), scenario)
+
+
+def test_a_successor_whose_state_missed_an_answer_does_not_ring_another_agent() -> None:
+    """The engine acts on Asterisk before its journal write lands: a predecessor that
+    bridged a caller to an agent may die with the answer unrecorded. Its successor
+    finds the agent's leg up while its state still has it ringing: that is the
+    answer, not a ring to give up on and offer to another agent."""
+
+    async def scenario(f: Floor) -> None:
+        first = f.phone("PJSIP/agent1001", answer_after=None, talk=None)
+        second = f.phone("PJSIP/agent1002", answer_after=0.5, talk=None)
+        await f.login("PJSIP/agent1001")
+        caller = f.caller(keys={MENU: "1"})
+        f.call(caller)
+        await f.until(lambda: first.rings == 1)
+        # What the journal kept: the call ringing (encoded, as the store keeps it).
+        stored = msgspec.msgpack.encode(persist.export_state(f.engine))
+        first.lines[0].answer()
+        await f.until(lambda: bool(caller.bridged_with))
+        state = msgspec.msgpack.decode(stored, type=persist.EngineState)
+        successor = await f.take_over(persist.restore(f.engine.config, state))
+        await f.login("PJSIP/agent1002")  # free, and would be rung for a missed call
+        await f.until(lambda: [c.state for c in successor.engine.calls.values()]
+                      == ["connected"])
+        await f.sleep(30)  # past the 10 s ring timeout
+        assert second.rings == 0
+        assert caller.ended_by_pbx is None and first.conversations
+        assert f.pbx.stats.rest_by_status[400] == 0
 
     run_live(site(), scenario)
