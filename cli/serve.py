@@ -173,7 +173,10 @@ async def serve(
             sum(len(q.waiting) for q in engine.queues.values()),
             sum(1 for a in engine.agents.values() if a.state != "logged_out"),
         )
-    async with AriClient(args.ari_url, user, password, app=args.app) as client:
+    async with AriClient(
+        args.ari_url, user, password, app=args.app,
+        max_in_flight=site.live.admission.max_requests_in_flight,
+    ) as client:
         async with asyncio.TaskGroup() as tg:
             from acd.store.writer import StateWriter
 
