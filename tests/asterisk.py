@@ -1,12 +1,20 @@
 """A real Asterisk 22 for the tests, configured from the project's own samples.
 
 `AsteriskServer(tmp, phones=...)` writes an `asterisk.conf` whose directories lie in
-`tmp` (modules, sounds and music from the installed prefix), copies the samples of
+`tmp` (modules from the installed prefix, data as below), copies the samples of
 `config/asterisk/` (the dialplan, ARI, HTTP and music-on-hold files verbatim but for
 ports and the password; `pjsip.conf` with its transport on 127.0.0.1 and the addresses
 of the test's SIPp peers), starts `asterisk -f` in the foreground and waits until ARI
 answers. Everything listens on 127.0.0.1 on free ports; the test owns the process
 and `close()` stops it by its pid.
+
+The data directory (`astdatadir`) is `tmp/data`: links to every entry of the
+prefix's (music on hold, keys, ARI's documentation...) except `sounds`, which is
+built as an operator installs the project's prompts (config/asterisk/README.md,
+step 5): the project's `config/asterisk/sounds/{en,ko}` files, each linked at its
+place under `sounds/<lang>/` (`custom/` kept), merged with every entry of the
+prefix's `sounds/<lang>/` (the core sounds). So the samples are tested with the
+project's prompts installed, and a prompt the project forgets is missing here too.
 
 Where the tests differ from a production install (and why):
 - agents' phones are SIPp user agents on fixed ports, so each agent's AOR has a
@@ -42,6 +50,9 @@ from tests.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "config" / "asterisk"
+SOUNDS = SAMPLES / "sounds"
+"""The project's prompts: `<lang>/<name>.wav` (config/asterisk/sounds/make_sounds.py)."""
+SOUND_LANGUAGES = ("en", "ko")
 PASSWORD = "acd-test-secret"
 USER = "acd"
 STARTUP_SECONDS = 30.0
@@ -127,6 +138,17 @@ def require() -> Path:
     return where
 
 
+def _merge(source: Path, place: Path) -> None:
+    """Link `source` at `place`; where `place` is already a folder of links (the
+    project's prompts), link `source`'s entries into it instead. A file already at
+    `place` wins: the project's prompt is what an operator copied over the core's."""
+    if not place.exists() and not place.is_symlink():
+        place.symlink_to(source)
+    elif place.is_dir() and not place.is_symlink() and source.is_dir():
+        for entry in source.iterdir():
+            _merge(entry, place / entry.name)
+
+
 @dataclass(frozen=True)
 class Peers:
     """Where the test's SIPp user agents listen (127.0.0.1, UDP)."""
@@ -167,11 +189,31 @@ class AsteriskServer:
 
     # ------------------------------------------------------------------ set-up
 
+    def _write_data(self) -> Path:
+        """The data directory described in the module's docstring; its path."""
+        installed = self.prefix / "var" / "lib" / "asterisk"
+        data = self.home / "data"
+        sounds = data / "sounds"
+        sounds.mkdir(parents=True, exist_ok=True)
+        for entry in installed.iterdir():
+            if entry.name != "sounds":
+                (data / entry.name).symlink_to(entry)
+        # The project's files first and one by one, so that the core sounds' folders
+        # (digits/, letters/...) are merged around them instead of hiding them.
+        for lang in SOUND_LANGUAGES:
+            for wav in sorted((SOUNDS / lang).rglob("*.wav")):
+                place = sounds / lang / wav.relative_to(SOUNDS / lang)
+                place.parent.mkdir(parents=True, exist_ok=True)
+                place.symlink_to(wav)
+        for folder in (installed / "sounds").iterdir():
+            _merge(folder, sounds / folder.name)
+        return data
+
     def _write_config(self) -> None:
         etc = self.home / "etc"
         for d in ("etc", "run", "log", "spool", "db", "lib"):
             (self.home / d).mkdir(parents=True, exist_ok=True)
-        data = self.prefix / "var" / "lib" / "asterisk"
+        data = self._write_data()
         self.conf.write_text(
             "[directories]\n"
             f"astetcdir => {etc}\n"
@@ -192,8 +234,10 @@ class AsteriskServer:
         (etc / "modules.conf").write_text(
             "[modules]\nautoload = no\n" + "".join(f"load => {m}\n" for m in MODULES)
         )
+        # verbose.log: level-3 verbose messages, among them the sounds played (played()).
         (etc / "logger.conf").write_text(
             "[general]\n[logfiles]\nmessages.log => notice,warning,error\n"
+            "verbose.log => verbose(3)\n"
         )
         rtp = self.rtp - self.rtp % 2  # RTP ports are even
         (etc / "rtp.conf").write_text(f"[general]\nrtpstart = {rtp}\nrtpend = {rtp + 400}\n")
@@ -305,6 +349,16 @@ class AsteriskServer:
             return []
         return [line for line in messages.read_text(errors="replace").splitlines()
                 if "WARNING" in line or "ERROR" in line]
+
+    def played(self) -> list[tuple[str, str]]:
+        """(sound, language asked for) of every file Asterisk played so far, in order,
+        from its verbose log ("Playing 'custom/main-menu.slin' (language 'ko')")."""
+        log = self.home / "log" / "verbose.log"
+        if not log.exists():
+            return []
+        return [(name, lang) for name, lang in re.findall(
+            r"Playing '(.+?)\.[^.']+' \(language '([^']*)'\)", log.read_text(errors="replace")
+        )]
 
     def close(self) -> None:
         """Stop Asterisk by its pid (SIGTERM, then SIGKILL) and wait for it."""
