@@ -876,6 +876,99 @@ _OFFSET_PATTERN: Final = str(_meta(schema.UtcOffset).pattern)
 # --- Cross-references -----------------------------------------------------------------
 
 
+def _silent_routes(name: str, node: schema.IvrNode) -> list[tuple[str, Route]]:
+    """The routes a caller at `node` may follow without pressing a key, with their
+    field paths (see `_References._ivr_loops`)."""
+    path = _key_path("ivr.nodes", name)
+    routes: list[tuple[str, Route | None]] = []
+    if isinstance(node, schema.MenuNode):
+        routes.append((_key_path(path, "on_fail"), node.on_fail))
+    elif isinstance(node, schema.AnnounceNode | schema.SendLinkNode):
+        routes.append((_key_path(path, "next"), node.next))
+    elif isinstance(node, schema.ScheduleNode):
+        for index, branch in enumerate(node.branches):
+            routes.append((_key_path(_index_path(_key_path(path, "branches"), index), "then"),
+                           branch.then))
+        routes.append((_key_path(path, "otherwise"), node.otherwise))
+        routes.append((_key_path(path, "on_holiday"), node.on_holiday))
+    return [(p, r) for p, r in routes if r is not None and r.queue is None and r.goto]
+
+
+def _kind(node: schema.IvrNode) -> str:
+    return str(type(node).__struct_config__.tag)
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """The strongly connected components of `graph` that hold a cycle (more than one
+    node, or a node with a route to itself), each in the graph's order, the components
+    in the order of their first node (Tarjan's algorithm, without recursion: a long
+    chain of nodes must not exhaust Python's stack)."""
+    order = {name: i for i, name in enumerate(graph)}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    for root in graph:
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, next_edge = work[-1]
+            targets = graph[node]
+            if next_edge < len(targets):
+                work[-1] = (node, next_edge + 1)
+                target = targets[next_edge]
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, 0))
+                elif target in on_stack:
+                    low[node] = min(low[node], index[target])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component: list[str] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in graph[node]:
+                    found.append(sorted(component, key=order.__getitem__))
+    found.sort(key=lambda component: order[component[0]])
+    return found
+
+
+def _shortest_cycle(start: str, graph: dict[str, list[str]], within: set[str]) -> list[str]:
+    """The nodes of a shortest cycle from `start` back to it inside `within` (a
+    strongly connected component holding `start`), `start` first."""
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following: list[str] = []
+        for node in frontier:
+            for target in graph[node]:
+                if target == start:
+                    cycle = [node]
+                    while cycle[-1] != start:
+                        cycle.append(previous[cycle[-1]])
+                    return cycle[::-1]
+                if target in within and target not in previous:
+                    previous[target] = node
+                    following.append(target)
+        frontier = following
+    raise ValueError(f"{start!r} is on no cycle")  # callers pass a cyclic component
+
+
 def _structs(value: object, path: str) -> Iterator[tuple[str, msgspec.Struct]]:
     """Every struct inside `value` (itself included) with its path, in file order."""
     if isinstance(value, msgspec.Struct):
@@ -1024,6 +1117,41 @@ class _References:
         self._ref("ivr.entry", ivr.entry, ivr.nodes, "IVR node", "ivr.nodes")
         for dnis, entry in ivr.by_dnis.items():
             self._ref(_key_path("ivr.by_dnis", dnis), entry, ivr.nodes, "IVR node", "ivr.nodes")
+        self._ivr_loops()
+
+    def _ivr_loops(self) -> None:
+        """Refuse every loop a caller who presses nothing could go round forever.
+
+        Without input a caller follows an announcement's and a link's `next`, a
+        menu's `on_fail` (after its retries; a menu without one disconnects), and any
+        branch of a schedule (`then`, `otherwise`, `on_holiday`: which one depends on
+        the hour). Those routes form a graph over the nodes; a route to a queue, a
+        hang-up, a link without `next` and a menu without `on_fail` end the walk.
+        When the graph has no cycle, every walk ends in a queue or a hang-up after at
+        most as many steps as there are nodes; each cycle is reported once, at the
+        route that closes it, with the nodes it goes through."""
+        nodes = self.config.ivr.nodes
+        edges = {name: _silent_routes(name, node) for name, node in nodes.items()}
+        graph = {
+            name: [route.goto for _, route in routes if route.goto in nodes]
+            for name, routes in edges.items()
+        }
+        for component in _cycles(graph):
+            start = component[0]
+            cycle = _shortest_cycle(start, graph, set(component))
+            steps: list[str] = []
+            closing = ""
+            for here, there in zip(cycle, [*cycle[1:], start], strict=True):
+                closing = next(path for path, route in edges[here] if route.goto == there)
+                field = closing[len(_key_path("ivr.nodes", here)) + 1 :]
+                steps.append(f"{here} ({_kind(nodes[here])}, {field})")
+            walk = " -> ".join([*steps, start])
+            self.loader.error(
+                _key_path(closing, "goto"),
+                f"a caller who presses nothing goes round {walk} forever: end the loop"
+                " with a queue or a hang-up, or a menu that disconnects after its retries"
+                " (no `on_fail`)",
+            )
 
     def _route(self, path: str, route: Route) -> None:
         if (route.goto is None) == (route.queue is None):
