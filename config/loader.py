@@ -66,7 +66,7 @@ from acd.config.schema import (
 
 __all__ = ["ConfigError", "ConfigErrors", "load_site", "parse_site"]
 
-MAX_AGENTS: Final = 100_000
+MAX_AGENTS: Final = schema.MAX_AGENTS
 """Most agents a site may expand to: a typo like `count: 100000000` in an agent group
 must be an error, not a loader that allocates until the machine swaps."""
 
@@ -254,6 +254,8 @@ _PATTERN_NAMES: Final[dict[str, str]] = {
     str(_meta(schema.Date).pattern): "a date YYYY-MM-DD",
     str(_meta(schema.UtcOffset).pattern): "a UTC offset like +09:00",
     str(_meta(schema.Digit).pattern): "one phone key: 0-9, * or #",
+    str(_meta(schema.SiteName).pattern): "a name of 1 to 100 characters without braces or"
+    " spaces at either end",
 }
 _SKILL_LEVEL: Final = (_meta(schema.SkillLevel).ge, _meta(schema.SkillLevel).le)
 
@@ -297,6 +299,8 @@ def _describe(t: mi.Type, path: str = "") -> str:
     if isinstance(t, mi.StrType):
         if t.pattern is not None:
             return _PATTERN_NAMES.get(t.pattern, f"a string matching {t.pattern}")
+        if t.min_length == 1 and t.max_length is None:
+            return "a non-empty string"
         return "a string"
     if isinstance(t, mi.IntType):
         if (t.ge, t.le) == _SKILL_LEVEL:
@@ -328,9 +332,9 @@ def _describe_node(node: Node) -> str:
     if isinstance(node, SequenceNode):
         return "a list"
     text = str(node.value)
+    if text == "":
+        return "an empty value" if node.tag == _PLAIN_TAG else "an empty string"
     if node.tag == _PLAIN_TAG:
-        if text == "":
-            return "an empty value"
         value = _resolve_core(text)
         return repr(value) if isinstance(value, str) else text
     if _resolve_core(text) != text:  # a quoted "10" or "true": say it is a string
@@ -822,7 +826,8 @@ class _Loader:
         if t.min_length is not None and len(node.value) < t.min_length:
             self.error(
                 path,
-                f"expected at least {t.min_length} items, got {len(node.value)}",
+                f"expected at least {t.min_length} item{'s' if t.min_length != 1 else ''},"
+                f" got {len(node.value)}",
                 mark=node.start_mark,
             )
             ok = False
@@ -849,7 +854,7 @@ def _string_problem(value: str, t: mi.StrType) -> str | None:
     """None when `value` fits `t`, else a hint to append to "expected ..., got ..."
     ("" when the expectation says it all)."""
     if t.min_length is not None and len(value) < t.min_length:
-        return f" (at least {t.min_length} characters)"
+        return "" if t.min_length == 1 else f" (at least {t.min_length} characters)"
     if t.max_length is not None and len(value) > t.max_length:
         return f" (at most {t.max_length} characters)"
     if t.pattern is None:
@@ -874,6 +879,136 @@ _OFFSET_PATTERN: Final = str(_meta(schema.UtcOffset).pattern)
 
 
 # --- Cross-references -----------------------------------------------------------------
+
+
+MIN_VENDOR_CALL_SECONDS: Final = 10
+"""The shortest a vendor's line is busy with one call on average (ringing, a greeting,
+one answer): what bounds the calls an hour `max_concurrent` lines can carry."""
+
+_WEEK_MINUTES: Final = 7 * 1440
+_ALL_WEEK: Final = (1 << _WEEK_MINUTES) - 1
+
+
+def _span(start: int, end: int) -> int:
+    """The minutes [start, end) of the week as bits (end <= 7 days)."""
+    return ((1 << (end - start)) - 1) << start if end > start else 0
+
+
+def _windows_mask(windows: Sequence[TimeWindow]) -> int:
+    """The minutes of the week (Monday 00:00 = bit 0) inside any of `windows`, as
+    `engine.localtime.in_window` reads them: a window whose end is before its start
+    runs past midnight into the next day."""
+    mask = 0
+    for window in windows:
+        start, end = _clock(window.start), _clock(window.end)
+        for day in window.days:
+            base = schema.DAYS.index(day) * 1440
+            if start < end:
+                mask |= _span(base + start, base + end)
+            elif start > end:
+                mask |= _span(base + start, base + 1440)
+                following = (base + 1440) % _WEEK_MINUTES
+                mask |= _span(following, following + end)
+    return mask
+
+
+def _clock(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _describe_week(mask: int, limit: int = 4) -> str:
+    """The minutes of `mask` in words: "mon 18:00-tue 09:00, ..." (at most `limit`
+    spans, then how many more), "at no hour" or "at every hour"."""
+    if mask == 0:
+        return "at no hour"
+    if mask == _ALL_WEEK:
+        return "at every hour"
+    spans: list[tuple[int, int]] = []
+    minute = 0
+    while minute < _WEEK_MINUTES:
+        if mask >> minute & 1:
+            end = minute
+            while end < _WEEK_MINUTES and mask >> end & 1:
+                end += 1
+            spans.append((minute, end))
+            minute = end
+        else:
+            minute += 1
+    if len(spans) > 1 and spans[0][0] == 0 and spans[-1][1] == _WEEK_MINUTES:
+        first = spans.pop(0)  # Sunday night runs on into Monday morning
+        spans[-1] = (spans[-1][0], _WEEK_MINUTES + first[1])
+
+    def at(minute: int) -> str:
+        day, rest = divmod(minute % _WEEK_MINUTES, 1440)
+        return f"{schema.DAYS[day]} {rest // 60:02d}:{rest % 60:02d}"
+
+    words = [f"{at(a)}-{at(b)}" for a, b in spans[:limit]]
+    more = f" and {len(spans) - limit} more" if len(spans) > limit else ""
+    return ", ".join(words) + more
+
+
+def _queue_reach(ivr: schema.Ivr) -> dict[str, int]:
+    """Queue -> the minutes of the week at which some IVR path leads a caller to it,
+    whatever keys they press. A schedule's branch gets the minutes its window holds
+    and no earlier branch's did, `otherwise` the rest; `on_holiday` any minute (a
+    holiday may fall on any day). Queues no route leads to are absent."""
+    reach_node: dict[str, int] = {}
+    reach_queue: dict[str, int] = {}
+    work: list[tuple[str, int]] = []
+
+    def deliver(route: Route | None, mask: int) -> None:
+        if route is None or mask == 0:
+            return
+        if route.queue is not None:
+            reach_queue[route.queue] = reach_queue.get(route.queue, 0) | mask
+        elif route.goto in ivr.nodes:
+            new = mask & ~reach_node.get(route.goto, 0)
+            if new:
+                reach_node[route.goto] = reach_node.get(route.goto, 0) | new
+                work.append((route.goto, new))
+
+    for entry in (ivr.entry, *ivr.by_dnis.values()):
+        deliver(Route(goto=entry), _ALL_WEEK)
+    while work:
+        name, mask = work.pop()
+        node = ivr.nodes[name]
+        if isinstance(node, schema.MenuNode):
+            for route in node.options.values():
+                deliver(route, mask)
+            deliver(node.on_fail, mask)
+        elif isinstance(node, schema.AnnounceNode | schema.SendLinkNode):
+            deliver(node.next, mask)
+        elif isinstance(node, schema.ScheduleNode):
+            left = mask
+            for branch in node.branches:
+                window = _windows_mask([branch.window])
+                deliver(branch.then, left & window)
+                left &= ~window
+            deliver(node.otherwise, left)
+            deliver(node.on_holiday, mask)
+    return reach_queue
+
+
+def _why_nobody(
+    skill: str, level: int, holders: list[Agent], pools: set[str], in_service: set[str]
+) -> str:
+    """Why no agent can take a queue's calls, in words."""
+    if not holders:
+        return f"no agent holds skill {skill!r} at level {level} or above"
+    admitted = [agent for agent in holders if agent.pool in pools]
+    if not admitted:
+        theirs = sorted({agent.pool for agent in holders})
+        return (
+            f"the {len(holders)} agent(s) holding skill {skill!r} at level {level} or above"
+            f" are in pool(s) {', '.join(theirs)}, which the queue never admits"
+            f" (it admits {', '.join(sorted(pools)) or 'none'})"
+        )
+    idle = sorted({agent.pool for agent in admitted} - in_service)
+    return (
+        f"the agents holding skill {skill!r} are in pool(s) {', '.join(idle)}, whose size is 0"
+        " at the site's distancing level and at every surge stage"
+    )
 
 
 def _silent_routes(name: str, node: schema.IvrNode) -> list[tuple[str, Route]]:
@@ -1009,7 +1144,120 @@ class _References:
                     f"start and end are both {struct.end}: the window never opens"
                     " (leave both out for the whole day)",
                 )
-        return self._agents()
+        self._figures()
+        roster = self._agents()
+        if not self.loader.errors:  # answering needs every name to name something
+            self._answerable(roster)
+        return roster
+
+    def _figures(self) -> None:
+        """The ranges that involve two fields (one field's ranges are the schema's)."""
+        for name, vendor in self.config.vendors.items():
+            path = _key_path("vendors", name)
+            lines = vendor.max_concurrent * 3600 // MIN_VENDOR_CALL_SECONDS
+            if vendor.max_per_hour is not None and vendor.max_per_hour > lines:
+                self.loader.error(
+                    _key_path(path, "max_per_hour"),
+                    f"{vendor.max_per_hour} calls an hour cannot go through"
+                    f" max_concurrent {vendor.max_concurrent} lines: even calls of"
+                    f" {MIN_VENDOR_CALL_SECONDS} s carry at most {lines} an hour",
+                )
+            hourly = min(lines, vendor.max_per_hour or lines)
+            if vendor.max_per_day is not None and vendor.max_per_day > 24 * hourly:
+                self.loader.error(
+                    _key_path(path, "max_per_day"),
+                    f"{vendor.max_per_day} calls a day is more than 24 hours at"
+                    f" {hourly} an hour ({24 * hourly})",
+                )
+        simulation = self.config.simulation
+        if simulation is not None:
+            agents = simulation.agents
+            if agents.answer_max_seconds < agents.answer_min_seconds:
+                self.loader.error(
+                    "simulation.agents.answer_max_seconds",
+                    f"{agents.answer_max_seconds:g} is below answer_min_seconds"
+                    f" ({agents.answer_min_seconds:g})",
+                )
+        stages = [stage.stage for stage in self.config.surge.stages]
+        for name, queue in self.config.queues.items():
+            for index, rule in enumerate(queue.overflow):
+                wanted = rule.when.stage_at_least
+                if wanted is not None and wanted > max(stages, default=0):
+                    defined = f"stages {', '.join(map(str, stages))}" if stages else "none"
+                    rule_path = _index_path(_key_path(_key_path("queues", name), "overflow"), index)
+                    self.loader.error(
+                        _key_path(_key_path(rule_path, "when"), "stage_at_least"),
+                        f"surge stage {wanted} is never reached (surge.stages defines"
+                        f" {defined}): the rule can never hold",
+                    )
+
+    def _answerable(self, roster: list[Agent]) -> None:
+        """Refuse a queue no agent or vendor can ever answer.
+
+        A queue's callers can be answered by an agent of a pool it admits (at the
+        start or after a relax step) holding its skill at the lowest level it relaxes
+        to, whose pool can be in service (a size above 0 at the site's distancing level
+        or at some surge stage), or by a vendor of one of its overflow rules; and only
+        at an hour when callers reach it (through the IVR's schedules; a queue no route
+        leads to, at any hour) and that agent's shift or that vendor's hours hold."""
+        config = self.config
+        reach = _queue_reach(config.ivr)
+        in_service = {
+            name
+            for name, pool in config.pools.items()
+            if pool.size_by_distancing_level is None
+            or pool.size_by_distancing_level.get(config.site.distancing_level, 0) > 0
+            or any(stage.pool_sizes.get(name, 0) > 0 for stage in config.surge.stages)
+        }
+        stages = max((stage.stage for stage in config.surge.stages), default=0)
+        for name, queue in config.queues.items():
+            path = _key_path("queues", name)
+            pools = set(queue.pools).union(*(step.pools for step in queue.relax))
+            level = min([queue.min_level, *(s.min_level for s in queue.relax if s.min_level)])
+            vendors = [
+                vendor
+                for rule in queue.overflow
+                if (rule.when.stage_at_least or 0) <= stages
+                for vendor in rule.vendors
+            ]
+            holders = [
+                agent
+                for agent in roster
+                if any(g.skill == queue.skill and g.level >= level for g in agent.skills)
+            ]
+            able = [a for a in holders if a.pool in pools and a.pool in in_service]
+            if not able and not vendors:
+                if not pools:
+                    self.loader.error(
+                        _key_path(path, "pools"),
+                        "no pool is admitted, and no relax step admits one nor an overflow"
+                        " rule names a vendor: no caller of this queue can ever be answered",
+                    )
+                    continue
+                why = _why_nobody(queue.skill, level, holders, pools, in_service)
+                self.loader.error(
+                    _key_path(path, "skill"),
+                    f"no caller of this queue can ever be answered: {why}, and no overflow"
+                    " rule names a vendor",
+                )
+                continue
+            works = 0
+            for agent in able:
+                shift = config.shifts.get(agent.shift) if agent.shift is not None else None
+                works |= _ALL_WEEK if shift is None else _windows_mask(shift.windows)
+            for vendor_name in vendors:
+                hours = config.vendors[vendor_name].hours
+                works |= _ALL_WEEK if hours is None else _windows_mask(hours.open)
+            reached = reach.get(name, _ALL_WEEK)
+            if reached & works == 0:
+                self.loader.error(
+                    path,
+                    f"no caller of this queue can ever be answered: callers reach it"
+                    f" {_describe_week(reached)} (the IVR's schedules), and the"
+                    f" {len(able)} agent(s) and {len(set(vendors))} vendor(s) who can take its"
+                    f" calls work only {_describe_week(works)}",
+                    key=True,
+                )
 
     def _ref(
         self,

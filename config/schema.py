@@ -8,11 +8,17 @@ Nothing here does IO, so the engine may import it.
 Every struct forbids unknown fields: a misspelt key is an error, never silently
 ignored. Durations are seconds, clock times are local "HH:MM" in the site's UTC
 offset, sound names are Asterisk media URIs ("sound:queue-thereare").
+
+Every figure has the range a real centre can have (`config/README.md`, "Ranges", says
+why each): a typo such as `ring_timeout_seconds: 1e300` or `max_concurrent: 5000000`
+is refused by the loader with its line, never run. The bounds are `Meta(ge=..., le=...)`
+on the aliases and fields below; the checks that involve two fields (a vendor's
+hourly cap against its lines) are the loader's.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from msgspec import Meta, Struct, field
 
@@ -22,9 +28,28 @@ DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ClockTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 Date = Annotated[str, Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 UtcOffset = Annotated[str, Meta(pattern=r"^[+-][0-9]{2}:[0-9]{2}$")]
-Seconds = Annotated[float, Meta(ge=0)]
-PositiveSeconds = Annotated[float, Meta(gt=0)]
-Count = Annotated[int, Meta(ge=0)]
+DAY_SECONDS: Final = 86_400
+MAX_AGENTS: Final = 100_000
+"""Most agents a site may have (in all, per pool, per surge stage): ten times the
+largest single-site centres, and a bound on what the loader allocates."""
+MAX_CALLS_PER_DAY: Final = 10_000_000
+"""Ten times Seoul 120's worst surge day is 800,000 calls; a site's surge thresholds
+go no further than this."""
+
+Seconds = Annotated[float, Meta(ge=0, le=DAY_SECONDS)]
+"""A duration: no waiting time, threshold or delay of a contact centre exceeds a day."""
+PositiveSeconds = Annotated[float, Meta(gt=0, le=DAY_SECONDS)]
+RingSeconds = Annotated[float, Meta(ge=1, le=600)]
+"""How long a phone rings before it counts as not answered: from a second (nobody can
+answer faster) to ten minutes (carriers give up long before)."""
+CallSeconds = Annotated[float, Meta(gt=0, le=4 * 3600)]
+"""A conversation's or a caller's patience's typical length: at most four hours."""
+Count = Annotated[int, Meta(ge=0, le=MAX_AGENTS)]
+"""A number of agents, or of callers in a queue."""
+Rank = Annotated[int, Meta(ge=-1000, le=1000)]
+"""A queue's weight or a caller's priority: they rank a handful of queues and callers.
+The read model packs a priority with a sequence number in one float (exact while
+|priority| < 8192, store/projection.py), so a wide range would also be a wrong one."""
 SkillLevel = Annotated[int, Meta(ge=1, le=5)]
 Digit = Annotated[str, Meta(pattern=r"^[0-9*#]$")]
 Media = list[str]
@@ -39,7 +64,7 @@ class TimeWindow(_Record, frozen=True):
     """Days of the week and a local time range. `end` before `start` crosses midnight
     (the evening shift 18:00-01:00); `end` "24:00" means the end of the day."""
 
-    days: list[Day] = field(default_factory=lambda: list(DAYS))
+    days: Annotated[list[Day], Meta(min_length=1)] = field(default_factory=lambda: list(DAYS))
     start: ClockTime = "00:00"
     end: ClockTime = "24:00"
 
@@ -47,21 +72,28 @@ class TimeWindow(_Record, frozen=True):
 class Hours(_Record, frozen=True):
     """Opening hours: open inside any window, closed on the listed holidays."""
 
-    open: list[TimeWindow]
+    open: Annotated[list[TimeWindow], Meta(min_length=1)]
     holidays: list[Date] = []
 
 
+SiteName = Annotated[str, Meta(pattern=r"^[^{}\s]([^{}\n\r\t]{0,98}[^{}\s])?$")]
+"""1 to 100 characters, no leading or trailing space, no braces (the name is the Redis
+hash tag of the site's keys, store/keys.py)."""
+NonEmpty = Annotated[str, Meta(min_length=1)]
+
+
 class Site(_Record, frozen=True):
-    name: str
+    name: SiteName
+    """The site's name: `acd state NAME` and the Redis keys use it."""
     utc_offset: UtcOffset = "+00:00"
     """Local time is UTC plus this fixed offset (Korea has no daylight saving)."""
-    languages: list[str] = field(default_factory=lambda: ["en"])
+    languages: Annotated[list[str], Meta(min_length=1)] = field(default_factory=lambda: ["en"])
     default_language: str = "en"
-    short_abandon_seconds: Seconds = 5.0
+    short_abandon_seconds: Annotated[float, Meta(ge=0, le=60)] = 5.0
     """Callers who abandon within this many seconds of joining a queue are not offered."""
-    service_level_seconds: Seconds = 20.0
+    service_level_seconds: Annotated[float, Meta(ge=1, le=3600)] = 20.0
     interval_minutes: Annotated[int, Meta(ge=1, le=60)] = 15
-    dial_out: str = "PJSIP/{number}@pstn"
+    dial_out: NonEmpty = "PJSIP/{number}@pstn"
     """Endpoint template for callbacks to a caller's number."""
     distancing_level: str = "1"
     """Social-distancing level in force, as written in the pools' size tables
@@ -88,14 +120,17 @@ class Pool(_Record, frozen=True):
 class Vendor(_Record, frozen=True):
     """An outsourced vendor reached over a trunk, under a capacity-capped contract."""
 
-    trunk: str
+    trunk: NonEmpty
     """The endpoint to dial, e.g. "PJSIP/vendor-a" or "PJSIP/1200@vendor-a"."""
     skills: list[str]
-    max_concurrent: Annotated[int, Meta(ge=1)]
+    max_concurrent: Annotated[int, Meta(ge=1, le=10_000)]
+    """Lines (seats) of the contract: the largest outsourcing contracts have thousands."""
     max_per_hour: Annotated[int, Meta(ge=1)] | None = None
+    """At most what `max_concurrent` lines can carry (the loader checks it)."""
     max_per_day: Annotated[int, Meta(ge=1)] | None = None
+    """At most 24 times the hourly figure (the loader checks it)."""
     hours: Hours | None = None
-    ring_timeout_seconds: PositiveSeconds = 30.0
+    ring_timeout_seconds: RingSeconds = 30.0
     name: str = ""
 
 
@@ -114,7 +149,8 @@ class OverflowWhen(_Record, frozen=True):
     waited_over_seconds: Seconds | None = None
     queue_longer_than: Count | None = None
     predicted_wait_over_seconds: Seconds | None = None
-    stage_at_least: Annotated[int, Meta(ge=0)] | None = None
+    stage_at_least: Annotated[int, Meta(ge=0, le=100)] | None = None
+    """A surge stage the site defines (the loader checks it)."""
 
 
 class OverflowRule(_Record, frozen=True):
@@ -128,8 +164,9 @@ class OverflowRule(_Record, frozen=True):
 class Announcements(_Record, frozen=True):
     """Periodic position and expected-wait announcements to queued callers."""
 
-    first_after_seconds: Seconds = 30.0
-    every_seconds: PositiveSeconds = 60.0
+    first_after_seconds: Annotated[float, Meta(ge=0, le=3600)] = 30.0
+    every_seconds: Annotated[float, Meta(ge=10, le=3600)] = 60.0
+    """At least 10 s: an announcement takes seconds to play."""
     position: bool = True
     expected_wait: bool = True
 
@@ -141,9 +178,9 @@ class CallbackOffer(_Record, frozen=True):
     digit: Digit = "1"
     offer_prompt: Media = field(default_factory=lambda: ["sound:queue-callback-offer"])
     confirm_prompt: Media = field(default_factory=lambda: ["sound:queue-callback-confirm"])
-    max_attempts: Annotated[int, Meta(ge=1)] = 3
+    max_attempts: Annotated[int, Meta(ge=1, le=10)] = 3
     retry_after_seconds: Seconds = 300.0
-    ring_timeout_seconds: PositiveSeconds = 30.0
+    ring_timeout_seconds: RingSeconds = 30.0
 
 
 class Queue(_Record, frozen=True):
@@ -157,13 +194,14 @@ class Queue(_Record, frozen=True):
     strategy: Literal[
         "longest_idle", "skill_level", "least_occupied", "round_robin", "random"
     ] = "longest_idle"
-    weight: int = 0
+    weight: Rank = 0
     """Across an agent's queues, a higher weight is served first (as app_queue)."""
-    priority: int = 0
+    priority: Rank = 0
     """Default caller priority; an IVR route may set another."""
-    wrap_up_seconds: Seconds = 10.0
-    ring_timeout_seconds: PositiveSeconds = 15.0
-    service_level_seconds: Seconds | None = None
+    wrap_up_seconds: Annotated[float, Meta(ge=0, le=3600)] = 10.0
+    """After-call work: an hour is already far beyond any centre's."""
+    ring_timeout_seconds: RingSeconds = 15.0
+    service_level_seconds: Annotated[float, Meta(ge=1, le=3600)] | None = None
     music_on_hold: str = "default"
     join_prompt: Media = []
     pre_connect: Media = []
@@ -186,8 +224,8 @@ class SkillGrant(_Record, frozen=True):
 
 
 class Agent(_Record, frozen=True):
-    id: str
-    endpoint: str
+    id: NonEmpty
+    endpoint: NonEmpty
     pool: str
     skills: list[SkillGrant]
     name: str = ""
@@ -199,11 +237,11 @@ class AgentGroup(_Record, frozen=True):
 
     `endpoint` and `name` are templates with `{id}` and `{n}` (1-based index)."""
 
-    count: Annotated[int, Meta(ge=1)]
-    first_id: Annotated[int, Meta(ge=0)]
+    count: Annotated[int, Meta(ge=1, le=MAX_AGENTS)]
+    first_id: Annotated[int, Meta(ge=0, le=999_999_999)]
     pool: str
     skills: list[SkillGrant]
-    endpoint: str = "PJSIP/agent{id}"
+    endpoint: NonEmpty = "PJSIP/agent{id}"
     name: str = "{pool} {n}"
     shift: str | None = None
 
@@ -211,7 +249,7 @@ class AgentGroup(_Record, frozen=True):
 class Shift(_Record, frozen=True):
     """When the agents of a shift are scheduled to work."""
 
-    windows: list[TimeWindow]
+    windows: Annotated[list[TimeWindow], Meta(min_length=1)]
     name: str = ""
 
 
@@ -223,7 +261,7 @@ class Route(_Record, frozen=True):
 
     goto: str | None = None
     queue: str | None = None
-    priority: int | None = None
+    priority: Rank | None = None
     language: str | None = None
 
 
@@ -234,8 +272,9 @@ class MenuNode(_Record, frozen=True, tag_field="kind", tag="menu"):
 
     prompt: Media
     options: dict[Digit, Route]
-    timeout_seconds: PositiveSeconds = 5.0
-    retries: Count = 2
+    timeout_seconds: Annotated[float, Meta(ge=1, le=60)] = 5.0
+    """Silence after the prompt before the menu counts a try: 1 s to a minute."""
+    retries: Annotated[int, Meta(ge=0, le=10)] = 2
     invalid_prompt: Media = field(default_factory=lambda: ["sound:option-is-invalid"])
     on_fail: Route | None = None
     fail_prompt: Media = field(default_factory=lambda: ["sound:vm-goodbye"])
@@ -293,14 +332,14 @@ class Ivr(_Record, frozen=True):
 class MissedRing(_Record, frozen=True):
     """Ring-no-answer, busy and unreachable are all misses (app_queue's autopause)."""
 
-    pause_after: Annotated[int, Meta(ge=1)] = 3
-    rest_seconds: Seconds = 5.0
+    pause_after: Annotated[int, Meta(ge=1, le=100)] = 3
+    rest_seconds: Annotated[float, Meta(ge=0, le=3600)] = 5.0
     """After a miss below `pause_after`, the agent rests this long before the next offer."""
 
 
 class Abusive(_Record, frozen=True):
     warning: Media = field(default_factory=lambda: ["sound:abusive-caller-warning"])
-    cool_down_seconds: Seconds = 120.0
+    cool_down_seconds: Annotated[float, Meta(ge=0, le=3600)] = 120.0
 
 
 class Admission(_Record, frozen=True):
@@ -347,9 +386,9 @@ class SurgeStage(_Record, frozen=True):
     """A surge stage (field facts: 1 = 60,000 calls a day in-house, 2 = 80,000 with
     vendors and short-term hires)."""
 
-    stage: Annotated[int, Meta(ge=1)]
-    enter_at_calls_per_day: Annotated[int, Meta(ge=1)]
-    leave_below_calls_per_day: Annotated[int, Meta(ge=0)] | None = None
+    stage: Annotated[int, Meta(ge=1, le=100)]
+    enter_at_calls_per_day: Annotated[int, Meta(ge=1, le=MAX_CALLS_PER_DAY)]
+    leave_below_calls_per_day: Annotated[int, Meta(ge=0, le=MAX_CALLS_PER_DAY)] | None = None
     """Hysteresis; absent: 90 % of `enter_at_calls_per_day`."""
     pool_sizes: dict[str, Count] = {}
     """Raise these pools' in-service size while at this stage (or above)."""
@@ -372,13 +411,13 @@ class Duration(_Record, frozen=True):
     shape of talk times) or exponential (`mean_seconds`, as queueing theory assumes)."""
 
     kind: Literal["lognormal", "exponential"] = "lognormal"
-    median_seconds: PositiveSeconds | None = None
+    median_seconds: CallSeconds | None = None
     sigma: Annotated[float, Meta(ge=0, le=3)] = 0.6
-    mean_seconds: PositiveSeconds | None = None
+    mean_seconds: CallSeconds | None = None
 
 
 class SurvivalPoint(_Record, frozen=True):
-    after_seconds: Seconds
+    after_seconds: Annotated[float, Meta(ge=0, le=4 * 3600)]
     still_waiting: Annotated[float, Meta(ge=0, le=1)]
 
 
@@ -391,8 +430,10 @@ class Patience(_Record, frozen=True):
     curve); past the last point, callers wait no longer."""
 
     kind: Literal["exponential", "lognormal", "table"] = "exponential"
-    mean_seconds: PositiveSeconds | None = None
-    median_seconds: PositiveSeconds | None = None
+    mean_seconds: Annotated[float, Meta(gt=0)] | None = None
+    """No upper bound (finite): a mean of 1e12 s is how a replay models callers who
+    never hang up (Erlang C's assumption, tests/test_validation_erlang.py)."""
+    median_seconds: Annotated[float, Meta(gt=0)] | None = None
     sigma: Annotated[float, Meta(ge=0, le=3)] = 0.8
     points: list[SurvivalPoint] = []
 
@@ -413,7 +454,7 @@ class Redial(_Record, frozen=True):
 
     probability: Annotated[float, Meta(ge=0, le=1)] = 0.0
     mean_delay_seconds: PositiveSeconds = 600.0
-    max_attempts: Annotated[int, Meta(ge=1)] = 3
+    max_attempts: Annotated[int, Meta(ge=1, le=20)] = 3
 
 
 class HangUpOnWait(_Record, frozen=True):
@@ -424,8 +465,9 @@ class HangUpOnWait(_Record, frozen=True):
 
 
 class AgentBehaviour(_Record, frozen=True):
-    answer_min_seconds: Seconds = 2.0
-    answer_max_seconds: Seconds = 6.0
+    answer_min_seconds: Annotated[float, Meta(ge=0, le=120)] = 2.0
+    answer_max_seconds: Annotated[float, Meta(ge=0, le=120)] = 6.0
+    """At least `answer_min_seconds` (the loader checks it)."""
     miss_probability: Annotated[float, Meta(ge=0, le=1)] = 0.02
     """Offers the agent lets ring out (now and then, as people do)."""
 
@@ -442,8 +484,8 @@ class Simulation(_Record, frozen=True):
     callback_reached: Annotated[float, Meta(ge=0, le=1)] = 0.85
     hang_up_on_wait: HangUpOnWait | None = None
     agents: AgentBehaviour = AgentBehaviour()
-    prompt_seconds_per_sound: PositiveSeconds = 2.5
-    vendor_answer_seconds: Seconds = 5.0
+    prompt_seconds_per_sound: Annotated[float, Meta(gt=0, le=600)] = 2.5
+    vendor_answer_seconds: Annotated[float, Meta(ge=0, le=600)] = 5.0
     dnis: str = ""
     """The number callers dial (chooses the IVR entry through `ivr.by_dnis`)."""
     date: Date = "2026-06-09"

@@ -62,6 +62,8 @@ class ConfigCase:
     at: str
     field: str
     words: str
+    more: tuple[tuple[str, str], ...] = ()
+    """Further (old, new) edits the case needs."""
 
 
 def check(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str) -> tuple[int, str, str]:
@@ -189,3 +191,270 @@ def test_every_loop_is_reported_once(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert status == 1
     assert printed.count("forever") == 2, printed
     assert "2 error(s)" in printed
+
+
+
+# --- configurations that can never answer a call ------------------------------------------
+
+VENDOR = "vendors: {va: {trunk: PJSIP/va, skills: [gen], max_concurrent: 2}}\n"
+"""A vendor, added before `ivr:` by the cases that need one."""
+
+NIGHT_ONLY = """\
+    hours:
+      kind: schedule
+      branches: [{window: {start: "09:00", end: "18:00"}, then: {goto: main}}]
+      otherwise: {queue: night}"""
+"""An entry that sends every caller outside 09:00-18:00 to the queue `night`."""
+
+NEVER_ANSWERED = [
+    ConfigCase(
+        "a queue with pools: []",
+        "med: {skill: med, pools: [floor]}",
+        "med: {skill: med, pools: []}",
+        "pools: []",
+        "queues.med.pools",
+        "no pool is admitted, and no relax step admits one nor an overflow rule names a"
+        " vendor: no caller of this queue can ever be answered",
+    ),
+    ConfigCase(
+        "a queue whose skill no agent holds",
+        "skills: [{skill: med, level: 3}]",
+        "skills: [{skill: gen, level: 3}]",
+        "med: {skill: med",
+        "queues.med.skill",
+        "no agent holds skill 'med' at level 1 or above, and no overflow rule names a vendor",
+    ),
+    ConfigCase(
+        "a queue whose skill is held below its level",
+        "med: {skill: med, pools: [floor]}",
+        "med: {skill: med, pools: [floor], min_level: 4}",
+        "med: {skill: med",
+        "queues.med.skill",
+        "no agent holds skill 'med' at level 4 or above",
+    ),
+    ConfigCase(
+        "a queue whose agents are in a pool it never admits",
+        "a2, pool: floor",
+        "a2, pool: home",
+        "med: {skill: med",
+        "queues.med.skill",
+        "the 1 agent(s) holding skill 'med' at level 1 or above are in pool(s) home, which"
+        " the queue never admits (it admits floor)",
+        more=(("floor: {kind: in_house}}", "floor: {kind: in_house}, home: {kind: remote}}"),),
+    ),
+    ConfigCase(
+        "a queue whose agents' pool is of size 0 at every stage",
+        "a2, pool: floor",
+        "a2, pool: home",
+        "med: {skill: med",
+        "queues.med.skill",
+        "the agents holding skill 'med' are in pool(s) home, whose size is 0 at the site's"
+        " distancing level and at every surge stage",
+        more=(
+            ("floor: {kind: in_house}}",
+             "floor: {kind: in_house}, home: {kind: remote, size_by_distancing_level: {'1': 0}}}"),
+            ("med: {skill: med, pools: [floor]}", "med: {skill: med, pools: [home]}"),
+        ),
+    ),
+    ConfigCase(
+        "a queue callers reach only at night, its agents work by day",
+        "  entry: hello\n",
+        "  entry: hours\n",
+        "night: {skill",
+        "queues.night",
+        "callers reach it mon 18:00-tue 09:00, tue 18:00-wed 09:00, wed 18:00-thu 09:00,"
+        " thu 18:00-fri 09:00 and 3 more (the IVR's schedules), and the 1 agent(s) and 0"
+        " vendor(s) who can take its calls work only mon 09:00-mon 17:00, tue 09:00-tue"
+        " 17:00, wed 09:00-wed 17:00, thu 09:00-thu 17:00 and 1 more",
+    ),
+    ConfigCase(
+        "an overflow rule for a surge stage the site never reaches",
+        "gen: {skill: gen, pools: [floor]}",
+        "gen: {skill: gen, pools: [floor], overflow: [{vendors: [va], when: {stage_at_least: 3}}]}",
+        "stage_at_least: 3",
+        "queues.gen.overflow[0].when.stage_at_least",
+        "surge stage 3 is never reached (surge.stages defines none): the rule can never hold",
+    ),
+]
+
+
+def _never_answered_text(case: ConfigCase) -> str:
+    text = edit(BASE, "ivr:\n", VENDOR + "ivr:\n")
+    if case.name.startswith("a queue callers reach only at night"):
+        night = "  night: {skill: night, pools: [floor]}\n"
+        text = edit(text, "  med: {skill: med", night + "  med: {skill: med")
+        text = edit(text, "skills: {gen: {}, med: {}}", "skills: {gen: {}, med: {}, night: {}}")
+        text = edit(text, "    bye: {kind: hangup}", "    bye: {kind: hangup}\n" + NIGHT_ONLY)
+        text += (
+            "  - {id: n1, endpoint: PJSIP/n1, pool: floor, shift: day,"
+            " skills: [{skill: night, level: 3}]}\n"
+            "shifts: {day: {windows: [{days: [mon, tue, wed, thu, fri],"
+            ' start: "09:00", end: "17:00"}]}}\n'
+        )
+    text = edit(text, case.old, case.new)
+    for old, new in case.more:
+        text = edit(text, old, new)
+    return text
+
+
+@pytest.mark.parametrize("case", NEVER_ANSWERED, ids=lambda case: case.name)
+def test_a_queue_no_agent_or_vendor_can_ever_answer_is_refused(
+    case: ConfigCase, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = _never_answered_text(case)
+    status, file, printed = check(tmp_path, capsys, text)
+    assert status == 1
+    assert "Traceback" not in printed
+    line = line_of(text, case.at)
+    assert f"{file}:{line}:" in printed and f": {case.field}: " in printed, printed
+    assert case.words in printed, printed
+    assert "1 error(s)" in printed
+
+
+ANSWERED_LATE = {
+    "admitted by a relax step": [
+        ("med: {skill: med, pools: [floor]}",
+         "med: {skill: med, pools: [], relax: [{after_seconds: 30, pools: [floor]}]}"),
+    ],
+    "reached by relaxing the level": [
+        ("med: {skill: med, pools: [floor]}",
+         "med: {skill: med, pools: [floor], min_level: 4,"
+         " relax: [{after_seconds: 60, min_level: 2}]}"),
+    ],
+    "a vendor only": [
+        ("skills: [{skill: med, level: 3}]", "skills: [{skill: gen, level: 3}]"),
+        ("ivr:\n", "vendors: {vm: {trunk: PJSIP/vm, skills: [med], max_concurrent: 1}}\nivr:\n"),
+        ("med: {skill: med, pools: [floor]}",
+         "med: {skill: med, pools: [floor],"
+         " overflow: [{vendors: [vm], when: {waited_over_seconds: 60}}]}"),
+    ],
+    "a pool a surge stage opens": [
+        ("pools: {floor: {kind: in_house}}",
+         "pools: {floor: {kind: in_house, size_by_distancing_level: {'1': 0}}}\n"
+         "surge: {stages: [{stage: 1, enter_at_calls_per_day: 1000, pool_sizes: {floor: 2}}]}"),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", ANSWERED_LATE)
+def test_a_queue_answered_only_after_relaxing_by_a_vendor_or_in_a_surge_is_accepted(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = BASE
+    for old, new in ANSWERED_LATE[name]:
+        text = edit(text, old, new)
+    status, _, printed = check(tmp_path, capsys, text)
+    assert status == 0, printed
+
+
+SIMULATION = """\
+simulation:
+  branches:
+    b: {keys: ["1"], talk: {median_seconds: 120}}
+  agents: {answer_min_seconds: 2, answer_max_seconds: 6}
+  patience: {mean_seconds: 180}
+"""
+"""A `simulation:` section, appended by the cases that edit one."""
+
+ABSURD = [
+    # (name, old, new, field, words): the error is on the line of `new` that holds the
+    # field's key.
+    ("a ring timeout of 1e300 s", "gen: {skill: gen, pools: [floor]}",
+     "gen: {skill: gen, pools: [floor], ring_timeout_seconds: 1e300}",
+     "queues.gen.ring_timeout_seconds", "expected a number of seconds from 1 to 600, got 1e300"),
+    ("an empty site name", "name: bad input,", 'name: "",', "site.name",
+     "expected a name of 1 to 100 characters without braces or spaces at either end,"
+     " got an empty string"),
+    ("a site name of spaces", "name: bad input,", 'name: "   ",', "site.name",
+     "expected a name of 1 to 100 characters"),
+    ("a site name with braces", "name: bad input,", 'name: "a{b}",', "site.name",
+     "without braces"),
+    ("max_per_hour above what the lines carry", "max_concurrent: 2}",
+     "max_concurrent: 2, max_per_hour: 1000}", "vendors.va.max_per_hour",
+     "1000 calls an hour cannot go through max_concurrent 2 lines: even calls of 10 s carry"
+     " at most 720 an hour"),
+    ("max_per_day above 24 hours of max_per_hour", "max_concurrent: 2}",
+     "max_concurrent: 2, max_per_hour: 100, max_per_day: 5000}", "vendors.va.max_per_day",
+     "5000 calls a day is more than 24 hours at 100 an hour (2400)"),
+    ("five million vendor lines", "max_concurrent: 2}", "max_concurrent: 5000000}",
+     "vendors.va.max_concurrent", "expected an integer from 1 to 10000, got 5000000"),
+    ("a vendor without a trunk", "trunk: PJSIP/va", 'trunk: ""', "vendors.va.trunk",
+     "expected a non-empty string, got an empty string"),
+    ("a wrap-up of 1e9 s", "gen: {skill: gen, pools: [floor]}",
+     "gen: {skill: gen, pools: [floor], wrap_up_seconds: 1e9}",
+     "queues.gen.wrap_up_seconds", "expected a number of seconds from 0 to 3600, got 1e9"),
+    ("a queue weight of a million", "gen: {skill: gen, pools: [floor]}",
+     "gen: {skill: gen, pools: [floor], weight: 1000000}",
+     "queues.gen.weight", "expected an integer from -1000 to 1000, got 1000000"),
+    ("a route priority of 100000", '"1": {queue: gen}', '"1": {queue: gen, priority: 100000}',
+     'ivr.nodes.main.options["1"].priority', "expected an integer from -1000 to 1000"),
+    ("a menu timeout of 0 s", '"9": {goto: bye}}', '"9": {goto: bye}}\n      timeout_seconds: 0',
+     "ivr.nodes.main.timeout_seconds", "expected a number of seconds from 1 to 60, got 0"),
+    ("a menu retried 1000 times", '"9": {goto: bye}}', '"9": {goto: bye}}\n      retries: 1000',
+     "ivr.nodes.main.retries", "expected an integer from 0 to 10, got 1000"),
+    ("announcements every millisecond", "med: {skill: med, pools: [floor]}",
+     "med: {skill: med, pools: [floor], announce: {every_seconds: 0.001}}",
+     "queues.med.announce.every_seconds", "from 10 to 3600, got 0.001"),
+    ("a relax step after 1e7 s", "med: {skill: med, pools: [floor]}",
+     "med: {skill: med, pools: [floor], relax: [{after_seconds: 1e7, min_level: 1}]}",
+     "queues.med.relax[0].after_seconds", "from 0 to 86400, got 1e7"),
+    ("a queue of a million callers", "med: {skill: med, pools: [floor]}",
+     "med: {skill: med, pools: [floor], max_waiting: 1000000}",
+     "queues.med.max_waiting", "expected an integer from 0 to 100000, got 1000000"),
+    ("a callback tried 100 times", "med: {skill: med, pools: [floor]}",
+     "med: {skill: med, pools: [floor], callback: {when_expected_wait_over_seconds: 60,"
+     " max_attempts: 100}}",
+     "queues.med.callback.max_attempts", "expected an integer from 1 to 10, got 100"),
+    ("a service level of 0 s", "utc_offset: \"+09:00\"}",
+     "utc_offset: \"+09:00\", service_level_seconds: 0}",
+     "site.service_level_seconds", "from 1 to 3600, got 0"),
+    ("short abandons up to an hour", "utc_offset: \"+09:00\"}",
+     "utc_offset: \"+09:00\", short_abandon_seconds: 3600}",
+     "site.short_abandon_seconds", "from 0 to 60, got 3600"),
+    ("a site with no language", "utc_offset: \"+09:00\"}",
+     "utc_offset: \"+09:00\", languages: []}", "site.languages",
+     "expected at least 1 item, got 0"),
+    ("an agent without an endpoint", "endpoint: PJSIP/a1", 'endpoint: ""', "agents[0].endpoint",
+     "expected a non-empty string, got an empty string"),
+    ("a shift without windows", "ivr:\n", "shifts: {day: {windows: []}}\nivr:\n",
+     "shifts.day.windows", "expected at least 1 item, got 0"),
+    ("a window on no day", "ivr:\n", "shifts: {day: {windows: [{days: []}]}}\nivr:\n",
+     "shifts.day.windows[0].days", "expected at least 1 item, got 0"),
+    ("a surge stage at 100 million calls a day", "ivr:\n",
+     "surge: {stages: [{stage: 1, enter_at_calls_per_day: 100000000}]}\nivr:\n",
+     "surge.stages[0].enter_at_calls_per_day",
+     "expected an integer from 1 to 10000000, got 100000000"),
+    ("a talk time of 1e9 s", "talk: {median_seconds: 120}", "talk: {median_seconds: 1e9}",
+     "simulation.branches.b.talk.median_seconds", "> 0 and <= 14400, got 1e9"),
+    ("agents who answer before they start ringing", "answer_max_seconds: 6",
+     "answer_max_seconds: 1", "simulation.agents.answer_max_seconds",
+     "1 is below answer_min_seconds (2)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "field", "words"), ABSURD, ids=[case[0] for case in ABSURD]
+)
+def test_a_figure_no_real_centre_has_is_refused_naming_its_line_and_field(
+    name: str, old: str, new: str, field: str, words: str,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    base = edit(BASE, "ivr:\n", VENDOR + "ivr:\n") + SIMULATION
+    text = edit(base, old, new)
+    status, file, printed = check(tmp_path, capsys, text)
+    assert status == 1
+    assert "Traceback" not in printed
+    key = field.rsplit(".", 1)[-1].split("[")[0] + ":"
+    at = next(line for line in new.splitlines() if key in line)
+    assert f"{file}:{line_of(text, at)}:" in printed, printed
+    assert f": {field}: " in printed and words in printed, printed
+    assert "1 error(s)" in printed, printed
+
+
+def test_a_patience_of_1e12_s_is_accepted_as_callers_who_never_hang_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Documented acceptance (config/README.md, "Ranges"): Erlang C's callers.
+    text = edit(BASE + SIMULATION, "mean_seconds: 180", "mean_seconds: 1e12")
+    status, _, printed = check(tmp_path, capsys, text)
+    assert status == 0, printed

@@ -184,7 +184,7 @@ def test_wrong_type() -> None:
     error = only(refuse(text))
     assert error.line == line_of(text, "wrap_up_seconds: ten")
     assert error.path == "queues.general.wrap_up_seconds"
-    assert error.message == "expected a number of seconds >= 0, got 'ten'"
+    assert error.message == "expected a number of seconds from 0 to 3600, got 'ten'"
 
 
 def test_a_quoted_number_is_text_and_a_boolean_is_not_a_number() -> None:
@@ -193,7 +193,7 @@ def test_a_quoted_number_is_text_and_a_boolean_is_not_a_number() -> None:
     first, second = refuse(text)
     assert first.path == "agent_groups[0].count"
     assert first.message.startswith(
-        "expected an integer >= 1, got the string '3' (quoted, so text)"
+        "expected an integer from 1 to 100000, got the string '3' (quoted, so text)"
     )
     assert second.path == "agent_groups[0].skills[0].level"
     assert second.message == "expected a skill level 1-5, got true"

@@ -39,6 +39,11 @@ agents:
   - {id: a1, endpoint: PJSIP/a1, pool: floor, skills: [{skill: gen, level: 2}]}
   - {id: a2, endpoint: PJSIP/a2, pool: floor, skills: [{skill: gen, level: 5}]}
   - {id: a3, endpoint: PJSIP/a3, pool: floor, skills: [{skill: gen, level: 5}]}
+  # Never logged in here; `acd check` wants someone able to answer every queue.
+  - id: s1
+    endpoint: PJSIP/s1
+    pool: floor
+    skills: [{skill: tax, level: 1}, {skill: covid, level: 1}]
 """
 
 MULTI = """
