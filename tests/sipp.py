@@ -107,20 +107,8 @@ Content-Length: 0''')}</send>""",
     for key in keys:
         steps.append(f'<pause milliseconds="{int(key.after * 1000)}"/>')
         if key.info:
-            steps.append(f"""<send retrans="500">{_message(f'''
-INFO [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "{number}" <sip:{number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To:[$peer_to]
-[routes]
-Call-ID: [call_id]
-CSeq: {cseq} INFO
-Max-Forwards: 70
-Content-Type: application/dtmf-relay
-Content-Length: [len]
-
-Signal={key.digit}
-Duration=160''')}</send>""")
+            body = f"Signal={key.digit}\nDuration=160"
+            steps.append(_caller_request("INFO", cseq, number, "application/dtmf-relay", body))
             steps.append('<recv response="200"/>')
             cseq += 1
         else:
@@ -137,16 +125,7 @@ Duration=160''')}</send>""")
         _log("[call_number] ended by far end"),
         '<nop next="end"/>',
         '<label id="give_up"/>',
-        f"""<send retrans="500">{_message(f'''
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "{number}" <sip:{number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To:[$peer_to]
-[routes]
-Call-ID: [call_id]
-CSeq: {cseq} BYE
-Max-Forwards: 70
-Content-Length: 0''')}</send>""",
+        _caller_request("BYE", cseq, number),
         '<recv response="200"/>',
         _log("[call_number] hung up"),
         '<nop next="end"/>',
@@ -164,6 +143,26 @@ Content-Length: 0''')}</send>""",
         '<label id="end"/>',
     ]
     return _scenario("acd caller", steps)
+
+
+def _caller_request(
+    method: str, cseq: int, number: str, content_type: str = "", body: str = ""
+) -> str:
+    """A request the caller sends within its call (after the answer: the To tag is
+    the one the 200 OK gave, kept as `peer_to`)."""
+    content = f"Content-Type: {content_type}\nContent-Length: [len]\n\n{body}" if body else (
+        "Content-Length: 0"
+    )
+    return f"""<send retrans="500">{_message(f'''
+{method} [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "{number}" <sip:{number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To:[$peer_to]
+[routes]
+Call-ID: [call_id]
+CSeq: {cseq} {method}
+Max-Forwards: 70
+{content}''')}</send>"""
 
 
 OK_TO_REQUEST = """
