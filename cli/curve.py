@@ -33,6 +33,7 @@ from acd.softphone_sim.curves import (
     SHAPES,
     Curve,
     CurveError,
+    TooManyCalls,
     build,
     fill_day_with,
     format_curve,
@@ -226,12 +227,12 @@ def run_scale(args: argparse.Namespace) -> int:
     if args.branch is not None:
         words += ["--branch", args.branch]
     if args.total is not None:
-        words += ["--total", _number(args.total)]
+        figure = ["--total", _number(args.total)]
     elif args.factor is not None:
-        words += ["--factor", _number(args.factor)]
+        figure = ["--factor", _number(args.factor)]
     else:
-        words += ["--day-total", _number(args.day_total)]
-    words += _common_output(args)
+        figure = ["--day-total", _number(args.day_total)]
+    words += figure + _common_output(args)
     step, name, notes = _step(*words), _name(args, curve.name), args.note
     try:
         if args.branch is None:
@@ -252,6 +253,8 @@ def run_scale(args: argparse.Namespace) -> int:
                 name=name,
                 notes=notes,
             )
+    except TooManyCalls as error:  # the flag's figure made it: name the flag
+        return _fail("scale", ValueError(f"{' '.join(figure)}: the curve would have {error}"))
     except ValueError as error:
         return _fail("scale", error)
     return _emit(result, args)
@@ -348,6 +351,9 @@ def run_build(args: argparse.Namespace) -> int:
             notes=args.note,
             known_branches=_known(args),
         )
+    except TooManyCalls as error:  # the flag's figure made it: name the flag
+        return _fail("build", ValueError(f"--total {_number(args.total)}: the curve would have "
+                                         f"{error}"))
     except ValueError as error:
         return _fail("build", error)
     return _emit(curve, args)

@@ -59,7 +59,9 @@ class _Progress:
 
 def load_day(config: str, curve_path: str) -> tuple[SiteConfig, Curve] | None:
     """The site (with its `simulation:` section, how people behave) and the surge
-    curve that make a simulated day; None after printing what is wrong with them."""
+    curve that make a simulated day; None after printing what is wrong with them.
+    The curve's columns must be branches of the site's `simulation.branches` (a
+    branch the curve leaves out has no calls)."""
     from acd.softphone_sim.curves import CurveError, load_curve
 
     try:
@@ -71,7 +73,13 @@ def load_day(config: str, curve_path: str) -> tuple[SiteConfig, Curve] | None:
         print(f"{config}: no `simulation:` section (how callers behave)", file=sys.stderr)
         return None
     try:
-        return site, load_curve(curve_path)
+        # The curve's columns are the site's IVR branches, whatever they are called.
+        curve = load_curve(
+            curve_path,
+            known_branches=tuple(site.simulation.branches),
+            known_from=f"the branches of {config} (simulation.branches)",
+        )
+        return site, curve
     except CurveError as error:
         print(error, file=sys.stderr)
         return None

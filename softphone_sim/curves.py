@@ -11,8 +11,10 @@ A curve is a CSV file (format in `config/curves/README.md`)::
 
 `start` is the local start of an interval ("HH:MM"); each branch column holds the
 *expected* number of calls (a float) in that interval for that branch. Intervals are
-of equal length, 15 minutes or finer (a divisor of 60 up to 15), inferred from the
-first two rows, and run from 00:00 to 24:00.
+of equal length, a divisor of the hour (1 to 60 minutes: workforce tools export 15,
+30 or 60), inferred from the first two rows, and run from 00:00 to 24:00. An
+interval holds at most `MAX_CALLS_PER_MINUTE` calls per minute of its length, all
+branches together: a typo like 1e12 is refused, not drawn until memory runs out.
 
 - `load_curve(path)` / `parse_curve(text, name)` read a curve or raise `CurveError`
   with every problem, each naming the file, line, column and field.
@@ -53,8 +55,13 @@ take the visible-ARS link branch)."""
 
 DAY_MINUTES = 24 * 60
 NOON_MINUTE = 12 * 60
-INTERVAL_MINUTES: tuple[int, ...] = tuple(m for m in range(1, 16) if 60 % m == 0)
-"""Interval lengths a curve may have: 15 minutes or finer, dividing the hour."""
+INTERVAL_MINUTES: tuple[int, ...] = tuple(m for m in range(1, 61) if 60 % m == 0)
+"""Interval lengths a curve may have: the divisors of the hour, 1 to 60 minutes."""
+MAX_CALLS_PER_MINUTE = 1000
+"""Most expected calls a curve may hold per minute of an interval, all branches
+together (15,000 in a 15-minute interval, 1.44 million a day): ten times the peak
+of Seoul 120's 80,000-call surge day (about 100 a minute), and a bound on the
+memory a replay of the day takes (each call is a record until the day ends)."""
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 _TIME = re.compile(r"([0-9]{2}):([0-9]{2})\Z")
@@ -83,6 +90,11 @@ class CurveProblem(msgspec.Struct, frozen=True):
         if self.field:
             return f"{where}: {self.field}: {self.message}"
         return f"{where}: {self.message}"
+
+
+class TooManyCalls(ValueError):
+    """A curve made by `Curve.from_columns` (scaled, built, reshaped) would hold more
+    than `MAX_CALLS_PER_MINUTE` calls a minute in an interval."""
 
 
 class CurveError(Exception):
@@ -135,7 +147,8 @@ class Curve(msgspec.Struct, frozen=True):
         notes: Sequence[str] = (),
     ) -> Curve:
         """A curve from one sequence of expected calls per branch (every sequence one
-        value per interval of the day). Raises ValueError on a bad grid or value."""
+        value per interval of the day). Raises ValueError on a bad grid or value,
+        TooManyCalls (a ValueError) over `MAX_CALLS_PER_MINUTE` in an interval."""
         if interval_minutes not in INTERVAL_MINUTES:
             raise ValueError(
                 f"interval of {interval_minutes} minutes: expected one of "
@@ -156,6 +169,15 @@ class Curve(msgspec.Struct, frozen=True):
                 if not (math.isfinite(value) and value >= 0):
                     raise ValueError(f"branch {branch!r}: {value!r} is not a non-negative number")
         branches = tuple(columns)
+        cap = MAX_CALLS_PER_MINUTE * interval_minutes
+        for i in range(count):
+            calls = math.fsum(columns[b][i] for b in branches)
+            if calls > cap:
+                raise TooManyCalls(
+                    f"{calls:,.6g} calls in the {interval_minutes}-minute interval from "
+                    f"{_hhmm(i * interval_minutes)}: at most {cap:,} (MAX_CALLS_PER_MINUTE "
+                    f"{MAX_CALLS_PER_MINUTE:,} a minute)"
+                )
         rows = tuple(
             (i * interval_minutes, tuple(float(columns[b][i]) for b in branches))
             for i in range(count)
@@ -342,9 +364,11 @@ def load_curve(
     path: str | os.PathLike[str],
     *,
     known_branches: Collection[str] | None = SEOUL_BRANCHES,
+    known_from: str = "known",
 ) -> Curve:
     """Read the curve at `path` (its name: the file name without `.csv`). Raises
-    CurveError naming the file, also when it cannot be read or is not UTF-8."""
+    CurveError naming the file, also when it cannot be read or is not UTF-8.
+    `known_branches` and `known_from` as for `parse_curve`."""
     file = os.fspath(path)
     try:
         with open(file, "rb") as stream:
@@ -360,7 +384,9 @@ def load_curve(
     name = os.path.basename(file)
     if name.endswith(".csv"):
         name = name[: -len(".csv")]
-    return parse_curve(text, name, source=file, known_branches=known_branches)
+    return parse_curve(
+        text, name, source=file, known_branches=known_branches, known_from=known_from
+    )
 
 
 def parse_curve(
@@ -369,13 +395,16 @@ def parse_curve(
     *,
     source: str | None = None,
     known_branches: Collection[str] | None = SEOUL_BRANCHES,
+    known_from: str = "known",
 ) -> Curve:
     """Parse a curve's text. `source` names the file in problems (default: `name`).
 
     `known_branches` are the column names allowed besides `start` (default: the
-    Seoul deployment's); None allows any lower-case name. A curve may leave a branch
-    out (it has no calls). Every problem is collected before CurveError is raised."""
-    return _Parser(text, name, source or name, known_branches).parse()
+    Seoul deployment's); None allows any lower-case name. `known_from` says where
+    they come from in the message about an unknown column ("known: a, b", or e.g.
+    "simulation.branches of site.yaml: a, b"). A curve may leave a branch out (it
+    has no calls). Every problem is collected before CurveError is raised."""
+    return _Parser(text, name, source or name, known_branches, known_from).parse()
 
 
 def _fields(line: str) -> list[tuple[int, str]]:
@@ -401,11 +430,19 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str, name: str, source: str, known: Collection[str] | None) -> None:
+    def __init__(
+        self,
+        text: str,
+        name: str,
+        source: str,
+        known: Collection[str] | None,
+        known_from: str = "known",
+    ) -> None:
         self.text = text.removeprefix("\ufeff")
         self.name = name
         self.source = source
         self.known = known
+        self.known_from = known_from
         self.problems: list[CurveProblem] = []
 
     def problem(self, line: int, column: int, field: str, message: str) -> None:
@@ -481,7 +518,10 @@ class _Parser:
                 hint = _did_you_mean(branch, self.known)
                 what = f"unknown branch {branch!r}" if branch else "empty column name"
                 self.problem(
-                    number, column, branch, f"{what}{hint}; known: {', '.join(self.known)}"
+                    number,
+                    column,
+                    branch,
+                    f"{what}{hint}; {self.known_from}: {', '.join(self.known)}",
                 )
             elif self.known is None and not _NAME.match(branch):
                 self.problem(
@@ -499,6 +539,7 @@ class _Parser:
         expected_fields = len(branches) + 1
         parsed: list[tuple[int, tuple[float, ...]]] = []
         starts: list[tuple[int, int, int | None]] = []  # (line, column, minute or None)
+        cells: list[tuple[int, list[tuple[int, str, float]]]] = []  # line, (column, branch, value)
         for number, line in lines:
             fields = _fields(line)
             if len(fields) != expected_fields:
@@ -518,16 +559,38 @@ class _Parser:
             time_column, time_text = fields[0]
             minute = self.time(number, time_column, time_text)
             values: list[float] = []
+            row: list[tuple[int, str, float]] = []
             for (column, text), branch in zip(fields[1:], branches, strict=False):
                 value = self.value(number, column, branch, text)
                 values.append(value if value is not None else 0.0)
+                row.append((column, branch, values[-1]))
+            cells.append((number, row))
             starts.append((number, time_column, minute))
             if minute is not None and len(values) == len(branches):
                 parsed.append((minute, tuple(values)))
         step = self.grid(starts, header_line)
         if step is None:
             return None
+        self.limit(cells, step)
         return step, parsed
+
+    def limit(self, cells: list[tuple[int, list[tuple[int, str, float]]]], step: int) -> None:
+        """At most MAX_CALLS_PER_MINUTE calls a minute in each interval: a value over
+        the cap is named by its cell, a row over it by its line."""
+        cap = MAX_CALLS_PER_MINUTE * step
+        why = (
+            f"at most {cap:,} in a {step}-minute interval ({MAX_CALLS_PER_MINUTE:,} a minute, "
+            "ten times a surge day's peak: config/curves/README.md)"
+        )
+        for number, row in cells:
+            over = [(column, branch, value) for column, branch, value in row if value > cap]
+            for column, branch, value in over:
+                self.problem(number, column, branch, f"{value:,.6g} calls: {why}")
+            total = math.fsum(value for _, _, value in row)
+            if not over and total > cap and row:
+                self.problem(
+                    number, row[0][0], "", f"the branches sum to {total:,.6g} calls: {why}"
+                )
 
     def time(self, number: int, column: int, text: str) -> int | None:
         match = _TIME.match(text)
@@ -618,8 +681,8 @@ class _Parser:
                 column1,
                 "start",
                 f"interval length {(second - first) / (j - i):g} minutes ({_hhmm(first)} to "
-                f"{_hhmm(second)}): expected 15 minutes or finer, dividing the hour "
-                f"({', '.join(map(str, INTERVAL_MINUTES))})",
+                f"{_hhmm(second)}): expected a length dividing the hour "
+                f"({', '.join(map(str, INTERVAL_MINUTES))} minutes)",
             )
             return None  # the rest would be measured against a wrong step
         previous_line, previous = line1, second

@@ -458,3 +458,117 @@ def test_a_patience_of_1e12_s_is_accepted_as_callers_who_never_hang_up(
     text = edit(BASE + SIMULATION, "mean_seconds: 180", "mean_seconds: 1e12")
     status, _, printed = check(tmp_path, capsys, text)
     assert status == 0, printed
+
+
+# --- curves -------------------------------------------------------------------------------
+
+CORONA_SITE = """\
+site: {name: corona site, utc_offset: "+09:00"}
+skills: {corona: {}}
+pools: {floor: {kind: in_house}}
+queues:
+  corona: {skill: corona, pools: [floor]}
+ivr:
+  entry: main
+  nodes:
+    main: {kind: menu, prompt: ["sound:custom/menu"], options: {"1": {queue: corona}}}
+agents:
+  - {id: a1, endpoint: PJSIP/a1, pool: floor, skills: [{skill: corona, level: 3}]}
+simulation:
+  branches:
+    corona: {keys: ["1"], talk: {median_seconds: 60}}
+"""
+"""A site whose one IVR branch is not one of Seoul's."""
+
+
+def curve_text(step: int = 30, calls: str = "1", header: str = "start,corona") -> str:
+    """A day of `step`-minute intervals, `calls` in 09:00's interval and none elsewhere."""
+    rows = [
+        f"{m // 60:02d}:{m % 60:02d}," + ",".join(
+            [calls if m == 9 * 60 else "0"] * header.count(",")
+        )
+        for m in range(0, 24 * 60, step)
+    ]
+    return "\n".join([header, *rows]) + "\n"
+
+
+def simulate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], curve: str, *extra: str
+) -> tuple[int, Path, str, str]:
+    """`acd simulate` of CORONA_SITE on `curve`: (status, the curve's path, out, err)."""
+    site, path = tmp_path / "site.yaml", tmp_path / "day.csv"
+    site.write_text(CORONA_SITE)
+    path.write_text(curve)
+    status = main(["simulate", str(site), "--curve", str(path), "--quiet", *extra])
+    out, err = capsys.readouterr()
+    return status, path, out, err
+
+
+def test_a_site_with_its_own_branch_replays_a_half_hour_curve_of_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, out, err = simulate(tmp_path, capsys, curve_text(step=30, calls="3"))
+    assert status == 0, err
+    assert "corona" in out
+    assert "Traceback" not in out + err
+
+
+CURVE_CASES = [
+    # (name, curve text, line, column, field, words)
+    ("1e12 calls in one interval", curve_text(calls="1e12"), 20, 7, "corona",
+     "1e+12 calls: at most 30,000 in a 30-minute interval (1,000 a minute"),
+    ("Seoul's columns for a site without them", curve_text(header="start,covid,general"), 1, 7,
+     "covid", "unknown branch 'covid'; the branches of"),
+    ("a misspelt branch of the site", curve_text(header="start,corna"), 1, 7, "corna",
+     "unknown branch 'corna' (did you mean 'corona'?); the branches of"),
+    ("45-minute intervals", curve_text(step=45), 3, 1, "start",
+     "interval length 45 minutes (00:00 to 00:45): expected a length dividing the hour"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "curve", "line", "column", "field", "words"),
+    CURVE_CASES,
+    ids=[case[0] for case in CURVE_CASES],
+)
+def test_a_bad_curve_is_refused_by_simulate_naming_its_line_and_column(
+    name: str, curve: str, line: int, column: int, field: str, words: str,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, path, out, err = simulate(tmp_path, capsys, curve)
+    assert status == 1
+    assert "Traceback" not in out + err
+    assert f"{path}:{line}:{column}: {field}: {words}" in err, err
+    if "branches of" in words:
+        assert "(simulation.branches): corona" in err
+
+
+def test_an_interval_whose_branches_together_exceed_the_cap_is_refused_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "two.csv"
+    path.write_text(curve_text(step=15, calls="8000", header="start,covid,general"))
+    assert main(["curve", "show", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:38:7: the branches sum to 16,000 calls: at most 15,000 in a 15-minute" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["scale", "CURVE", "--factor", "1e9"], "--factor 1000000000"),
+        (["build", "--total", "1e12", "--mix", "covid=1"], "--total 1000000000000"),
+    ],
+    ids=["scale by 1e9", "build 1e12 calls"],
+)
+def test_a_curve_made_over_the_cap_is_refused_naming_the_flag(
+    argv: list[str], flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    curve = str(Path(__file__).parent.parent / "config" / "curves" / "normal-weekday.csv")
+    status = main(["curve", *(curve if word == "CURVE" else word for word in argv)])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert out == ""  # nothing half-written
+    assert f": {flag}: the curve would have " in err and "at most 15,000" in err, err
+    assert "Traceback" not in err

@@ -250,10 +250,15 @@ def test_bad_times_are_refused() -> None:
     # a bad start is taken to be where it should be: no second complaint about the grid
 
 
-def test_too_long_an_interval_is_refused() -> None:
-    [(line, _, message)] = refused(day_text(step=30))
+def test_half_hour_and_hourly_curves_are_read_and_other_lengths_refused() -> None:
+    # Workforce tools export 15, 30 or 60 minutes; every divisor of the hour is read.
+    for step in (30, 60):
+        curve = parse_curve("\n".join(day_text(step=step)) + "\n", "t")
+        assert curve.interval_minutes == step
+        assert len(curve.rows) == 24 * 60 // step
+    [(line, _, message)] = refused(day_text(step=45))
     assert line == 4
-    assert "interval length 30 minutes" in message
+    assert "interval length 45 minutes" in message
 
 
 def test_a_day_not_covered_is_refused() -> None:
