@@ -1,4 +1,5 @@
-"""What `acd serve` and `acd pbx` both read from their command line and environment.
+"""What `acd serve`, `acd pbx` and `acd simulate` read from their command line and
+environment, and how they check and write their output files.
 
 ARI credentials come from the environment or a file, never from the command line in
 clear (it would show in `ps` and shell history)."""
@@ -6,6 +7,8 @@ clear (it would show in `ps` and shell history)."""
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 
@@ -42,3 +45,53 @@ def local_minute(text: str) -> int:
     ):
         return int(hours) * 60 + int(minutes)
     raise ValueError(f"expected a local time HH:MM from 00:00 to 23:59, got {text!r}")
+
+
+def check_output(path: str, flag: str) -> None:
+    """Make sure a result can be written to `path` before the work that makes it
+    starts, so that a typo in `--json` does not cost a whole replay or live session.
+    ValueError names `flag` and says what is wrong: a folder, a folder that does not
+    exist, or a file that cannot be created or written (permissions, a read-only or
+    virtual file system such as /proc). Leaves an existing file as it was and
+    creates none (a probe file is removed at once)."""
+    where = Path(path)
+    if where.is_dir():
+        raise ValueError(f"{flag} {path}: is a folder; name a file in it")
+    folder = where.parent
+    if not folder.exists():
+        raise ValueError(f"{flag} {path}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise ValueError(f"{flag} {path}: {folder} is not a folder")
+    try:
+        if where.exists():
+            with open(where, "ab"):
+                pass  # opened for appending, nothing written: the file is unchanged
+        else:
+            descriptor = os.open(where, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.close(descriptor)
+            os.unlink(where)
+    except OSError as error:
+        raise ValueError(
+            f"{flag} {path}: cannot write there ({error.strerror or error})"
+        ) from None
+
+
+def write_output(path: str, flag: str, data: bytes, what: str) -> bool:
+    """Write `data` to `path`; True when done. When it fails after all (the disk is
+    full, the folder was removed meanwhile), nothing is lost: the data goes to a new
+    file in the temporary folder instead, and one line on stderr names `flag`, why,
+    and where `what` (e.g. "the result") was kept. False then."""
+    try:
+        Path(path).write_bytes(data)
+        return True
+    except OSError as error:
+        suffix = Path(path).suffix or ".out"
+        descriptor, kept = tempfile.mkstemp(prefix="acd-", suffix=suffix)
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+        print(
+            f"{flag} {path}: cannot write there ({error.strerror or error}); {what} is kept"
+            f" in {kept}",
+            file=sys.stderr,
+        )
+        return False

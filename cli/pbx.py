@@ -15,6 +15,13 @@ It runs until the curve window is over and its last callers are done (or SIGINT 
 SIGTERM), then writes every call's outcome and the summary to `--json` and prints
 the summary. It prints `listening on http://HOST:PORT` (flushed) once it accepts
 connections; `--listen 127.0.0.1:0` picks a free port and prints the one it got.
+
+Exit status: 0 when the run ended (and `--json` was written); 1 when the
+configuration, the curve or the `--json` path is refused (checked before the PBX
+listens), the address cannot be listened on, or `--json` could not be written at
+the end (the run is then kept in a temporary file, named on stderr); 2 for a
+command line that is wrong (argparse's, or a flag's value: --listen, --start,
+--speed, --duration, no ARI password).
 """
 
 from __future__ import annotations
@@ -25,12 +32,11 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from acd.cli.options import ari_credentials, local_minute
+from acd.cli.options import ari_credentials, check_output, local_minute, write_output
 from acd.cli.simulate import load_day
 from acd.config.schema import SiteConfig
 from acd.softphone_sim.curves import Curve
@@ -63,6 +69,10 @@ def add_parser(subparsers: Any) -> None:
         description="A virtual PBX speaking Asterisk's ARI, with callers placed from a "
         "surge curve and agents, vendors and called-back citizens acting as the "
         "configuration's `simulation:` section says, time-compressed by --speed.",
+        epilog="Exit status: 0 the run ended; 1 a configuration, curve or --json path "
+        "refused (before listening), an address that cannot be listened on, or --json not "
+        "written at the end (the run is kept in a temporary file, named); 2 a wrong command "
+        "line (a flag's value, no ARI password).",
     )
     p.add_argument("config", help="site configuration with a `simulation:` section")
     p.add_argument(
@@ -220,6 +230,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"acd pbx: {error}", file=sys.stderr)
         return 2
+    if args.json:
+        try:
+            check_output(args.json, "--json")
+        except ValueError as error:
+            print(f"acd pbx: {error}", file=sys.stderr)
+            return 1
     loaded = load_day(args.config, args.curve)
     if loaded is None:
         return 1
@@ -261,6 +277,8 @@ def run(args: argparse.Namespace) -> int:
             summary=summary,
             calls=population.records,
         )
-        Path(args.json).write_bytes(msgspec.json.format(msgspec.json.encode(result), indent=2))
+        data = msgspec.json.format(msgspec.json.encode(result), indent=2)
+        if not write_output(args.json, "--json", data, "the run"):
+            return 1
         print(f"wrote {args.json}")
     return 0

@@ -1,14 +1,20 @@
-"""`acd simulate CONFIG --curve CURVE [--seed N] [--json OUT] [--report OUT.html]`."""
+"""`acd simulate CONFIG --curve CURVE [--seed N] [--json OUT] [--report OUT.html]`.
+
+Exit status: 0 when the day was replayed (and its files written); 1 when the
+configuration, the curve or an output path (`--json`, `--report`) is refused, each
+checked before the replay starts; 2 for a command line argparse refuses. A file
+that cannot be written after all at the end keeps the result in a temporary file
+(named on stderr), and the status is 1."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from acd.cli.options import check_output, write_output
 from acd.config.loader import ConfigErrors, load_site
 from acd.config.schema import SiteConfig
 
@@ -22,6 +28,10 @@ def add_parser(subparsers: Any) -> None:
         help="replay a surge day through the engine in virtual time",
         description="Replay a whole day (callers from the surge curve, agents from the "
         "shifts) through the same engine that runs live, in virtual time.",
+        epilog="Exit status: 0 done; 1 a configuration, curve or output path refused "
+        "(checked before the replay starts), or an output file that could not be written "
+        "at the end (the result is then kept in a temporary file, named); 2 a command "
+        "line argparse refuses.",
     )
     p.add_argument("config", help="site configuration with a `simulation:` section")
     p.add_argument("--curve", required=True, help="surge curve CSV (see config/curves/)")
@@ -89,6 +99,13 @@ def run(args: argparse.Namespace) -> int:
     from acd.softphone_sim.replay import replay
     from acd.softphone_sim.report import render_html, summary_table
 
+    try:
+        for flag, path in (("--json", args.json), ("--report", args.report)):
+            if path:
+                check_output(path, flag)
+    except ValueError as problem:
+        print(f"acd simulate: {problem}", file=sys.stderr)
+        return 1
     loaded = load_day(args.config, args.curve)
     if loaded is None:
         return 1
@@ -106,10 +123,16 @@ def run(args: argparse.Namespace) -> int:
         f"{result.run.wall_seconds:.2f} s: {result.run.calls_per_second:,.0f} calls/s, "
         f"{result.run.events_per_second:,.0f} events/s, peak memory {result.run.peak_rss_mb:.0f} MB"
     )
+    status = 0
     if args.json:
-        Path(args.json).write_bytes(msgspec.json.format(msgspec.json.encode(result), indent=2))
-        print(f"wrote {args.json}")
+        data = msgspec.json.format(msgspec.json.encode(result), indent=2)
+        if write_output(args.json, "--json", data, "the result"):
+            print(f"wrote {args.json}")
+        else:
+            status = 1
     if args.report:
-        Path(args.report).write_text(render_html(result))
-        print(f"wrote {args.report}")
-    return 0
+        if write_output(args.report, "--report", render_html(result).encode(), "the report"):
+            print(f"wrote {args.report}")
+        else:
+            status = 1
+    return status

@@ -572,3 +572,62 @@ def test_a_curve_made_over_the_cap_is_refused_naming_the_flag(
     assert out == ""  # nothing half-written
     assert f": {flag}: the curve would have " in err and "at most 15,000" in err, err
     assert "Traceback" not in err
+
+
+# --- output paths are checked before the work ---------------------------------------------
+
+OUTPUTS = [
+    # (name, flag, path: "{tmp}" is the test's folder, words)
+    ("--json in a folder that does not exist", "--json", "/nonexistent/out.json",
+     "the folder /nonexistent does not exist"),
+    ("--report on /proc", "--report", "/proc/out.html", "cannot write there"),
+    ("--json naming a folder", "--json", "{tmp}", "is a folder; name a file in it"),
+    ("--json under a file", "--json", "{tmp}/day.csv/out.json", "{tmp}/day.csv is not a folder"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "flag", "path", "words"), OUTPUTS, ids=[case[0] for case in OUTPUTS]
+)
+def test_simulate_refuses_an_output_it_cannot_write_before_replaying(
+    name: str, flag: str, path: str, words: str,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    path, words = (text.replace("{tmp}", str(tmp_path)) for text in (path, words))
+    status, _, out, err = simulate(tmp_path, capsys, curve_text(), flag, path)
+    assert status == 1
+    assert f"acd simulate: {flag} {path}: {words}" in err, err
+    assert "TOTAL" not in out  # nothing was replayed
+    assert "Traceback" not in out + err
+
+
+def test_pbx_refuses_a_json_path_it_cannot_write_before_listening(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACD_ARI_PASSWORD", "secret")
+    site, curve = tmp_path / "site.yaml", tmp_path / "day.csv"
+    site.write_text(CORONA_SITE)
+    curve.write_text(curve_text())
+    status = main(["pbx", str(site), "--curve", str(curve), "--listen", "127.0.0.1:0",
+                   "--no-wait", "--json", "/nonexistent/run.json"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "acd pbx: --json /nonexistent/run.json: the folder /nonexistent does not exist" in err
+    assert "listening" not in out
+    assert "Traceback" not in out + err
+
+
+def test_a_result_that_cannot_be_written_at_the_end_is_kept_in_a_temporary_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from acd.cli.options import write_output
+
+    gone = tmp_path / "removed" / "out.json"  # its folder went away during the run
+    assert not write_output(str(gone), "--json", b'{"calls": 3}', "the result")
+    err = capsys.readouterr().err
+    assert f"--json {gone}: cannot write there (No such file or directory)" in err
+    kept = Path(err.rsplit(" kept in ", 1)[1].strip())
+    try:
+        assert kept.read_bytes() == b'{"calls": 3}'
+    finally:
+        kept.unlink()
