@@ -7,7 +7,7 @@ keys hash to one slot, so one Lua script may touch them all.
 | `acd:{S}:epoch` | integer | the last fencing epoch handed out (INCR) |
 | `acd:{S}:journal` | stream | engine input events, ids `<epoch>-<n>`, field `e` = `JournalEntry` |
 | `acd:{S}:snapshot` | string | `SnapshotRecord`: the engine state after journal id `last` |
-| `acd:{S}:status` | hash | `owner`, `epoch`, `stage`, `updated_at`, `rewritten_at` |
+| `acd:{S}:status` | hash | `owner`, `epoch`, `stage`, `updated_at`, `written_at`, `rewritten_at` |
 | `acd:{S}:waiting:<queue>` | sorted set | waiting call ids, score = service order |
 | `acd:{S}:call:<id>` | string | `CallView`; expires `ended_ttl` after the call ended |
 | `acd:{S}:agents` | hash | agent id -> `AgentView` |

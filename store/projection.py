@@ -7,12 +7,18 @@ without the engine. Written as `Op`s, so Redis and the memory store apply the sa
 - per agent, an `AgentView`: state and since when;
 - figures per queue, pool, vendor and the site, and the surge stage in `status`
   (rewritten at most every `figures_every` seconds of the loop's clock, `loop_time()`:
-  they change with every event).
+  they change with every event);
+- in `status`, the engine's clock at that write (`updated_at`, epoch seconds written
+  exactly, the clock every `since` is on) and this machine's wall clock then
+  (`written_at`, to the millisecond): a
+  reader tells from the two whether the engine runs on the wall clock or on a
+  compressed one (`acd serve --speed`), and measures durations on the right one.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import msgspec
 
@@ -151,7 +157,8 @@ class Projection:
             }
             ops.append(("hset", k.figures, f"vendor:{name}", _ENCODE(FiguresView(figures=figures))))
         ops.append(("hset", k.status, "stage", engine.stage))
-        ops.append(("hset", k.status, "updated_at", f"{engine._now:.3f}"))
+        ops.append(("hset", k.status, "updated_at", repr(engine._now)))
+        ops.append(("hset", k.status, "written_at", f"{time.time():.3f}"))
         return ops
 
     def everything(self) -> list[Op]:

@@ -9,12 +9,19 @@ malformed argument)."""
 
 from __future__ import annotations
 
+import http.server
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 
 from acd.cli.main import main
+from tests.redis_server import RedisServer
 
 BASE = """\
 site: {name: bad input, utc_offset: "+09:00"}
@@ -631,3 +638,86 @@ def test_a_result_that_cannot_be_written_at_the_end_is_kept_in_a_temporary_file(
         assert kept.read_bytes() == b'{"calls": 3}'
     finally:
         kept.unlink()
+
+
+# --- acd state ------------------------------------------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """No log line on stderr (the test reads stderr)."""
+
+
+@pytest.fixture
+def http_port() -> Iterator[int]:
+    """A port where a plain HTTP server (not Redis) answers."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _site_in_redis(url: str, site: str) -> None:
+    """A site's status in Redis, as an engine leaves it."""
+    client = redis.Redis.from_url(url)
+    try:
+        client.hset(f"acd:{{{site}}}:status", mapping={"epoch": 1, "owner": "engine-1"})
+        client.set(f"acd:{{{site}}}:epoch", 1)
+    finally:
+        client.close()
+
+
+def test_state_on_a_database_redis_does_not_have_says_so(
+    redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = redis_server.url.rsplit("/", 1)[0] + "/99"
+    assert main(["state", "site", "--redis", url]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"acd state: --redis {url}: Redis has no database 99 (DB index is out of range; it"
+        " has 16, 0-15, unless redis.conf sets `databases`)\n"
+    )
+
+
+def test_state_on_a_port_that_is_not_redis_says_so(
+    http_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"redis://127.0.0.1:{http_port}/0"
+    assert main(["state", "site", "--redis", url]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"acd state: --redis {url}: the server there does not speak Redis")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_state_of_a_mistyped_site_says_there_is_no_such_site(
+    redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _site_in_redis(redis_server.url, "seoul120")
+    assert main(["state", "seoul12", "--redis", redis_server.url]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # not an empty site
+    assert err == (
+        f"acd state: no site 'seoul12' in Redis at --redis {redis_server.url} (did you mean"
+        " 'seoul120'?): none of its keys exist (SITE_NAME is the site.name of its"
+        " configuration); sites there: seoul120\n"
+    )
+    assert main(["state", "seoul120", "--redis", redis_server.url]) == 0
+
+
+def test_state_piped_into_a_reader_that_stops_ends_quietly(redis_server: RedisServer) -> None:
+    _site_in_redis(redis_server.url, "piped")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "acd.cli.main", "state", "piped", "--redis", redis_server.url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # as `| head -0` would: nobody reads what it prints
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert err == b""
