@@ -19,8 +19,11 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from acd.cli.main import main
+from acd.config.loader import ConfigErrors, parse_site
 from tests.redis_server import RedisServer
 
 BASE = """\
@@ -721,3 +724,142 @@ def test_state_piped_into_a_reader_that_stops_ends_quietly(redis_server: RedisSe
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 0
     assert err == b""
+
+
+# --- generated near-valid inputs ----------------------------------------------------------
+
+NUMBERS = st.one_of(
+    st.sampled_from(["0", "1", "2", "5", "15", "30", "600", "3600", "86400", "100000"]),
+    st.sampled_from(["-1", "1e300", "-1e300", "1e-300", ".inf", "-.inf", ".nan", "1e12",
+                     "99999999999999999999", "0.5", "abc", "''", "[]", "{}", "null", "true"]),
+    st.integers(min_value=-(10**6), max_value=10**7).map(str),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(repr),
+)
+"""Numbers a user might write, and some they should not."""
+
+FIGURES = """\
+site: {name: figures, utc_offset: "+09:00", service_level_seconds: {0}}
+skills: {gen: {}}
+pools: {floor: {kind: in_house}}
+vendors: {va: {trunk: PJSIP/va, skills: [gen], max_concurrent: {1}, max_per_hour: {2}}}
+queues:
+  gen:
+    skill: gen
+    pools: [floor]
+    ring_timeout_seconds: {3}
+    wrap_up_seconds: {4}
+    weight: {5}
+    overflow: [{vendors: [va], when: {waited_over_seconds: {6}}}]
+ivr:
+  entry: main
+  nodes:
+    main: {kind: menu, prompt: [], options: {"1": {queue: gen}}, retries: {7},
+           timeout_seconds: {8}}
+agents:
+  - {id: a1, endpoint: PJSIP/a1, pool: floor, skills: [{skill: gen, level: 3}]}
+simulation:
+  branches: {b: {keys: ["1"], talk: {median_seconds: {9}}}}
+"""
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.lists(NUMBERS, min_size=10, max_size=10))
+@example(["20", "2", "700", "15", "10", "0", "60", "2", "5", "120"])  # accepted
+@example(["20", "2", "800", "1e300", "10", "0", "60", "2", "5", "120"])  # refused
+def test_any_figures_give_a_site_in_range_or_errors_naming_line_and_field(
+    values: list[str],
+) -> None:
+    text = FIGURES
+    for index, value in enumerate(values):
+        text = text.replace("{" + str(index) + "}", value)
+    try:
+        site = parse_site(text, "figures.yaml")
+    except ConfigErrors as refused:
+        assert refused.errors
+        for error in refused.errors:
+            assert error.line >= 1 and error.path, error
+        return
+    queue = site.queues["gen"]
+    assert 1 <= queue.ring_timeout_seconds <= 600
+    assert 0 <= queue.wrap_up_seconds <= 3600
+    assert -1000 <= queue.weight <= 1000
+    vendor = site.vendors["va"]
+    assert vendor.max_per_hour is not None
+    assert vendor.max_per_hour <= vendor.max_concurrent * 360
+
+
+@st.composite
+def ivr_graphs(draw: st.DrawFn) -> list[tuple[str, str | None]]:
+    """Nodes n0..nk as (kind, where a silent caller goes: a node, "queue", or None)."""
+    size = draw(st.integers(min_value=1, max_value=6))
+    targets = st.one_of(
+        st.integers(min_value=0, max_value=size - 1).map(lambda i: f"n{i}"),
+        st.just("queue"),
+    )
+    nodes: list[tuple[str, str | None]] = []
+    for _ in range(size):
+        kind = draw(st.sampled_from(["announce", "menu", "menu_no_fail", "hangup"]))
+        nodes.append((kind, None if kind in ("hangup", "menu_no_fail") else draw(targets)))
+    return nodes
+
+
+def _ivr_site(nodes: list[tuple[str, str | None]]) -> str:
+    lines = []
+    menu = "kind: menu, prompt: [], options: {'1': {queue: gen}}"
+    for index, (kind, target) in enumerate(nodes):
+        route = "{queue: gen}" if target == "queue" else f"{{goto: {target}}}"
+        if kind == "announce":
+            lines.append(f"    n{index}: {{kind: announce, prompt: [], next: {route}}}")
+        elif kind == "menu":
+            lines.append(f"    n{index}: {{{menu}, on_fail: {route}}}")
+        elif kind == "menu_no_fail":
+            lines.append(f"    n{index}: {{{menu}}}")
+        else:
+            lines.append(f"    n{index}: {{kind: hangup}}")
+    return edit(BASE, BASE[BASE.index("  entry: hello"):BASE.index("agents:")],
+                "  entry: n0\n  nodes:\n" + "\n".join(lines) + "\n")
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(ivr_graphs())
+def test_an_ivr_is_accepted_exactly_when_every_silent_caller_leaves_it(
+    nodes: list[tuple[str, str | None]],
+) -> None:
+    # A silent caller's walk from each node, step by step: it leaves (a queue, a
+    # hang-up, a menu that disconnects) or, after as many steps as there are nodes, it
+    # is going round.
+    loops = False
+    for start in range(len(nodes)):
+        here: str | None = f"n{start}"
+        for _ in range(len(nodes) + 1):
+            if here is None or here == "queue":
+                break
+            here = nodes[int(here[1:])][1]
+        else:
+            loops = True
+    try:
+        parse_site(_ivr_site(nodes), "ivr.yaml")
+    except ConfigErrors as refused:
+        assert loops, str(refused)
+        assert all("forever" in error.message for error in refused.errors), str(refused)
+        return
+    assert not loops
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.lists(NUMBERS, min_size=3, max_size=3), st.sampled_from([5, 15, 30, 60]))
+@example(["5000", "5000", "5000"], 15)  # 15,000: at the cap, accepted
+@example(["5000", "5000", "5001"], 15)  # over it
+def test_any_curve_figures_give_a_curve_under_the_cap_or_problems_naming_the_line(
+    values: list[str], step: int
+) -> None:
+    from acd.softphone_sim.curves import MAX_CALLS_PER_MINUTE, CurveError, parse_curve
+
+    text = curve_text(step=step, calls="X", header="start,a,b,c")
+    text = edit(text, "09:00,X,X,X", "09:00," + ",".join(values))
+    try:
+        curve = parse_curve(text, "t", known_branches=None)
+    except CurveError as refused:
+        assert all(problem.line >= 1 for problem in refused.problems), str(refused)
+        return
+    assert max(curve.interval_totals()) <= MAX_CALLS_PER_MINUTE * step
