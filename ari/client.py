@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import itertools
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -68,6 +69,8 @@ class Counters(msgspec.Struct):
     requests: int = 0
     failed_requests: int = 0
     timeouts: int = 0
+    ws_requests: int = 0
+    """Requests sent as RESTRequest on the events socket instead of over HTTP."""
     events: int = 0
     unknown_events: int = 0
     malformed_events: int = 0
@@ -97,6 +100,7 @@ class AriClient:
         heartbeat: float = 10.0,
         max_backoff: float = 10.0,
         max_in_flight: int = 64,
+        rest_over_websocket: bool = True,
     ) -> None:
         root = base_url.rstrip("/")
         self.root = root if root.endswith("/ari") else root + "/ari"
@@ -117,6 +121,11 @@ class AriClient:
         self.on_round_trip: Callable[[float], None] | None = None
         """Called with the seconds each REST call took, waiting for its turn included
         (on the loop's clock), answered or not: the brakes watch it."""
+        self.rest_over_websocket = rest_over_websocket
+        self._ws_rest = False
+        """Asterisk answered our probe on the current events socket: requests go there."""
+        self._pending: dict[str, asyncio.Future[models.RESTResponse]] = {}
+        self._request_ids = itertools.count(1)
 
     async def __aenter__(self) -> AriClient:
         return self
@@ -163,10 +172,69 @@ class AriClient:
         sent = loop.time()
         try:
             async with self._in_flight:
+                ws = self._ws
+                if self._ws_rest and ws is not None and not ws.closed:
+                    return await self._ws_request(ws, method, path, params, body)
                 return await self._request(method, path, params, body)
         finally:
             if self.on_round_trip is not None:
                 self.on_round_trip(loop.time() - sent)
+
+    async def _ws_request(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        body: dict[str, Any] | None,
+    ) -> bytes | None:
+        """The request as a `RESTRequest` on the events socket (Asterisk 22): no HTTP
+        round trip of its own. Its `RESTResponse` comes among the events; a socket
+        that closes first fails it like an unanswered request (status 0)."""
+        self.counters.ws_requests += 1
+        request_id = str(next(self._request_ids))
+        future: asyncio.Future[models.RESTResponse] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._pending[request_id] = future
+        message = models.RESTRequest(
+            type="RESTRequest",
+            transaction_id=request_id,
+            request_id=request_id,
+            method=method,
+            uri=path.lstrip("/"),
+            query_strings=[
+                models.RESTQueryStringParameter(name=k, value=v) for k, v in params.items()
+            ] if params else None,
+            content_type="application/json" if body is not None else None,
+            message_body=msgspec.json.encode(body).decode() if body is not None else None,
+        )
+        try:
+            await ws.send_str(msgspec.json.encode(message).decode())
+            answer = await asyncio.wait_for(future, self._timeout.total)
+        except TimeoutError as e:
+            self.counters.failed_requests += 1
+            self.counters.timeouts += 1
+            raise AriError(method, path, 0, "timed out") from e
+        except (aiohttp.ClientError, ConnectionError) as e:
+            self.counters.failed_requests += 1
+            raise AriError(method, path, 0, type(e).__name__) from e
+        finally:
+            self._pending.pop(request_id, None)
+        data = (answer.message_body or "").encode()
+        return self._answer(method, path, answer.status_code, data)
+
+    def _answer(self, method: str, path: str, status: int, data: bytes) -> bytes | None:
+        """The body of a 2xx answer (None for none), or AriError with Asterisk's message."""
+        if status >= 300:
+            self.counters.failed_requests += 1
+            message = ""
+            try:
+                message = str(msgspec.json.decode(data).get("message", ""))
+            except (msgspec.DecodeError, AttributeError):
+                message = data[:200].decode("utf-8", "replace")
+            raise AriError(method, path, status, message)
+        return data if status != 204 and data else None
 
     async def _request(
         self,
@@ -179,16 +247,7 @@ class AriClient:
             async with self._http().request(
                 method, self.root + path, params=params, json=body
             ) as resp:
-                data = await resp.read()
-                if resp.status >= 300:
-                    self.counters.failed_requests += 1
-                    message = ""
-                    try:
-                        message = str(msgspec.json.decode(data).get("message", ""))
-                    except (msgspec.DecodeError, AttributeError):
-                        message = data[:200].decode("utf-8", "replace")
-                    raise AriError(method, path, resp.status, message)
-                return data if resp.status != 204 and data else None
+                return self._answer(method, path, resp.status, await resp.read())
         except TimeoutError as e:
             self.counters.failed_requests += 1
             self.counters.timeouts += 1
@@ -399,21 +458,60 @@ class AriClient:
             self.counters.connects += 1
             log.info("ARI events: connected to %s for app %s", url, self.app)
             try:
+                # The hook's requests go over HTTP: this generator reads the socket, and
+                # it is busy running the hook.
                 if on_connect is not None:
                     await on_connect()
                 backoff = 0.2
+                if self.rest_over_websocket:
+                    await self._probe(ws)
                 async for msg in ws:
                     if msg.type is not aiohttp.WSMsgType.TEXT:
                         continue
                     event = self._decode_frame(msg.data)
-                    if event is not None:
+                    if isinstance(event, models.RESTResponse):
+                        self._answered(event)
+                    elif event is not None:
                         yield event
             finally:
                 self._ws = None
+                self._ws_rest = False
+                for future in self._pending.values():
+                    if not future.done():
+                        future.set_exception(ConnectionError("events socket closed"))
                 await ws.close()
             if not self._closing:
                 self.counters.disconnects += 1
                 log.warning("ARI events: socket closed; reconnecting")
+
+    async def _probe(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        """Ask over the socket itself whether Asterisk takes REST requests there: an
+        Asterisk that does (22 and newer) answers the ping, and from then on requests
+        go over the socket; one that does not ignores it, and they stay on HTTP."""
+        probe = f"probe-{next(self._request_ids)}"
+        future: asyncio.Future[models.RESTResponse] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._pending[probe] = future
+
+        def answered(done: asyncio.Future[models.RESTResponse]) -> None:
+            self._pending.pop(probe, None)
+            if not done.cancelled() and done.exception() is None and ws is self._ws:
+                self._ws_rest = done.result().status_code == 200
+                log.info("ARI: REST requests over the events socket (%s)",
+                         "on" if self._ws_rest else "refused: HTTP")
+
+        future.add_done_callback(answered)
+        message = models.RESTRequest(
+            type="RESTRequest", transaction_id=probe, request_id=probe, method="GET",
+            uri="asterisk/ping",
+        )
+        await ws.send_str(msgspec.json.encode(message).decode())
+
+    def _answered(self, response: models.RESTResponse) -> None:
+        future = self._pending.get(response.request_id)
+        if future is not None and not future.done():
+            future.set_result(response)
 
     def _decode_frame(self, data: str) -> models.Event | None:
         self.counters.events += 1

@@ -2,7 +2,7 @@
 -> agent -> talk, SIPp agents' phones, `acd serve` attached.
 
     ACD_ASTERISK_PREFIX=/opt/acd-asterisk python benchmarks/asterisk_load.py \\
-        [--rates 10,20,40,60] [--seconds 10] [--agents 40] [--talk 0.5] [--redis]
+        [--rates 10,20,40,60] [--seconds 10] [--agents 40] [--talk 0.5] [--redis] [--http]
         [--cap N]   # live.admission.max_new_calls_per_second (0: no brakes on the rate)
 
 For each rate, a fresh Asterisk (tests/asterisk.py, the samples of config/asterisk),
@@ -92,6 +92,8 @@ def run_rate(rate: int, args: argparse.Namespace, home: Path) -> dict[str, Any]:
                asterisk.ari_url, "--stats-json", str(stats_path), "--log-level", "WARNING"]
         if redis is not None:
             cmd += ["--redis", redis.url]
+        if args.http:
+            cmd += ["--ari-rest", "http"]
         log = (home / "serve.log").open("w")
         serve = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 30
@@ -136,6 +138,7 @@ def run_rate(rate: int, args: argparse.Namespace, home: Path) -> dict[str, Any]:
             "bridge_p99_ms": pct(bridge_ms, 0.99),
             "serve_cpu_s": serve_cpu, "asterisk_cpu_s": ast_cpu,
             "requests_per_call": requests / served,
+            "http_per_call": (requests - stats["client"]["ws_requests"]) / served,
             "channels_left": channels, "bridges_left": bridges,
             "taskprocessor_warnings": sum("queue reached" in w for w in asterisk.warnings()),
         }
@@ -157,6 +160,8 @@ def main() -> int:
     parser.add_argument("--talk", type=float, default=0.5)
     parser.add_argument("--cap", type=float, default=0.0)
     parser.add_argument("--redis", action="store_true")
+    parser.add_argument("--http", action="store_true",
+                        help="REST over HTTP only (acd serve --ari-rest http), for comparison")
     args = parser.parse_args()
     require()
     rows = []

@@ -59,6 +59,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--ari-url", required=True, help="Asterisk's HTTP server, e.g. "
                    "http://127.0.0.1:8088")
     p.add_argument("--app", default="acd", help="the Stasis application name (default acd)")
+    p.add_argument(
+        "--ari-rest", choices=("auto", "http"), default="auto",
+        help="auto (default): REST requests go over the events WebSocket when Asterisk "
+        "takes them there (22 and newer), else HTTP; http: always HTTP",
+    )
     p.add_argument("--ari-password-file", metavar="FILE",
                    help="read the ARI password from FILE instead of ACD_ARI_PASSWORD")
     p.add_argument("--speed", type=float, default=1.0,
@@ -176,6 +181,7 @@ async def serve(
     async with AriClient(
         args.ari_url, user, password, app=args.app,
         max_in_flight=site.live.admission.max_requests_in_flight,
+        rest_over_websocket=args.ari_rest == "auto",
     ) as client:
         async with asyncio.TaskGroup() as tg:
             from acd.store.writer import StateWriter

@@ -227,10 +227,13 @@ class Floor:
 
 
 async def _run(
-    site_yaml: str, scenario: Callable[[Floor], Awaitable[None]], start: float
+    site_yaml: str,
+    scenario: Callable[[Floor], Awaitable[None]],
+    start: float,
+    rest_over_websocket: bool,
 ) -> None:
     site = site_from_yaml(site_yaml)
-    pbx = VirtualPbx(start=start, users={"acd": "pw"})
+    pbx = VirtualPbx(start=start, users={"acd": "pw"}, rest_over_websocket=rest_over_websocket)
     port = await pbx.start("127.0.0.1", 0)
     floor: Floor | None = None
     try:
@@ -259,7 +262,10 @@ def run_live(
     *,
     start: float = MONDAY_10,
     limit: float = 4 * 3600.0,
+    rest_over_websocket: bool = True,
 ) -> None:
     """Run `scenario` on a live floor in virtual time; fail (looptime's
-    LoopTimeoutError) if the floor's clock passes `limit` seconds."""
-    run_virtual(_run(site_yaml, scenario, start), end=limit)
+    LoopTimeoutError) if the floor's clock passes `limit` seconds. The PBX takes REST
+    requests on the events socket as Asterisk 22 does, unless `rest_over_websocket`
+    is False (an older Asterisk: the client stays on HTTP)."""
+    run_virtual(_run(site_yaml, scenario, start, rest_over_websocket), end=limit)

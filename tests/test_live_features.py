@@ -63,8 +63,25 @@ def test_caller_presses_1_waits_on_hold_and_talks_to_the_agent_who_answers() -> 
         await f.until(lambda: f.engine.agents["1001"].state == "wrap_up")
         await f.until(lambda: f.engine.agents["1001"].state == "available", within=30)
         assert f.controller.calls == {}  # every leg settled, nothing kept
+        # Asterisk 22 takes REST requests on the events socket: after the first
+        # connection's reconciliation (over HTTP), they go there.
+        assert f.client.counters.ws_requests > 0
 
     run_live(site(), scenario)
+
+
+def test_a_pbx_that_takes_no_rest_on_its_socket_is_driven_over_http() -> None:
+    async def scenario(f: Floor) -> None:
+        f.phone("PJSIP/agent1001", answer_after=2.0, talk=10.0)
+        await f.login("PJSIP/agent1001")
+        caller = f.caller(keys={MENU: "1"})
+        f.call(caller)
+        await f.until(lambda: caller.ended_by_pbx is not None)
+        assert f.outcomes() == {"answered": 1}
+        assert f.client.counters.ws_requests == 0
+        assert f.client.counters.requests > 5
+
+    run_live(site(), scenario, rest_over_websocket=False)
 
 
 def test_ivr_paths_link_and_goodbye_end_the_call_from_the_pbx_side() -> None:

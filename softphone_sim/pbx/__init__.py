@@ -41,6 +41,7 @@ class VirtualPbx:
         start: float | None = None,
         users: dict[str, str] | None = None,
         prompt_seconds_per_sound: float = 2.5,
+        rest_over_websocket: bool = True,
     ) -> None:
         self.app = app
         self._clock = Clock(speed, time.time() if start is None else start)
@@ -59,6 +60,7 @@ class VirtualPbx:
             self._clock,
             {"acd": "secret"} if users is None else users,
             self.stats,
+            rest_over_websocket=rest_over_websocket,
         )
         self.port: int | None = None
 

@@ -25,13 +25,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import msgspec
 from aiohttp import WSMsgType, web
 
 from acd.ari import models
 from acd.ari.clock import Clock
 from acd.softphone_sim.pbx.asterisk import AriError, Asterisk
-from acd.softphone_sim.pbx.channels import REASON_CAUSE
+from acd.softphone_sim.pbx.channels import REASON_CAUSE, ari_time
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,13 @@ class AriServer:
         clock: Clock,
         users: dict[str, str],
         stats: PbxStats,
+        rest_over_websocket: bool = True,
     ) -> None:
+        self.rest_over_websocket = rest_over_websocket
+        """Take `RESTRequest` messages on the events socket, as Asterisk 22 does."""
+        self._self_client: aiohttp.ClientSession | None = None
+        self._ws_requests: set[asyncio.Task[None]] = set()
+        self._bound = ("127.0.0.1", 0)
         self.ast = ast
         self.hub = hub
         self.clock = clock
@@ -182,7 +189,8 @@ class AriServer:
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         addresses = self._runner.addresses
-        return int(addresses[0][1])
+        self._bound = (str(addresses[0][0]), int(addresses[0][1]))
+        return self._bound[1]
 
     async def stop(self) -> None:
         for conn in list(self.hub.conns):
@@ -192,6 +200,9 @@ class AriServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._self_client is not None:
+            await self._self_client.close()
+            self._self_client = None
 
     # ----------------------------------------------------------------------------------
     # Auth, stats, errors
@@ -349,9 +360,11 @@ class AriServer:
         self.stats.websocket_connections += 1
         pump = asyncio.create_task(conn.pump())
         try:
-            async for msg in ws:  # the app sends nothing we act on; pings are automatic
+            async for msg in ws:  # pings are automatic
                 if msg.type == WSMsgType.ERROR:
                     break
+                if msg.type == WSMsgType.TEXT and self.rest_over_websocket:
+                    self._rest_over_ws(conn, msg.data)
         finally:
             conn.open = False
             if conn in self.hub.conns:
@@ -360,6 +373,51 @@ class AriServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
         return ws
+
+    def _rest_over_ws(self, conn: _Conn, text: str) -> None:
+        """A `RESTRequest` on the events socket: served as the same request over HTTP
+        would be (this server's own routes, auth, faults and delays), answered with a
+        `RESTResponse` on that socket. Anything else the app sends is ignored, as
+        Asterisk ignores it."""
+        try:
+            request = msgspec.json.decode(text, type=models.RESTRequest)
+        except msgspec.DecodeError:
+            return
+        if request.type != "RESTRequest":
+            return
+
+        async def serve() -> None:
+            if self._self_client is None:
+                self._self_client = aiohttp.ClientSession()
+            host, port = self._bound
+            url = f"http://{host}:{port}/ari/{request.uri.lstrip('/')}"
+            params = [(q.name, q.value) for q in request.query_strings or []]
+            headers = {"Authorization": conn.request.headers.get("Authorization", "")}
+            if "api_key" in conn.request.query:
+                params.append(("api_key", conn.request.query["api_key"]))
+            if request.content_type:
+                headers["Content-Type"] = request.content_type
+            async with self._self_client.request(
+                request.method, url, params=params, data=request.message_body, headers=headers
+            ) as resp:
+                body = await resp.text()
+                answer = models.RESTResponse(
+                    application=self.ast.app,
+                    timestamp=ari_time(self.clock.now()),
+                    transaction_id=request.transaction_id,
+                    request_id=request.request_id,
+                    status_code=resp.status,
+                    reason_phrase=resp.reason or "",
+                    uri=request.uri,
+                    content_type=resp.content_type if body else None,
+                    message_body=body or None,
+                )
+            if conn.open:
+                conn.queue.put_nowait(_encoder.encode(answer))
+
+        task = asyncio.create_task(serve())
+        self._ws_requests.add(task)
+        task.add_done_callback(self._ws_requests.discard)
 
     # ----------------------------------------------------------------------------------
     # Channels
@@ -572,7 +630,6 @@ class AriServer:
 
     async def ping(self, request: web.Request) -> web.Response:
         from acd.softphone_sim.pbx.asterisk import ASTERISK_ID
-        from acd.softphone_sim.pbx.channels import ari_time
 
         return _json(
             {"asterisk_id": ASTERISK_ID, "ping": "pong", "timestamp": ari_time(self.clock.now())}
