@@ -204,6 +204,8 @@ class Controller:
         self._stopping = False
         self._stasis_seen: dict[str, float] = {}
         self._answered_at: dict[str, float] = {}
+        self._kept_bridges: set[str] = set()
+        """Agents' own talk bridges known to exist in Asterisk."""
         self._spawn = spawn
 
     # ------------------------------------------------------------------ the engine
@@ -454,6 +456,9 @@ class Controller:
 
     def _release_talk_bridge(self, call: CallLegs) -> None:
         bridge = call.talk_bridge
+        if bridge in self._kept_bridges:
+            call.talk_bridge = ""  # an agent's own bridge waits for their next call
+            return
         if any(
             self.legs[c].bridge == bridge and not self.legs[c].gone
             for c in call.legs
@@ -683,8 +688,14 @@ class Controller:
         self._talk(call, call.agent)
 
     def _talk(self, call: CallLegs, partner: str) -> None:
-        """Put the caller and `partner` (agent or vendor leg) in a new mixing bridge,
-        unless they are in one together already (a predecessor bridged them)."""
+        """Put the caller and `partner` (agent or vendor leg) in a mixing bridge, unless
+        they are in one together already (a predecessor bridged them).
+
+        An agent talks in a bridge of their own, kept from call to call
+        (`acd-talk-agent-<id>`): a conversation then costs one request (the add, which
+        also takes the caller out of the holding bridge) instead of four. A vendor
+        call, or an agent whose bridge still holds someone, gets a bridge of its own,
+        destroyed when the call ends."""
         caller, other = self.legs.get(call.caller), self.legs.get(partner)
         if (
             caller is not None and other is not None and caller.bridge == other.bridge
@@ -692,7 +703,13 @@ class Controller:
         ):
             call.talk_bridge = caller.bridge
             return
-        bridge = self._next_id("talk")  # acd-talk-...: TALK_PREFIX
+        bridge = ""
+        if other is not None and other.kind == "agent" and other.agent_id:
+            own = f"{TALK_PREFIX}agent-{other.agent_id}"
+            if not any(leg.bridge == own and not leg.gone for leg in self.legs.values()):
+                bridge = own
+        kept = bool(bridge)
+        bridge = bridge or self._next_id("talk")  # acd-talk-...: TALK_PREFIX
         call.talk_bridge = bridge
 
         async def bridge_them() -> None:
@@ -702,20 +719,27 @@ class Controller:
                 return
             created = False
             try:
-                if caller.bridge.startswith(HOLD_PREFIX):
-                    await self.ari.remove_channels(caller.bridge, [caller.channel_id])
-                    caller.bridge = ""
-                # dtmf_events: without it Asterisk may pass media natively and the
-                # agent's keys (the abusive-caller code) would never reach us.
-                await self.ari.create_bridge(bridge, "mixing,dtmf_events", name=bridge)
-                created = True
-                await self.ari.add_channels(bridge, [caller.channel_id, partner])
+                if bridge not in self._kept_bridges:
+                    # dtmf_events: without it Asterisk may pass media natively and the
+                    # agent's keys (the abusive-caller code) would never reach us.
+                    await self.ari.create_bridge(bridge, "mixing,dtmf_events", name=bridge)
+                    created = True
+                    if kept:
+                        self._kept_bridges.add(bridge)
+                try:
+                    await self.ari.add_channels(bridge, [caller.channel_id, partner])
+                except AriError as err:
+                    if not (err.gone and kept and not created):
+                        raise
+                    # The kept bridge is gone (Asterisk restarted, someone removed it).
+                    await self.ari.create_bridge(bridge, "mixing,dtmf_events", name=bridge)
+                    await self.ari.add_channels(bridge, [caller.channel_id, partner])
                 caller.bridge = other.bridge = bridge
                 answered = self._answered_at.pop(partner, None)
                 if answered is not None:
                     self.stats.bridge_ms.append((time.perf_counter() - answered) * 1000.0)
             except AriError as err:
-                if created:
+                if created and not kept:
                     # Asterisk adds all the channels or none: a bridge nobody was put
                     # in serves no call, and nothing else would ever remove it.
                     if call.talk_bridge == bridge:
@@ -723,7 +747,7 @@ class Controller:
                     await self._quietly(self.ari.destroy_bridge(bridge))
                 # 400 "Channel not found" / 422 "Channel not in Stasis application":
                 # one of them hung up meanwhile, as 404 says elsewhere.
-                left = err.gone or err.status in (400, 422)
+                left = err.status in (400, 422) or (err.gone and "bridge" not in err.path)
                 if left:
                     log.info("bridging %s: a leg left first: %s", call.call_id, err)
                 else:
@@ -904,6 +928,7 @@ class Controller:
             else:
                 continue
             if idle:
+                self._kept_bridges.discard(bridge.id)
                 await self._quietly(self.ari.destroy_bridge(bridge.id))
                 if bridge.id.startswith(HOLD_PREFIX):
                     self._holding.pop(bridge.id.removeprefix(HOLD_PREFIX), None)

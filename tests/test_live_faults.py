@@ -156,12 +156,35 @@ def test_a_talk_bridge_whose_legs_cannot_be_added_is_removed() -> None:
         await f.until(lambda: f.engine.calls == {}, within=60)
         await f.until(lambda: agents_settled(f))
         assert caller.bridged_with == []
-        assert [b for b in f.pbx.asterisk.bridges if b.startswith("acd-talk-")] == []
+        # Nothing left but the agent's own talk bridge, empty, kept for their next call.
+        talk = {b: x for b, x in f.pbx.asterisk.bridges.items() if b.startswith("acd-talk-")}
+        assert set(talk) <= {"acd-talk-agent-1001"}
+        assert all(not x.channels for x in talk.values())
         assert f.controller.stats.bridges_removed == 0  # removed at once, not found later
         assert f.controller.stats.rest_failures == 0  # a leg that left is no failure
 
     run_live(site(), scenario)
 
+
+
+def test_a_vendor_calls_bridge_whose_legs_cannot_be_added_is_removed() -> None:
+    """The same for a conversation's own bridge (a vendor call): made for one call,
+    it must not stay behind, empty, when its legs could not be put in it."""
+
+    async def scenario(f: Floor) -> None:
+        vendor = f.phone("PJSIP/vendor-a", answer_after=1.0, talk=20.0)
+        f.pbx.fail_next(1, status=400, path="/bridges/acd-talk-*/addChannel")
+        caller = f.caller(keys={MENU: "1"})
+        line = f.call(caller)  # nobody logged in: after 30 s waiting, the vendor
+        await f.until(lambda: vendor.answered == 1, within=120)
+        await f.until(lambda: f.pbx.stats.rest_by_status[400] == 1)
+        line.hang_up()
+        await f.until(lambda: f.engine.calls == {}, within=60)
+        assert caller.bridged_with == []
+        assert [b for b in f.pbx.asterisk.bridges if b.startswith("acd-talk-")] == []
+        assert f.controller.stats.rest_failures == 0
+
+    run_live(site("overflow: [{vendors: [va], when: {waited_over_seconds: 30}}]"), scenario)
 
 def test_a_successor_whose_state_missed_an_answer_does_not_ring_another_agent() -> None:
     """The engine acts on Asterisk before its journal write lands: a predecessor that
