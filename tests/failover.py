@@ -79,8 +79,14 @@ class Pbx:
         return now - self._day_start
 
     def talks(self) -> set[str]:
-        """Ids of the mixing bridges up now: each is a caller talking to an agent."""
-        return {b["id"] for b in self.get("bridges") if b["bridge_type"] == "mixing"}
+        """The conversations up now: a mixing bridge with people in it is a caller
+        talking to an agent; named by the bridge and its channels (an agent's bridge
+        serves one call after another)."""
+        return {
+            f"{b['id']}:{','.join(sorted(b['channels']))}"
+            for b in self.get("bridges")
+            if b["bridge_type"] == "mixing" and b["channels"]
+        }
 
     def wait(self, timeout: float = 240) -> dict[str, Any]:
         self.proc.wait(timeout=timeout)
