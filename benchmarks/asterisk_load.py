@@ -175,7 +175,8 @@ def main() -> int:
             f"failed {row['failed']}, turned away {row['busy']}; agent answer -> bridged "
             f"p50 {row['bridge_p50_ms']:.0f} ms, p99 {row['bridge_p99_ms']:.0f} ms; CPU acd "
             f"{row['serve_cpu_s']:.1f} s, Asterisk {row['asterisk_cpu_s']:.1f} s "
-            f"(ratio {ratio:.2f}); {row['requests_per_call']:.1f} ARI requests per call; "
+            f"(ratio {ratio:.2f}); {row['requests_per_call']:.1f} ARI requests per call, "
+            f"{row['http_per_call']:.1f} of them over HTTP; "
             f"left: {row['channels_left']} channels, {row['bridges_left']} bridges; "
             f"task-processor warnings {row['taskprocessor_warnings']}",
             flush=True,
