@@ -101,14 +101,17 @@ def run_rate(rate: int, args: argparse.Namespace, home: Path) -> dict[str, Any]:
             if time.monotonic() > deadline or serve.poll() is not None:
                 raise SystemExit(f"acd serve did not attach: {(home / 'serve.log').read_text()}")
             time.sleep(0.05)
-        for agent in agents:  # log every agent in (*51), a few at a time
-            login = Sipp(home, f"login{agent}", feature_scenario(agent, PASSWORD, "*51"),
-                         free_udp_port(), free_udp_port(), target=f"127.0.0.1:{asterisk.sip_port}",
-                         service="*51")
-            procs.append(login)
-        for login in procs[1:]:
-            login.wait_for("1 ended by far end", within=60)
-            login.stop()
+        # Every agent dials *51 (log in): one SIPp, the agent's number from a file.
+        ids = home / "agents.csv"
+        ids.write_text("SEQUENTIAL\n" + "".join(
+            f"agent{a};[authentication username=agent{a} password={PASSWORD}];\n" for a in agents
+        ))
+        login = Sipp(home, "logins", feature_scenario("[field0]", PASSWORD, "*51", "[field1]"),
+                     free_udp_port(), free_udp_port(), target=f"127.0.0.1:{asterisk.sip_port}",
+                     service="*51", calls=len(agents), rate=20, extra=("-inf", str(ids)))
+        procs.append(login)
+        login.wait_for(f"{len(agents)} ended by far end", within=120)
+        login.stop()
         calls = rate * args.seconds
         scenario = caller_scenario("01012345678", (Key("1", after=0.3),), patience=60.0)
         serve_cpu0, ast_cpu0 = cpu_seconds(serve.pid), cpu_seconds(asterisk.process.pid)

@@ -85,8 +85,9 @@ class Lab:
     def login(self, *agents: str) -> None:
         """Each agent dials *51 from a phone of its own and hears the confirmation."""
         for agent in agents:
-            sipp = Sipp(self.home, f"login{agent}", feature_scenario(agent, PASSWORD, "*51"),
-                        free_udp_port(), free_udp_port(), target=self.target, service="*51")
+            scenario = feature_scenario(f"agent{agent}", PASSWORD, "*51")
+            sipp = Sipp(self.home, f"login{agent}", scenario, free_udp_port(), free_udp_port(),
+                        target=self.target, service="*51")
             self.sipps.append(sipp)
             sipp.wait_for("1 ended by far end")
 

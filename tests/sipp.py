@@ -274,17 +274,19 @@ Content-Length: 0''')}</send>""",
     return _scenario("acd phone", steps)
 
 
-def feature_scenario(agent: str, password: str, code: str) -> str:
-    """Agent `agent` dials feature code `code` (e.g. *51, log in) with digest
-    authentication, and stays on the line until the far end hangs up."""
+def feature_scenario(user: str, password: str, code: str, auth: str = "") -> str:
+    """An agent's phone, authenticating as `user` (e.g. "agent1001", or "[field0]"
+    from an injection file, with `auth` "[field1]" holding SIPp's authentication
+    keyword), dials feature code `code` (e.g. *51, log in) with digest authentication
+    and stays on the line until the far end hangs up."""
     invite = f'''
 INVITE sip:{code}@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:agent{agent}@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+From: <sip:{user}@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
 To: <sip:{code}@[remote_ip]:[remote_port]>
 Call-ID: [call_id]
 CSeq: CSEQ INVITE
-Contact: <sip:agent{agent}@[local_ip]:[local_port]>
+Contact: <sip:{user}@[local_ip]:[local_port]>
 Max-Forwards: 70
 {ALLOW}
 AUTH
@@ -302,7 +304,9 @@ CSeq: CSEQ ACK
 Max-Forwards: 70
 Content-Length: 0'''.replace("{code}", code)
     first = invite.replace("CSEQ", "1").replace("AUTH\n", "")
-    auth = f"[authentication username=agent{agent} password={password}]"
+    # SIPp substitutes no field inside its authentication keyword: from an injection
+    # file, the whole keyword is a field of its own (`auth`, e.g. "[field1]").
+    auth = auth or f"[authentication username={user} password={password}]"
     second = invite.replace("CSEQ", "2").replace("AUTH", auth)
     steps = [
         f'<send retrans="500">{_message(first)}</send>',
@@ -332,7 +336,7 @@ def _scenario(name: str, steps: list[str]) -> str:
 class Sipp:
     """One SIPp process running `scenario` on 127.0.0.1:`port` (media on `media`),
     against `target` (host:port) as a UAC (`calls` calls to `service`, `rate` new
-    calls per second), or as a UAS
+    calls per second; `extra`: more of SIPp's options, e.g. an injection file), or as a UAS
     when `target` is None. `log()` is what happened, one line per step."""
 
     def __init__(
@@ -346,6 +350,7 @@ class Sipp:
         service: str = "120",
         calls: int = 1,
         rate: float = 1.0,
+        extra: tuple[str, ...] = (),
     ) -> None:
         exe = shutil.which("sipp")
         assert exe is not None, "sipp is not installed (Debian package sip-tester)"
@@ -364,6 +369,7 @@ class Sipp:
         ]
         if target is not None:
             args += [target, "-s", service, "-m", str(calls), "-r", str(rate), "-rp", "1000"]
+        args += extra
         self.process = subprocess.Popen(
             args, cwd=self.home, stdin=subprocess.DEVNULL,
             stdout=(self.home / "screen.txt").open("w"), stderr=subprocess.STDOUT,
