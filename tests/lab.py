@@ -101,6 +101,17 @@ class Lab:
         self.sipps.append(sipp)
         return sipp
 
+    def calls(self, count: int, rate: float, keys: tuple[Key, ...] = (),
+              patience: float | None = 60.0) -> Sipp:
+        """`count` callers from one SIPp, `rate` new calls per second (a loaded run)."""
+        port = self.caller_ports[self._callers % CALLER_PORTS]
+        self._callers += 1
+        sipp = Sipp(self.home, f"callers{self._callers}",
+                    caller_scenario("01012345678", keys, patience), port, free_udp_port(),
+                    target=self.target, service="120", calls=count, rate=rate)
+        self.sipps.append(sipp)
+        return sipp
+
     @property
     def target(self) -> str:
         return f"127.0.0.1:{self.asterisk.sip_port}"

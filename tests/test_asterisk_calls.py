@@ -216,3 +216,25 @@ def test_an_engine_killed_mid_call_is_replaced_and_nothing_is_left(
     stats = lab.stop_engine()
     assert stats["engine"]["totals"]["answered"] == 2
     assert lab.bridges() == []
+
+
+def test_a_loaded_run_leaves_nothing_behind(lab: Lab) -> None:
+    """Thirty callers in five seconds for three agents: some talk, some give up on
+    hold; every one has one outcome, and Asterisk is left with no channel and no
+    bridge once the engine stops."""
+    for agent in ("1001", "1002", "1003"):
+        lab.phone(agent, answer_after=0.5, talk=1.0)
+    lab.start_engine()
+    lab.login("1001", "1002", "1003")
+    before = (lab.channels(), lab.bridges())
+    callers = lab.calls(30, rate=6.0, keys=(Key("1", after=0.5),), patience=4.0)
+    callers.process.wait(timeout=120)
+    steps = callers.log()
+    ended = [s for s in steps if s.endswith(("ended by far end", "hung up"))]
+    assert len(ended) == 30, steps
+    lab.until_no_channels()
+    stats = lab.stop_engine()
+    outcomes = stats["controller"]["outcomes"]
+    assert sum(outcomes.values()) == 30 and outcomes.get("answered", 0) > 0, outcomes
+    assert before == ([], [])
+    assert lab.bridges() == []
