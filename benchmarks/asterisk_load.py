@@ -125,7 +125,9 @@ def run_rate(rate: int, args: argparse.Namespace, home: Path) -> dict[str, Any]:
         steps = callers.log()
         answered = sum(1 for s in steps if s.endswith("ended by far end"))
         busy = sum(1 for s in steps if s.endswith(" busy"))
-        time.sleep(1.0)  # the last hang-ups reach Asterisk (a benchmark, not a test)
+        quiet = time.monotonic() + 10  # the last hang-ups reach Asterisk
+        while asterisk.channels() and time.monotonic() < quiet:
+            time.sleep(0.05)
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=60)
         stats = json.loads(stats_path.read_text())
