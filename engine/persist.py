@@ -175,7 +175,7 @@ def restore(config: SiteConfig, state: EngineState) -> Engine:
         raise StateMismatch(
             f"the state of site {state.site!r} was made with another configuration"
         )
-    rng = random.Random()
+    rng = random.Random(0)  # the seed is replaced by the stored state at once
     rng.setstate(state.rng)
     engine = Engine(config, rng=rng, start=state.now)
     # The engine's timer predicates close over its dicts: fill them, do not replace.

@@ -132,6 +132,15 @@ def engine_problems(source: str | Path) -> list[str]:
                 problems.add((node.lineno, f"{'.'.join(parts)}: {why}"))
         elif len(parts) == 1 and head in IO_BUILTINS:
             problems.add((node.lineno, f"{head}: IO"))
+    # A generator made without a seed is seeded from the OS: a replay would differ.
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and not node.args and not node.keywords:
+            parts = _dotted(node.func)
+            if parts and parts[0] in imported:
+                qualname = ".".join([imported[parts[0]], *parts[1:]])
+                if qualname == "random.Random":
+                    why = "module-level randomness (unseeded: the OS seeds it)"
+                    problems.add((node.lineno, f"{'.'.join(parts)}(): {why}"))
     return [f"line {line}: {what}" for line, what in sorted(problems)]
 
 
@@ -216,12 +225,13 @@ def test_sample_1_a_clock_read_is_found(sample: str, line: int, finding: str) ->
         ("from random import choice\n", 1, "from random import choice"),
         ("x = random.random()\n", 1, "random.random"),
         ("random.seed(4)\n", 1, "random.seed"),
+        ("rng = random.Random()\n", 1, "random.Random()"),
         ("rng = random\n", 1, "random"),
     ],
     ids=_sample_id,
 )
 def test_sample_2_module_level_randomness_is_found(sample: str, line: int, finding: str) -> None:
-    # core.py's own `import random` is what binds `random` in the last three.
+    # core.py's own `import random` is what binds `random` in the last four.
     source, base = _in_engine_module(sample)
     problems = engine_problems(source)
     expected = f"line {base + line}: {finding}: module-level randomness"
