@@ -7,8 +7,11 @@ Contract:
   (`status` 0 for the last two). It never raises anything else for network trouble, so
   the controller can turn each failure into an engine event;
 - `events()` yields decoded events forever: it reconnects with backoff when the socket
-  drops, and calls `on_connect` after every (re)connection, before yielding the first
-  event of that connection, so the caller can reconcile what it missed in the gap;
+  drops or cannot be opened (Asterisk may be starting), except when the upgrade is
+  answered 401, 403 or 404 (`REFUSED_FOR_GOOD`: wrong credentials, or no ARI at this
+  URL): then it raises `AriError` with that status. It calls `on_connect` after
+  every (re)connection, before yielding the first event of that connection, so the
+  caller can reconcile what it missed in the gap;
 - credentials travel in an Authorization header, never in a URL, so they cannot reach
   a log line (aiohttp logs URLs; Asterisk accepts Basic auth on the WebSocket upgrade).
 
@@ -33,6 +36,10 @@ from acd.ari import models
 from acd.ari.frames import decode_event
 
 log = logging.getLogger("acd.ari")
+
+REFUSED_FOR_GOOD = frozenset({401, 403, 404})
+"""Statuses of the events socket's upgrade that no retry can change: credentials
+Asterisk refuses (401, 403), or no ARI events resource at this URL (404)."""
 
 T = TypeVar("T")
 
@@ -447,6 +454,16 @@ class AriClient:
                     heartbeat=self._heartbeat,
                     timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
                 )
+            except aiohttp.WSServerHandshakeError as e:
+                if self._closing:
+                    return
+                if e.status in REFUSED_FOR_GOOD:
+                    # Wrong credentials, or no ARI at this URL: retrying cannot help.
+                    raise AriError("GET", "/events", e.status, e.message) from None
+                log.warning("ARI events: cannot connect (%s); retrying in %.1f s", e, backoff)
+                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+                backoff = min(self._max_backoff, backoff * 2)
+                continue
             except (aiohttp.ClientError, TimeoutError, OSError) as e:
                 if self._closing:
                     return

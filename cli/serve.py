@@ -15,6 +15,13 @@ site's lease and carries on from the stored snapshot and journal, if any; with
 `--standby` it follows the journal and takes over when the lease lapses. Exit 3:
 another engine holds the lease now (this one was fenced out and stepped down).
 
+Exit 1, with one line naming the flag, for what no retry can mend: a bad flag value
+(checked before anything starts: `--ari-url`, `--standby` without `--redis`,
+`--lease-ms`, `--snapshot-every`, a `--stats-json` that cannot be written), or an
+Asterisk that refuses the credentials (401/403 on the events socket) or a server
+without ARI events at `--ari-url` (404). A refused connection is retried (Asterisk
+may be starting).
+
 `--speed` and `--start` run the engine's clock compressed, for demos and tests
 against the virtual PBX (`acd pbx`) running at the same speed (`--start pbx` takes
 the PBX's clock, which keeps a restarted engine in step with it).
@@ -31,12 +38,11 @@ import random
 import signal
 import socket
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from acd.cli.options import ari_credentials, local_minute
+from acd.cli.options import ari_credentials, check_output, local_minute, write_output
 from acd.config.loader import ConfigErrors, load_site
 from acd.config.schema import SiteConfig
 
@@ -46,6 +52,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("acd.serve")
 
+LEASE_MS = (300, 600_000)
+"""The `--lease-ms` range: renewed every third of it, a lease under 300 ms would be
+renewed faster than a loaded store answers; over 10 minutes, a standby would leave
+callers unserved that long after the active engine dies."""
+
+EXIT_STATUS = (
+    "exit status: 0 stopped by SIGINT/SIGTERM; 1 bad input or failure, named on stderr (a "
+    "configuration, a flag, a store that cannot be reached, credentials Asterisk refuses, "
+    "no ARI at --ari-url); 2 command-line usage; 3 stepped down: another engine holds the "
+    "site's lease"
+)
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -54,6 +72,7 @@ def add_parser(subparsers: Any) -> None:
         description="Answer calls that enter Stasis(APP) on the Asterisk at --ari-url and "
         "route them. Credentials: ACD_ARI_USER and ACD_ARI_PASSWORD, or "
         "--ari-password-file.",
+        epilog=EXIT_STATUS,
     )
     p.add_argument("config", help="site configuration (YAML)")
     p.add_argument("--ari-url", required=True, help="Asterisk's HTTP server, e.g. "
@@ -78,7 +97,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--standby", action="store_true",
                    help="follow the journal and take over when the active engine's lease lapses")
     p.add_argument("--lease-ms", type=int, default=3000,
-                   help="lease time to live (renewed every third of it; default 3000)")
+                   help=f"lease time to live, {LEASE_MS[0]} to {LEASE_MS[1]} ms (renewed "
+                   "every third of it; default 3000)")
     p.add_argument("--snapshot-every", type=int, default=20_000, metavar="EVENTS",
                    help="write a snapshot (and trim the journal) every so many events")
     p.add_argument("--seed", type=int, help="seed of the engine's random choices")
@@ -108,6 +128,52 @@ def start_time(site: SiteConfig, text: str | None) -> float | None:
         raise ValueError(f"--start {text}: {e}") from e
 
 
+def check_flags(args: argparse.Namespace) -> None:
+    """Refuse flag values no run can use, before anything starts: ValueError naming
+    the flag and what it takes."""
+    import urllib.parse
+
+    try:
+        parts = urllib.parse.urlsplit(args.ari_url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed [ in the host
+        usable = False
+    if not usable:
+        raise ValueError(
+            f"--ari-url {args.ari_url}: expected Asterisk's HTTP server, http(s)://HOST:PORT "
+            "(e.g. http://127.0.0.1:8088)"
+        )
+    if args.standby and args.redis is None:
+        raise ValueError(
+            "--standby needs --redis URL: a standby follows the active engine's journal "
+            "in the shared store"
+        )
+    low, high = LEASE_MS
+    if not low <= args.lease_ms <= high:
+        raise ValueError(f"--lease-ms {args.lease_ms}: expected {low} to {high} ms")
+    if args.snapshot_every < 1:
+        raise ValueError(
+            f"--snapshot-every {args.snapshot_every}: expected at least 1 event"
+        )
+    if args.stats_json is not None:
+        check_output(args.stats_json, "--stats-json")
+
+
+def refusal(url: str, user: str, status: int) -> str:
+    """The line `acd serve` ends with when Asterisk answers the events socket with
+    `status` (one of REFUSED_FOR_GOOD). Never the password."""
+    if status in (401, 403):
+        return (
+            f"--ari-url {url}: Asterisk refused the ARI credentials of user {user!r} "
+            f"(HTTP {status}): check ACD_ARI_USER and ACD_ARI_PASSWORD or "
+            "--ari-password-file against ari.conf"
+        )
+    return (
+        f"--ari-url {url}: no ARI events there (HTTP {status} on /ari/events): is it "
+        "Asterisk's HTTP server (http.conf) with ARI enabled (ari.conf), at its root path?"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -118,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
         print(errors, file=sys.stderr)
         return 1
     try:
+        check_flags(args)
         user, password = ari_credentials(args.ari_password_file)
         start = start_time(site, args.start)
     except ValueError as e:
@@ -138,8 +205,9 @@ def run(args: argparse.Namespace) -> int:
 async def serve(
     site: SiteConfig, args: argparse.Namespace, user: str, password: str, start: float | None
 ) -> int:
-    """Run until a signal (exit 0) or until another engine holds the lease (exit 3)."""
-    from acd.ari.client import AriClient
+    """Run until a signal (exit 0), until another engine holds the lease (exit 3), or
+    until Asterisk refuses us for good (exit 1)."""
+    from acd.ari.client import REFUSED_FOR_GOOD, AriClient, AriError
     from acd.ari.controller import Clock, Controller
     from acd.engine import Engine
     from acd.store.base import Unavailable
@@ -154,6 +222,7 @@ async def serve(
     store = open_store(site, args.redis)
     owner = f"{socket.gethostname()}:{os.getpid()}"
     fenced: list[str] = []
+    refused: list[int] = []
     try:
         taken = await take_lease(site, store, owner, args, stop)
     except Unavailable as e:
@@ -200,14 +269,24 @@ async def serve(
                 site, engine, client, clock, spawn=tg.create_task, keeper=writer,
                 sync_clock=args.start == "pbx",
             )
-            events = tg.create_task(controller.run())
+
+            async def follow_events() -> None:
+                try:
+                    await controller.run()
+                except AriError as err:
+                    if err.status not in REFUSED_FOR_GOOD:
+                        raise
+                    refused.append(err.status)
+                    stop.set()
+
+            events = tg.create_task(follow_events())
             keeping = tg.create_task(writer.keep())
             log.info(
                 "serving site %r as app %r on %s (speed %g, state in %s)",
                 site.site.name, args.app, client.root, args.speed, store.name,
             )
             await stop.wait()
-            if not fenced:
+            if not fenced and not refused:
                 log.info("stopping: handing waiting callers back (%s)", site.live.on_shutdown)
                 await controller.shutdown()
             events.cancel()
@@ -226,10 +305,14 @@ async def serve(
                 "store": writer.stats,
                 "engine": engine.snapshot(clock.now()),
             }
-            Path(args.stats_json).write_bytes(
-                msgspec.json.format(msgspec.json.encode(report), indent=2)
+            write_output(
+                args.stats_json, "--stats-json",
+                msgspec.json.format(msgspec.json.encode(report), indent=2), "the figures",
             )
     await store.close()
+    if refused:
+        print(f"acd serve: {refusal(args.ari_url, user, refused[0])}", file=sys.stderr)
+        return 1
     return 3 if fenced else 0
 
 

@@ -9,11 +9,13 @@ malformed argument)."""
 
 from __future__ import annotations
 
+import asyncio
 import http.server
+import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -724,6 +726,188 @@ def test_state_piped_into_a_reader_that_stops_ends_quietly(redis_server: RedisSe
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 0
     assert err == b""
+
+
+# --- acd serve --------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "wrong-Pa55-never-shown"
+
+
+def serve(
+    tmp_path: Path, *flags: str, timeout: float = 60, password: str = PASSWORD
+) -> tuple[int, str, str]:
+    """`acd serve` of BASE as a subprocess, with user `acd` and `password` in the
+    environment: (status, out, err). Killed (by its pid) if still running after
+    `timeout` wall seconds, which fails the test."""
+    site = tmp_path / "site.yaml"
+    site.write_text(BASE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACD_ARI")}
+    env.update(ACD_ARI_USER="acd", ACD_ARI_PASSWORD=password)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "acd.cli.main", "serve", str(site), *flags],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(
+            f"acd serve still running after {timeout} s; it wrote:\n{err}"
+        ) from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out, err
+
+
+SERVE_FLAGS = [
+    # (name, flags: "{tmp}" is the test's folder, words after "acd serve: ")
+    ("an --ari-url that is not a URL", ["--ari-url", "notaurl"],
+     "--ari-url notaurl: expected Asterisk's HTTP server, http(s)://HOST:PORT"),
+    ("an ftp --ari-url", ["--ari-url", "ftp://x"],
+     "--ari-url ftp://x: expected Asterisk's HTTP server, http(s)://HOST:PORT"),
+    ("an --ari-url without a host", ["--ari-url", "http://"],
+     "--ari-url http://: expected Asterisk's HTTP server"),
+    ("--standby without --redis", ["--standby"], "--standby needs --redis URL"),
+    ("a lease of 0 ms", ["--lease-ms", "0"], "--lease-ms 0: expected 300 to 600000 ms"),
+    ("a lease of 299 ms", ["--lease-ms", "299"], "--lease-ms 299: expected 300 to 600000 ms"),
+    ("a lease of a day", ["--lease-ms", "86400000"],
+     "--lease-ms 86400000: expected 300 to 600000 ms"),
+    ("a snapshot every 0 events", ["--snapshot-every", "0"],
+     "--snapshot-every 0: expected at least 1 event"),
+    ("--stats-json in a folder that does not exist", ["--stats-json", "/nonexistent/s.json"],
+     "--stats-json /nonexistent/s.json: the folder /nonexistent does not exist"),
+    ("--stats-json on /proc", ["--stats-json", "/proc/s.json"],
+     "--stats-json /proc/s.json: cannot write there"),
+    ("--stats-json naming a folder", ["--stats-json", "{tmp}"],
+     "--stats-json {tmp}: is a folder; name a file in it"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "flags", "words"), SERVE_FLAGS, ids=[case[0] for case in SERVE_FLAGS]
+)
+def test_serve_refuses_a_flag_it_cannot_use_before_starting(
+    name: str, flags: list[str], words: str, tmp_path: Path
+) -> None:
+    flags, words = [f.replace("{tmp}", str(tmp_path)) for f in flags], words.replace(
+        "{tmp}", str(tmp_path)
+    )
+    if "--ari-url" not in flags:
+        flags = ["--ari-url", "http://127.0.0.1:1", *flags]  # never reached
+    status, out, err = serve(tmp_path, *flags, timeout=30)
+    assert status == 1, err
+    assert err.startswith(f"acd serve: {words}"), err
+    assert err.count("\n") == 1, err  # that one line: nothing was started
+    assert "Traceback" not in out + err
+
+
+class _RefusingHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the status the server was made with."""
+
+    def do_GET(self) -> None:
+        status = getattr(self.server, "status", 500)
+        self.send_response(status)
+        if status == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="Asterisk REST Interface"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """No log line on stderr."""
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[Callable[[int], int]]:
+    """start(status) -> the port of a web server answering `status` to everything."""
+    servers: list[http.server.ThreadingHTTPServer] = []
+
+    def start(status: int) -> int:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusingHandler)
+        server.status = status  # type: ignore[attr-defined]
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server.server_address[1]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def virtual_pbx() -> Iterator[int]:
+    """The port of a virtual PBX (acd.softphone_sim) whose ARI user `acd` has the
+    password `right`, served by a loop in a thread."""
+    from acd.softphone_sim.pbx import VirtualPbx
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    pbx = VirtualPbx(users={"acd": "right"})
+    try:
+        yield asyncio.run_coroutine_threadsafe(pbx.start(), loop).result(10)
+    finally:
+        asyncio.run_coroutine_threadsafe(pbx.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+CREDENTIALS = (
+    "Asterisk refused the ARI credentials of user 'acd' (HTTP {status}): check ACD_ARI_USER"
+    " and ACD_ARI_PASSWORD or --ari-password-file against ari.conf"
+)
+NO_ARI = (
+    "no ARI events there (HTTP 404 on /ari/events): is it Asterisk's HTTP server (http.conf)"
+    " with ARI enabled (ari.conf), at its root path?"
+)
+REFUSALS = [
+    # (name, status the web server answers, words after "acd serve: --ari-url URL: ")
+    ("a server refusing the credentials", 401, CREDENTIALS.format(status=401)),
+    ("a server forbidding the user", 403, CREDENTIALS.format(status=403)),
+    ("a web server that is not Asterisk", 404, NO_ARI),
+]
+
+
+def _assert_refused(status: int, out: str, err: str, line: str) -> None:
+    assert status == 1, err
+    assert err.endswith(f"acd serve: {line}\n"), err
+    assert err.count("acd serve: ") == 1, err
+    assert "cannot connect" not in err and "retrying" not in err, err  # not retried
+    assert PASSWORD not in out + err
+    assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("name", "answer", "words"), REFUSALS, ids=[case[0] for case in REFUSALS]
+)
+def test_serve_stops_at_once_when_the_server_refuses_for_good(
+    name: str, answer: int, words: str, tmp_path: Path,
+    refusing_server: Callable[[int], int],
+) -> None:
+    url = f"http://127.0.0.1:{refusing_server(answer)}"
+    status, out, err = serve(tmp_path, "--ari-url", url)
+    _assert_refused(status, out, err, f"--ari-url {url}: {words}")
+
+
+def test_serve_with_the_wrong_password_for_the_virtual_pbx_names_the_credentials(
+    tmp_path: Path, virtual_pbx: int
+) -> None:
+    url = f"http://127.0.0.1:{virtual_pbx}"
+    status, out, err = serve(tmp_path, "--ari-url", url)
+    _assert_refused(status, out, err, f"--ari-url {url}: " + CREDENTIALS.format(status=401))
+
+
+def test_serve_at_a_wrong_path_of_the_virtual_pbx_names_the_url(
+    tmp_path: Path, virtual_pbx: int
+) -> None:
+    url = f"http://127.0.0.1:{virtual_pbx}/asterisk"
+    status, out, err = serve(tmp_path, "--ari-url", url, password="right")
+    _assert_refused(status, out, err, f"--ari-url {url}: {NO_ARI}")
 
 
 # --- generated near-valid inputs ----------------------------------------------------------
