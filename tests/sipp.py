@@ -175,6 +175,25 @@ SIP/2.0 200 OK
 Content-Length: 0"""
 
 
+def _reply(status: str, cseq: str = "[last_CSeq:]", answer: bool = False) -> str:
+    """The phone's final or provisional answer to the INVITE (`status`, e.g. "180
+    Ringing"), with its To tag; `answer`: with Contact, Allow and the SDP."""
+    if answer:
+        tail = f"Contact: <sip:[local_ip]:[local_port]>\n{ALLOW}\n"
+        tail += f"Content-Type: application/sdp\nContent-Length: [len]\n\n{SDP}"
+    else:
+        tail = "Content-Length: 0"
+    retrans = ' retrans="500"' if status.startswith("200") else ""
+    return f"""<send{retrans}>{_message(f'''
+SIP/2.0 {status}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+{cseq}
+{tail}''')}</send>"""
+
+
 def phone_scenario(
     answer_after: float | None = 1.0, talk: float | None = 30.0, busy: bool = False
 ) -> str:
@@ -182,16 +201,7 @@ def phone_scenario(
     rings; with `busy` it answers 486; else it answers after `answer_after` seconds
     (None: rings until cancelled), then hangs up after `talk` seconds (None: waits for
     the far end)."""
-    ringing = f"""<send>{_message(f'''
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port]>
-{ALLOW}
-Content-Length: 0''')}</send>"""
+    ringing = _reply("180 Ringing")
     steps = [
         '<recv request="INVITE" rrs="true"><action>'
         '<ereg regexp=".*" search_in="hdr" header="From:" assign_to="peer_from"/>'
@@ -202,14 +212,7 @@ Content-Length: 0''')}</send>"""
     ]
     if busy:
         steps += [
-            f"""<send>{_message('''
-SIP/2.0 486 Busy Here
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0''')}</send>""",
+            _reply("486 Busy Here"),
             '<recv request="ACK"/>',
             _log("[call_number] busy"),
         ]
@@ -221,31 +224,12 @@ Content-Length: 0''')}</send>""",
     steps += [
         f'<recv request="CANCEL"{ring}/>',
         f"<send>{_message(OK_TO_REQUEST)}</send>",
-        f"""<send>{_message('''
-SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq:[$invite_cseq]
-Content-Length: 0''')}</send>""",
+        _reply("487 Request Terminated", cseq="CSeq:[$invite_cseq]"),
         '<recv request="ACK"/>',
         _log("[call_number] cancelled"),
         '<nop next="end"/>',
         '<label id="answer"/>',
-        f"""<send retrans="500">{_message(f'''
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port]>
-{ALLOW}
-Content-Type: application/sdp
-Content-Length: [len]
-
-{SDP}''')}</send>""",
+        _reply("200 OK", answer=True),
         '<recv request="ACK"/>',
         _log("[call_number] answered"),
         f'<nop><action><exec play_pcap_audio="{PCAP / "g711a.pcap"}"/></action></nop>',
