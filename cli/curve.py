@@ -401,24 +401,34 @@ def _add_common(parser: argparse.ArgumentParser, *, output: bool) -> None:
         )
 
 
+EXIT_STATUS = (
+    "Exit status: 0 done; 1 a curve or a flag's figure refused (every problem printed as "
+    "FILE:LINE:COLUMN, or naming the flag), or an output that cannot be written; 2 a "
+    "command line argparse refuses."
+)
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `acd curve` and its sub-commands (each sets `run`)."""
     curve = subparsers.add_parser(
         "curve",
         help="look at, scale, reshape and build surge curves",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=EXIT_STATUS,
     )
     sub = curve.add_subparsers(dest="curve_command", required=True, metavar="COMMAND")
 
     show_parser = sub.add_parser(
-        "show", help="totals per branch and hour, peak interval, morning/afternoon split"
+        "show", epilog=EXIT_STATUS,
+        help="totals per branch and hour, peak interval, morning/afternoon split"
     )
     show_parser.add_argument("file", metavar="FILE", help="a curve CSV, or - for standard input")
     _add_common(show_parser, output=False)
     show_parser.set_defaults(run=run_show)
 
     scale_parser = sub.add_parser(
-        "scale", help="scale a curve, or one branch, by a factor or to a daily total"
+        "scale", epilog=EXIT_STATUS,
+        help="scale a curve, or one branch, by a factor or to a daily total"
     )
     scale_parser.add_argument("file", metavar="FILE", help="a curve CSV, or - for standard input")
     how = scale_parser.add_mutually_exclusive_group(required=True)
@@ -435,7 +445,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     scale_parser.set_defaults(run=run_scale)
 
     reshape_parser = sub.add_parser(
-        "reshape", help="keep FILE's daily totals per branch, take OTHER's intraday shape"
+        "reshape", epilog=EXIT_STATUS,
+        help="keep FILE's daily totals per branch, take OTHER's intraday shape"
     )
     reshape_parser.add_argument("file", metavar="FILE", help="a curve CSV, or - for standard input")
     reshape_parser.add_argument(
@@ -445,7 +456,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     reshape_parser.set_defaults(run=run_reshape)
 
     build_parser = sub.add_parser(
-        "build", help="a curve from a daily total, a branch mix and a named shape"
+        "build", epilog=EXIT_STATUS,
+        help="a curve from a daily total, a branch mix and a named shape"
     )
     build_parser.add_argument("--total", type=_non_negative, required=True, metavar="N")
     build_parser.add_argument(
@@ -467,5 +479,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     _add_common(build_parser, output=True)
     build_parser.set_defaults(run=run_build)
 
-    shapes_parser = sub.add_parser("shapes", help="list the named shapes build knows")
+    shapes_parser = sub.add_parser(
+        "shapes", epilog=EXIT_STATUS, help="list the named shapes build knows"
+    )
     shapes_parser.set_defaults(run=run_shapes)

@@ -50,6 +50,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "erlang",
         help="agents needed for a service level (Erlang C, or Erlang A with --patience)",
         description=__doc__.split("\n\n")[2],
+        epilog="Exit status: 0 printed; 1 a target no number of agents reaches, or an "
+        "unstable staffing among --agents (Erlang C: no more agents than the load); 2 a "
+        "command line argparse refuses, or figures out of range (named, e.g. a --target-sl "
+        "that is not a fraction).",
     )
     rate = p.add_mutually_exclusive_group(required=True)
     rate.add_argument("--calls-per-hour", type=float, metavar="N", help="arrival rate")

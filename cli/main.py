@@ -236,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
         "a sound only in English for a language is listed (Asterisk plays the English "
         "file) without failing. ARI credentials as `acd serve`: ACD_ARI_USER (default "
         "acd) and ACD_ARI_PASSWORD, or --ari-password-file.",
+        epilog="Exit status: 0 every file is a valid site (and, with --asterisk, no sound "
+        "is missing in a language and in English); 1 a file refused (every error printed "
+        "as FILE:LINE:COLUMN), or --asterisk unreachable, refusing the credentials, or "
+        "lacking a sound; 2 a command line argparse refuses.",
     )
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--asterisk", metavar="URL",

@@ -58,10 +58,11 @@ renewed faster than a loaded store answers; over 10 minutes, a standby would lea
 callers unserved that long after the active engine dies."""
 
 EXIT_STATUS = (
-    "exit status: 0 stopped by SIGINT/SIGTERM; 1 bad input or failure, named on stderr (a "
-    "configuration, a flag, a store that cannot be reached, credentials Asterisk refuses, "
-    "no ARI at --ari-url); 2 command-line usage; 3 stepped down: another engine holds the "
-    "site's lease"
+    "Exit status: 0 stopped by SIGINT or SIGTERM; 1 bad input or a failure, named in one "
+    "line on stderr (a configuration, a flag's value or a --stats-json path refused before "
+    "starting, a store that cannot be reached, credentials Asterisk refuses, no ARI events "
+    "at --ari-url); 2 a command line argparse refuses; 3 stepped down: another engine "
+    "holds the site's lease."
 )
 
 

@@ -9,9 +9,11 @@ malformed argument)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import http.server
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -24,7 +26,7 @@ import redis
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from acd.cli.main import main
+from acd.cli.main import build_parser, main
 from acd.config.loader import ConfigErrors, parse_site
 from tests.redis_server import RedisServer
 
@@ -908,6 +910,50 @@ def test_serve_at_a_wrong_path_of_the_virtual_pbx_names_the_url(
     url = f"http://127.0.0.1:{virtual_pbx}/asterisk"
     status, out, err = serve(tmp_path, "--ari-url", url, password="right")
     _assert_refused(status, out, err, f"--ari-url {url}: {NO_ARI}")
+
+
+# --- exit statuses in every --help --------------------------------------------------------
+
+EXIT_STATUSES = {
+    # sub-command (as typed after `acd`) -> the statuses it can end with
+    "check": (0, 1, 2),
+    "simulate": (0, 1, 2),
+    "serve": (0, 1, 2, 3),
+    "pbx": (0, 1, 2),
+    "state": (0, 1, 2),
+    "curve": (0, 1, 2),
+    "curve show": (0, 1, 2),
+    "curve scale": (0, 1, 2),
+    "curve reshape": (0, 1, 2),
+    "curve build": (0, 1, 2),
+    "curve shapes": (0, 1, 2),
+    "erlang": (0, 1, 2),
+}
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, str]:
+    """Every sub-command of `parser`, nested ones too -> its --help text."""
+    found: dict[str, str] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found[prefix + name] = sub.format_help()
+                found.update(_commands(sub, f"{prefix}{name} "))
+    return found
+
+
+def test_every_sub_command_is_in_the_exit_status_table() -> None:
+    assert set(_commands(build_parser())) == set(EXIT_STATUSES)
+
+
+@pytest.mark.parametrize(("command", "statuses"), EXIT_STATUSES.items())
+def test_every_sub_commands_help_names_its_exit_statuses(
+    command: str, statuses: tuple[int, ...]
+) -> None:
+    text = " ".join(_commands(build_parser())[command].split())  # argparse wraps lines
+    assert "Exit status: 0 " in text, text
+    said = {int(n) for n in re.findall(r"(?:Exit status:|;) (\d) ", text)}
+    assert said == set(statuses), text
 
 
 # --- generated near-valid inputs ----------------------------------------------------------
