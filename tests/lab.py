@@ -48,10 +48,11 @@ class Lab:
         self.caller_ports = [free_udp_port() for _ in range(CALLER_PORTS)]
         self.agent_ports = {agent: free_udp_port() for agent in AGENTS}
         self.citizen_port = free_udp_port()
+        self.vendor_port = free_udp_port()
         self.asterisk = AsteriskServer(
             home / "asterisk",
             Peers(callers=tuple(self.caller_ports), agents=self.agent_ports,
-                  citizen=self.citizen_port),
+                  citizen=self.citizen_port, vendors={"vendor-a": self.vendor_port}),
         )
         self.sipps: list[Sipp] = []
         self.serve: subprocess.Popen[str] | None = None
@@ -78,6 +79,13 @@ class Lab:
     def citizen(self, **behaviour: Any) -> Sipp:
         """The phone a callback reaches (the carrier's AOR contact)."""
         sipp = Sipp(self.home, "citizen", phone_scenario(**behaviour), self.citizen_port,
+                    free_udp_port())
+        self.sipps.append(sipp)
+        return sipp
+
+    def vendor(self, **behaviour: Any) -> Sipp:
+        """Vendor A's floor (the `vendor-a` trunk's AOR contact)."""
+        sipp = Sipp(self.home, "vendor-a", phone_scenario(**behaviour), self.vendor_port,
                     free_udp_port())
         self.sipps.append(sipp)
         return sipp

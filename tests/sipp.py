@@ -41,6 +41,13 @@ a=sendrecv"""
 ALLOW = "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
 
 
+def _rfc2833(digit: str) -> str:
+    """Send `digit` as an RTP telephone-event, from sip-tester's capture of it."""
+    name = {"*": "star", "#": "pound"}.get(digit, digit)
+    capture = PCAP / f"dtmf_2833_{name}.pcap"
+    return f'<nop><action><exec play_pcap_audio="{capture}"/></action></nop>'
+
+
 def _log(step: str) -> str:
     """A step written to the log file (`-trace_logs`), e.g. "[call_number] answered"."""
     return f'<nop><action><log message="{step}"/></action></nop>'
@@ -112,11 +119,7 @@ Content-Length: 0''')}</send>""",
             steps.append('<recv response="200"/>')
             cseq += 1
         else:
-            name = {"*": "star", "#": "pound"}.get(key.digit, key.digit)
-            steps.append(
-                f'<nop><action><exec play_pcap_audio="{PCAP / f"dtmf_2833_{name}.pcap"}"/>'
-                "</action></nop>"
-            )
+            steps.append(_rfc2833(key.digit))
         steps.append(_log(f"[call_number] pressed {key.digit}"))
     wait = "" if patience is None else f' timeout="{int(patience * 1000)}" ontimeout="give_up"'
     steps += [
@@ -145,24 +148,39 @@ Content-Length: 0''')}</send>""",
     return _scenario("acd caller", steps)
 
 
-def _caller_request(
-    method: str, cseq: int, number: str, content_type: str = "", body: str = ""
+def _in_call(
+    method: str, cseq: int, sender: str, to: str, content_type: str = "", body: str = ""
 ) -> str:
-    """A request the caller sends within its call (after the answer: the To tag is
-    the one the 200 OK gave, kept as `peer_to`)."""
+    """A request sent within an answered call, `sender` and `to` as its From and To
+    headers (tags included)."""
     content = f"Content-Type: {content_type}\nContent-Length: [len]\n\n{body}" if body else (
         "Content-Length: 0"
     )
     return f"""<send retrans="500">{_message(f'''
 {method} [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "{number}" <sip:{number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To:[$peer_to]
+From:{sender}
+To:{to}
 [routes]
 Call-ID: [call_id]
 CSeq: {cseq} {method}
 Max-Forwards: 70
 {content}''')}</send>"""
+
+
+def _caller_request(
+    method: str, cseq: int, number: str, content_type: str = "", body: str = ""
+) -> str:
+    """The caller's request within its call: To is the one the 200 OK gave (`peer_to`)."""
+    sender = f' "{number}" <sip:{number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]'
+    return _in_call(method, cseq, sender, "[$peer_to]", content_type, body)
+
+
+def _phone_request(method: str, cseq: int, content_type: str = "", body: str = "") -> str:
+    """The phone's request within the call it answered: From is its own To with its
+    tag, To the caller's From (kept as `own_to` and `peer_from`)."""
+    sender = "[$own_to];tag=[pid]SIPpTag01[call_number]"
+    return _in_call(method, cseq, sender, "[$peer_from]", content_type, body)
 
 
 OK_TO_REQUEST = """
@@ -195,12 +213,15 @@ SIP/2.0 {status}
 
 
 def phone_scenario(
-    answer_after: float | None = 1.0, talk: float | None = 30.0, busy: bool = False
+    answer_after: float | None = 1.0,
+    talk: float | None = 30.0,
+    busy: bool = False,
+    keys: Sequence[Key] = (),
 ) -> str:
     """An agent's phone (or a vendor's floor, or a called-back citizen): every INVITE
     rings; with `busy` it answers 486; else it answers after `answer_after` seconds
-    (None: rings until cancelled), then hangs up after `talk` seconds (None: waits for
-    the far end)."""
+    (None: rings until cancelled), presses `keys` (RFC 2833: "*9", the abusive-caller
+    code), then hangs up after `talk` seconds (None: waits for the far end)."""
     ringing = _reply("180 Ringing")
     steps = [
         '<recv request="INVITE" rrs="true"><action>'
@@ -234,6 +255,17 @@ def phone_scenario(
         _log("[call_number] answered"),
         f'<nop><action><exec play_pcap_audio="{PCAP / "g711a.pcap"}"/></action></nop>',
     ]
+    cseq = 1
+    for key in keys:
+        steps.append(f'<pause milliseconds="{int(key.after * 1000)}"/>')
+        if key.info:
+            body = f"Signal={key.digit}\nDuration=160"
+            steps += [_phone_request("INFO", cseq, "application/dtmf-relay", body),
+                      '<recv response="200"/>']
+            cseq += 1
+        else:
+            steps.append(_rfc2833(key.digit))
+        steps.append(_log(f"[call_number] pressed {key.digit}"))
     wait = "" if talk is None else f' timeout="{int(talk * 1000)}" ontimeout="hang_up"'
     steps += [
         f'<recv request="BYE"{wait}/>',
@@ -241,16 +273,7 @@ def phone_scenario(
         _log("[call_number] ended by far end"),
         '<nop next="end"/>',
         '<label id="hang_up"/>',
-        f"""<send retrans="500">{_message('''
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From:[$own_to];tag=[pid]SIPpTag01[call_number]
-To:[$peer_from]
-[routes]
-Call-ID: [call_id]
-CSeq: 1 BYE
-Max-Forwards: 70
-Content-Length: 0''')}</send>""",
+        _phone_request("BYE", cseq),
         '<recv response="200"/>',
         _log("[call_number] hung up"),
         '<label id="end"/>',

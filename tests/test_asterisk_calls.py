@@ -238,3 +238,79 @@ def test_a_loaded_run_leaves_nothing_behind(lab: Lab) -> None:
     assert sum(outcomes.values()) == 30 and outcomes.get("answered", 0) > 0, outcomes
     assert before == ([], [])
     assert lab.bridges() == []
+
+
+def _site_with(lab: Lab, name: str, extra_queue: str = "", extra: str = "") -> Path:
+    """The lab site with more lines in its queue (`extra_queue`) and at its end."""
+    text = (Path(__file__).parent / "fixtures" / "asterisk" / "site.yaml").read_text()
+    if extra_queue:
+        text = text.replace(
+            '    join_prompt: ["sound:queue-thankyou"]',
+            '    join_prompt: ["sound:queue-thankyou"]\n' + extra_queue,
+        )
+    site = lab.home / name
+    site.write_text(text + extra)
+    return site
+
+
+def test_nobody_free_the_vendor_trunk_takes_the_caller(lab: Lab) -> None:
+    site = _site_with(
+        lab, "vendor.yaml",
+        extra_queue="    overflow: [{vendors: [va], when: {waited_over_seconds: 3}}]",
+        extra="vendors:\n  va: {trunk: PJSIP/vendor-a, skills: [gen], max_concurrent: 2,"
+              " ring_timeout_seconds: 20}\n",
+    )
+    vendor = lab.vendor(answer_after=1.0, talk=2.0)
+    lab.start_engine(site)  # nobody logged in: after 3 s waiting, vendor A
+    caller = lab.call(keys=(Key("1", after=1.0),), number="01055556666")
+    caller.wait_for("1 ended by far end")
+    assert vendor.log()[1:] == ["1 answered", "1 hung up"]
+    assert "01055556666" in vendor.log()[0]  # the vendor's agents see who calls
+    lab.until_no_channels()
+    stats = lab.stop_engine()
+    assert stats["controller"]["outcomes"] == {"vendor_answered": 1}
+    assert lab.bridges() == []
+
+
+def test_an_unreachable_phone_is_a_miss_and_the_next_agent_answers(lab: Lab) -> None:
+    # Agent 1001's phone is off: nothing listens where its AOR points.
+    awake = lab.phone("1002", answer_after=1.0, talk=2.0)
+    lab.start_engine()
+    lab.login("1001", "1002")
+    caller = lab.call(keys=(Key("1", after=1.0),), patience=90.0)
+    caller.wait_for("1 ended by far end")
+    assert awake.log()[1:] == ["1 answered", "1 hung up"]
+    lab.until_no_channels()
+    stats = lab.stop_engine()
+    assert stats["controller"]["outcomes"] == {"answered": 1}
+
+
+def test_an_agent_flags_an_abusive_caller_who_is_warned_and_disconnected(lab: Lab) -> None:
+    # By SIP INFO: two RFC 2833 captures replayed one after the other share their RTP
+    # timestamps, and Asterisk drops the second as a repeat of the first.
+    agent = lab.phone("1001", answer_after=0.5, talk=None,
+                      keys=(Key("*", after=1.0, info=True), Key("9", after=0.3, info=True)))
+    lab.start_engine()
+    lab.login("1001")
+    caller = lab.call(keys=(Key("1", after=1.0),), patience=60.0)
+    agent.wait_for("1 ended by far end")  # the agent's leg went first
+    caller.wait_for("1 ended by far end")  # then the caller, after the warning
+    assert "abusive-caller-warning" in [sound for sound, _ in lab.asterisk.played()]
+    lab.until_no_channels()
+    stats = lab.stop_engine()
+    assert stats["controller"]["outcomes"] == {"answered": 1}
+
+
+def test_at_shutdown_a_waiting_caller_is_told_and_handed_to_the_dialplan(lab: Lab) -> None:
+    lab.start_engine()  # nobody logged in: the caller waits
+    caller = lab.call(keys=(Key("1", after=1.0),), patience=60.0)
+    until(lambda: "queue-thankyou" in [s for s, _ in lab.asterisk.played()], "in the queue")
+    stats = lab.stop_engine()
+    assert stats["controller"]["handed_back"] == 1
+    # The engine's goodbye, then the sample dialplan's [acd-fallback]: a polite
+    # goodbye from Asterisk itself, and a hang-up.
+    caller.wait_for("1 ended by far end")
+    played = [sound for sound, _ in lab.asterisk.played()]
+    assert played.index("custom/acd-service-moving") < played.index("vm-goodbye")
+    lab.until_no_channels()
+    assert lab.bridges() == []
