@@ -41,7 +41,7 @@ import msgspec
 from acd.ari import models
 from acd.ari.brakes import Brakes
 from acd.ari.client import AriClient, AriError
-from acd.ari.clock import Clock as Clock  # re-exported: the drivers build the controller's clock
+from acd.ari.clock import Clock
 from acd.ari.legs import (
     HOLD_PREFIX,
     TALK_PREFIX,

@@ -209,7 +209,8 @@ async def serve(
     """Run until a signal (exit 0), until another engine holds the lease (exit 3), or
     until Asterisk refuses us for good (exit 1)."""
     from acd.ari.client import REFUSED_FOR_GOOD, AriClient, AriError
-    from acd.ari.controller import Clock, Controller
+    from acd.ari.clock import Clock
+    from acd.ari.controller import Controller
     from acd.engine import Engine
     from acd.store.base import Unavailable
 
