@@ -28,7 +28,10 @@ from hypothesis import strategies as st
 
 from acd.cli.main import build_parser, main
 from acd.config.loader import ConfigErrors, parse_site
+from tests.live import Floor, run_live
 from tests.redis_server import RedisServer
+from tests.test_live_features import MENU
+from tests.test_live_features import site as live_site
 
 BASE = """\
 site: {name: bad input, utc_offset: "+09:00"}
@@ -1093,3 +1096,83 @@ def test_any_curve_figures_give_a_curve_under_the_cap_or_problems_naming_the_lin
         assert all(problem.line >= 1 for problem in refused.problems), str(refused)
         return
     assert max(curve.interval_totals()) <= MAX_CALLS_PER_MINUTE * step
+
+
+# --- ARI frames: what a PBX (or something posing as one) may send the controller -----
+
+CHANNEL = (
+    '{"id": "x1", "name": "PJSIP/x-1", "state": "Up", "protocol_id": "", '
+    '"caller": {"name": "", "number": "1"}, "connected": {"name": "", "number": ""}, '
+    '"accountcode": "", "dialplan": {"context": "c", "exten": "120", "priority": 1, '
+    '"app_name": "Stasis", "app_data": "acd"}, "creationtime": '
+    '"2026-06-09T01:00:00.000+0000", "language": "en"}'
+)
+HEAD = '"application": "acd", "timestamp": "2026-06-09T01:00:00.000+0000"'
+
+
+@dataclass(frozen=True)
+class Frame:
+    name: str
+    text: str
+    counted_as: str
+    """"malformed" (not an event of the spec), "unknown" (a type it does not know) or
+    "stray" (a valid event for a channel nobody knows)."""
+
+
+FRAMES = [
+    Frame("not JSON", "hello", "malformed"),
+    Frame("truncated JSON", '{"type": "StasisStart", "appl', "malformed"),
+    Frame("empty", "", "malformed"),
+    Frame("a JSON array", "[1, 2, 3]", "malformed"),
+    Frame("a JSON number", "42", "malformed"),
+    Frame("JSON null", "null", "malformed"),
+    Frame("an object without type", "{}", "malformed"),
+    Frame("a number as type", '{"type": 7}', "malformed"),
+    Frame("a type nobody knows", '{"type": "ChannelWentToTheMoon"}', "unknown"),
+    Frame("MissingParams (not an event)", '{"type": "MissingParams", "params": ["x"]}',
+          "unknown"),
+    Frame("StasisStart without its channel", f'{{"type": "StasisStart", {HEAD}, "args": []}}',
+          "malformed"),
+    Frame("StasisStart whose args are a string",
+          f'{{"type": "StasisStart", {HEAD}, "args": "no", "channel": {CHANNEL}}}', "malformed"),
+    Frame("a key as a number",
+          f'{{"type": "ChannelDtmfReceived", {HEAD}, "digit": 5, "duration_ms": 100, '
+          f'"channel": {CHANNEL}}}', "malformed"),
+    Frame("a timestamp that is not a time",
+          f'{{"type": "ChannelDestroyed", "application": "acd", "timestamp": 12, '
+          f'"cause": 16, "cause_txt": "x", "channel": {CHANNEL}}}', "malformed"),
+    Frame("a key for a channel nobody knows",
+          f'{{"type": "ChannelDtmfReceived", {HEAD}, "digit": "5", "duration_ms": 100, '
+          f'"channel": {CHANNEL}}}', "stray"),
+    Frame("the end of a channel nobody knows",
+          f'{{"type": "StasisEnd", {HEAD}, "channel": {CHANNEL}}}', "stray"),
+    Frame("a playback nobody started",
+          f'{{"type": "PlaybackFinished", {HEAD}, "playback": {{"id": "nope", '
+          f'"media_uri": "sound:x", "target_uri": "channel:x1", "language": "en", '
+          f'"state": "done"}}}}', "stray"),
+    Frame("an answer to a request never sent",
+          f'{{"type": "RESTResponse", {HEAD}, "transaction_id": "z", "request_id": "z", '
+          f'"status_code": 200, "reason_phrase": "OK", "uri": "asterisk/ping"}}', "stray"),
+    Frame("a megabyte of one string", '{"type": "' + "A" * 1_000_000 + '"}', "unknown"),
+    Frame("deep nesting", '{"type": "StasisStart", "args": ' + "[" * 500 + "]" * 500 + "}",
+          "malformed"),
+]
+
+
+@pytest.mark.parametrize("frame", FRAMES, ids=lambda frame: frame.name)
+def test_a_bad_ari_frame_is_counted_and_the_floor_goes_on(frame: Frame) -> None:
+    async def scenario(f: Floor) -> None:
+        before = (f.client.counters.malformed_events, f.client.counters.unknown_events)
+        assert f.pbx.send_raw(frame.text)
+        # A caller right behind it is served as if nothing had happened.
+        f.phone("PJSIP/agent1001", answer_after=1.0, talk=5.0)
+        await f.login("PJSIP/agent1001")
+        caller = f.caller(keys={MENU: "1"})
+        f.call(caller)
+        await f.until(lambda: caller.ended_by_pbx is not None)
+        assert f.outcomes() == {"answered": 1}
+        after = (f.client.counters.malformed_events, f.client.counters.unknown_events)
+        grew = {"malformed": (1, 0), "unknown": (0, 1), "stray": (0, 0)}[frame.counted_as]
+        assert (after[0] - before[0], after[1] - before[1]) == grew
+
+    run_live(live_site(), scenario)

@@ -114,6 +114,11 @@ class VirtualPbx:
         answer `status` with `{"message": ...}` and do nothing."""
         self._server.fail_next(n, status, path)
 
+    def send_raw(self, frame: str) -> bool:
+        """Send `frame` as it is to the app's events socket (a fault test's garbage, or
+        an event this PBX would never make); False when no socket serves the app."""
+        return self._hub.send_raw(frame)
+
     def delay_rest(self, seconds: float) -> None:
         """Hold every REST call `seconds` of the loop's time before handling it (0:
         off): past the client's timeout, a REST call that hangs."""

@@ -92,6 +92,14 @@ class EventHub:
     def active(self) -> bool:
         return any(c.open for c in self.conns)
 
+    def send_raw(self, frame: str) -> bool:
+        """Queue `frame` as it is to the newest socket; False when there is none."""
+        live = [c for c in self.conns if c.open]
+        if not live:
+            return False
+        live[-1].queue.put_nowait(frame.encode())
+        return True
+
     def publish(self, event: models.EventBase) -> None:
         kind = type(event).__name__
         live = [c for c in self.conns if c.open]
