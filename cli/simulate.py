@@ -95,6 +95,17 @@ def load_day(config: str, curve_path: str) -> tuple[SiteConfig, Curve] | None:
         return None
 
 
+LEGEND = """\
+calls: reached the queue; offered: less the short abandons (site.short_abandon_seconds).
+answer%: answered (agents and vendors) / offered.  SL: answered within the queue's
+service-level threshold / (answered + abandoned after it); SL(ast): the same over the
+answered only, as Asterisk's app_queue reports it.  ASA: mean wait of the answered.
+max wait: the longest wait to an answer or an abandon; a caller who took a callback
+keeps their place in line while waiting at home, so the wait to the call back counts.
+overflow: calls sent to a vendor at least once; vendor: calls a vendor answered.
+blocked: turned away because the queue was full (max_waiting)."""
+
+
 def run(args: argparse.Namespace) -> int:
     from acd.softphone_sim.replay import replay
     from acd.softphone_sim.report import render_html, summary_table
@@ -118,6 +129,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"acd simulate: {error}", file=sys.stderr)
         return 1
     print(summary_table(result))
+    print(LEGEND)
+    self_served = result.outcomes.get("self_served", 0)
+    if self_served:
+        print(
+            f"{self_served:,} calls ended in the IVR (a link sent, an announcement, a hang-up\n"
+            "node) and joined no queue: the day's calls below count them, TOTAL above does not."
+        )
     print(
         f"\n{result.calls} calls ({result.first_calls} first calls, {result.redials} redials) in "
         f"{result.run.wall_seconds:.2f} s: {result.run.calls_per_second:,.0f} calls/s, "
