@@ -37,7 +37,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from typing import Any
 
 import pytest
 
+from tests.polling import until
 from tests.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -292,20 +292,17 @@ class AsteriskServer:
         return "".join(out)
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
+        def answers() -> bool:
             if self.process.poll() is not None:
                 raise AssertionError(f"asterisk exited with {self.process.returncode}:\n"
                                      f"{self.output()}")
             try:
                 self.get("/asterisk/ping")
-                return
             except (OSError, urllib.error.URLError):
-                if time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"asterisk did not answer ARI within {STARTUP_SECONDS} s:\n{self.output()}"
-                    ) from None
-                time.sleep(0.05)  # polling for readiness, not waiting a guessed time
+                return False
+            return True
+
+        until(answers, lambda: f"asterisk answering ARI\n{self.output()}", STARTUP_SECONDS)
 
     # ------------------------------------------------------------------ use
 

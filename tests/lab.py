@@ -13,12 +13,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tests import polling
 from tests.asterisk import PASSWORD, AsteriskServer, Peers, free_udp_port, require
 from tests.sipp import Key, Sipp, caller_scenario, feature_scenario, phone_scenario
 
@@ -31,12 +31,8 @@ WITHIN = 60.0
 
 
 def until(condition: Callable[[], bool], what: str, within: float = WITHIN) -> None:
-    """Poll `condition` until it holds; fail naming `what` after `within` s."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {within} s")
-        time.sleep(0.05)  # polling for a condition, not waiting a guessed time
+    """`tests.polling.until` with the lab's bound."""
+    polling.until(condition, what, within)
 
 
 class Lab:

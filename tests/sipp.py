@@ -18,10 +18,11 @@ import os
 import shutil
 import signal
 import subprocess
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.polling import until
 
 PCAP = Path("/usr/share/sip-tester")
 """Where Debian's sip-tester keeps the RTP captures SIPp plays (DTMF, G.711 audio)."""
@@ -39,6 +40,26 @@ a=fmtp:101 0-15
 a=sendrecv"""
 
 ALLOW = "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
+
+
+DTMF_RELAY = "application/dtmf-relay"
+
+
+def _presses(
+    keys: Sequence[Key], cseq: int, info: Callable[[int, str], str]
+) -> tuple[list[str], int]:
+    """The steps that press `keys` (each after its pause), and the next CSeq: by RFC
+    2833, or by SIP INFO built by `info(cseq, body)`, which takes a CSeq of its own."""
+    steps: list[str] = []
+    for key in keys:
+        steps.append(f'<pause milliseconds="{int(key.after * 1000)}"/>')
+        if key.info:
+            steps += [info(cseq, f"Signal={key.digit}\nDuration=160"), '<recv response="200"/>']
+            cseq += 1
+        else:
+            steps.append(_rfc2833(key.digit))
+        steps.append(_log(f"[call_number] pressed {key.digit}"))
+    return steps, cseq
 
 
 def _rfc2833(digit: str) -> str:
@@ -110,17 +131,10 @@ Content-Length: 0''')}</send>""",
         _log("[call_number] answered"),
         f'<nop><action><exec play_pcap_audio="{PCAP / "g711a.pcap"}"/></action></nop>',
     ]
-    cseq = 2
-    for key in keys:
-        steps.append(f'<pause milliseconds="{int(key.after * 1000)}"/>')
-        if key.info:
-            body = f"Signal={key.digit}\nDuration=160"
-            steps.append(_caller_request("INFO", cseq, number, "application/dtmf-relay", body))
-            steps.append('<recv response="200"/>')
-            cseq += 1
-        else:
-            steps.append(_rfc2833(key.digit))
-        steps.append(_log(f"[call_number] pressed {key.digit}"))
+    presses, cseq = _presses(
+        keys, 2, lambda cseq, body: _caller_request("INFO", cseq, number, DTMF_RELAY, body)
+    )
+    steps += presses
     wait = "" if patience is None else f' timeout="{int(patience * 1000)}" ontimeout="give_up"'
     steps += [
         f'<recv request="BYE"{wait}/>',
@@ -255,17 +269,10 @@ def phone_scenario(
         _log("[call_number] answered"),
         f'<nop><action><exec play_pcap_audio="{PCAP / "g711a.pcap"}"/></action></nop>',
     ]
-    cseq = 1
-    for key in keys:
-        steps.append(f'<pause milliseconds="{int(key.after * 1000)}"/>')
-        if key.info:
-            body = f"Signal={key.digit}\nDuration=160"
-            steps += [_phone_request("INFO", cseq, "application/dtmf-relay", body),
-                      '<recv response="200"/>']
-            cseq += 1
-        else:
-            steps.append(_rfc2833(key.digit))
-        steps.append(_log(f"[call_number] pressed {key.digit}"))
+    presses, cseq = _presses(
+        keys, 1, lambda cseq, body: _phone_request("INFO", cseq, DTMF_RELAY, body)
+    )
+    steps += presses
     wait = "" if talk is None else f' timeout="{int(talk * 1000)}" ontimeout="hang_up"'
     steps += [
         f'<recv request="BYE"{wait}/>',
@@ -394,14 +401,12 @@ class Sipp:
     def wait_for(self, step: str, within: float = 60.0) -> None:
         """Wait until `step` is logged (polled; the bound turns a call that never gets
         there into a failure naming what did happen)."""
-        deadline = time.monotonic() + within
-        while step not in self.log():
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"SIPp {self.home.name}: {step!r} not logged within {within} s; "
-                    f"steps: {self.log()}; errors: {self.error_text()}"
-                )
-            time.sleep(0.05)  # polling a file for a step, not waiting a guessed time
+        until(
+            lambda: step in self.log(),
+            lambda: f"SIPp {self.home.name}: {step!r} never logged (steps: {self.log()}; "
+            f"errors: {self.error_text()})",
+            within,
+        )
 
     def error_text(self) -> str:
         return self.errors.read_text(errors="replace")[-2000:] if self.errors.exists() else ""

@@ -27,6 +27,19 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         yield floor
 
 
+def _site_with(lab: Lab, name: str, extra_queue: str = "", extra: str = "") -> Path:
+    """The lab site with more lines in its queue (`extra_queue`) and at its end."""
+    text = SITE.read_text()
+    if extra_queue:
+        text = text.replace(
+            '    join_prompt: ["sound:queue-thankyou"]',
+            '    join_prompt: ["sound:queue-thankyou"]\n' + extra_queue,
+        )
+    site = lab.home / name
+    site.write_text(text + extra)
+    return site
+
+
 def test_caller_presses_1_and_talks_to_the_agent_and_nothing_is_left(lab: Lab) -> None:
     agent = lab.phone("1001", answer_after=1.0, talk=3.0)
     lab.start_engine()
@@ -98,14 +111,10 @@ def test_a_busy_phone_is_a_miss_and_the_call_waits_for_the_next(lab: Lab) -> Non
 
 
 def test_a_callback_presents_the_centres_number_not_its_name(lab: Lab) -> None:
-    site = lab.home / "callback.yaml"
-    site.write_text(
-        Path(__file__).parent.joinpath("fixtures", "asterisk", "site.yaml").read_text().replace(
-            '    join_prompt: ["sound:queue-thankyou"]',
-            '    join_prompt: ["sound:queue-thankyou"]\n'
-            "    callback: {when_expected_wait_over_seconds: 0, digit: '1', "
-            "offer_prompt: ['sound:queue-callswaiting'], confirm_prompt: ['sound:vm-goodbye']}",
-        )
+    site = _site_with(
+        lab, "callback.yaml",
+        extra_queue="    callback: {when_expected_wait_over_seconds: 0, digit: '1', "
+        "offer_prompt: ['sound:queue-callswaiting'], confirm_prompt: ['sound:vm-goodbye']}",
     )
     citizen = lab.citizen(answer_after=1.0, talk=None)
     agent = lab.phone("1001", answer_after=1.0, talk=2.0)
@@ -164,10 +173,8 @@ def test_stopping_a_playback_that_has_just_finished_is_not_an_error(lab: Lab) ->
 
 
 def test_past_the_admission_cap_callers_hear_busy_and_the_first_is_served(lab: Lab) -> None:
-    site = lab.home / "brakes.yaml"
-    site.write_text(
-        Path(__file__).parent.joinpath("fixtures", "asterisk", "site.yaml").read_text()
-        + "live: {admission: {max_new_calls_per_second: 0.01, burst: 1}}\n"
+    site = _site_with(
+        lab, "brakes.yaml", extra="live: {admission: {max_new_calls_per_second: 0.01, burst: 1}}\n"
     )
     agent = lab.phone("1001", answer_after=1.0, talk=2.0)
     lab.start_engine(site)
@@ -238,19 +245,6 @@ def test_a_loaded_run_leaves_nothing_behind(lab: Lab) -> None:
     assert sum(outcomes.values()) == 30 and outcomes.get("answered", 0) > 0, outcomes
     assert before == ([], [])
     assert lab.bridges() == []
-
-
-def _site_with(lab: Lab, name: str, extra_queue: str = "", extra: str = "") -> Path:
-    """The lab site with more lines in its queue (`extra_queue`) and at its end."""
-    text = (Path(__file__).parent / "fixtures" / "asterisk" / "site.yaml").read_text()
-    if extra_queue:
-        text = text.replace(
-            '    join_prompt: ["sound:queue-thankyou"]',
-            '    join_prompt: ["sound:queue-thankyou"]\n' + extra_queue,
-        )
-    site = lab.home / name
-    site.write_text(text + extra)
-    return site
 
 
 def test_nobody_free_the_vendor_trunk_takes_the_caller(lab: Lab) -> None:
