@@ -30,6 +30,7 @@ from acd.cli.main import build_parser, main
 from acd.config.loader import ConfigErrors, parse_site
 from tests.live import Floor, run_live
 from tests.redis_server import RedisServer
+from tests.test_config_loader import edit, line_of
 from tests.test_live_features import MENU
 from tests.test_live_features import site as live_site
 
@@ -54,18 +55,6 @@ agents:
   - {id: a2, endpoint: PJSIP/a2, pool: floor, skills: [{skill: med, level: 3}]}
 """
 """A small valid site; each case below edits one thing in it."""
-
-
-def edit(text: str, old: str, new: str) -> str:
-    """`text` with the one occurrence of `old` replaced by `new`."""
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times"
-    return text.replace(old, new)
-
-
-def line_of(text: str, snippet: str) -> int:
-    """The 1-based line holding `snippet` (which must occur once)."""
-    assert text.count(snippet) == 1, f"{snippet!r} occurs {text.count(snippet)} times"
-    return text[: text.index(snippet)].count("\n") + 1
 
 
 @dataclass(frozen=True)
