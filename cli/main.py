@@ -5,6 +5,7 @@
     acd simulate CONFIG --curve CURVE ...     replay a surge day in virtual time
     acd pbx CONFIG --listen HOST:PORT ...     a virtual Asterisk with simulated people
     acd serve CONFIG --ari-url URL            run live against Asterisk (ARI)
+    acd load CONFIG --curve C --pbx HOST:PORT place a curve window as real SIP calls
     acd state SITE_NAME --redis URL [--json]  the live queue state a site keeps in Redis
     acd curve show|scale|reshape|build ...    make and inspect surge curves
     acd erlang --calls-per-hour N --aht S ... size staff with Erlang C / Erlang A
@@ -249,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --asterisk: read the ARI password from FILE instead of "
                        "ACD_ARI_PASSWORD")
     check.set_defaults(run=run_check)
-    from acd.cli import curve, erlang, pbx, serve, simulate, state
+    from acd.cli import curve, erlang, load, pbx, serve, simulate, state
 
     simulate.add_parser(sub)
     serve.add_parser(sub)
@@ -257,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_parser(sub)
     curve.add_parser(sub)
     erlang.add_parser(sub)
+    load.add_parser(sub)
     return parser
 
 

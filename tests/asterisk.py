@@ -157,7 +157,8 @@ class Peers:
     """The ports callers' SIPp bind to: 127.0.0.1 at these ports is the carrier
     (`[pstn]` identify); agents dialling feature codes come from other ports."""
     agents: dict[str, int]
-    """Agent id ("1001") -> the port of the SIPp that plays the agent's phone."""
+    """Agent id ("1001") -> the port of the SIPp that plays the agent's phone; 0: the
+    phone registers, as in production (`acd load`'s phones)."""
     citizen: int = 0
     """Where callbacks go (the `pstn` AOR's contact); 0: nowhere."""
     vendors: dict[str, int] | None = None
@@ -279,7 +280,8 @@ class AsteriskServer:
         return text
 
     def _agents(self) -> str:
-        """Each agent as the sample's templates make it, reached at its SIPp's port."""
+        """Each agent as the sample's templates make it, reached at its SIPp's port (or
+        at the contact its phone registers)."""
         out = []
         for agent, port in self.peers.agents.items():
             out.append(
@@ -287,7 +289,8 @@ class AsteriskServer:
                 f'callerid = "Agent {agent}" <{agent}>\n\n'
                 f"[agent{agent}](acd-agent-auth)\nusername = agent{agent}\n"
                 f"password = {PASSWORD}\n\n"
-                f"[agent{agent}](acd-agent-aor)\ncontact = sip:agent{agent}@127.0.0.1:{port}\n\n"
+                f"[agent{agent}](acd-agent-aor)\n"
+                + (f"contact = sip:agent{agent}@127.0.0.1:{port}\n\n" if port else "\n")
             )
         return "".join(out)
 

@@ -22,25 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from acd.load.scenarios import ALLOW, OK_TO_REQUEST, PCAP, SDP
+from acd.load.scenarios import log as _log
+from acd.load.scenarios import message as _message
+from acd.load.scenarios import rfc2833 as _rfc2833
+from acd.load.scenarios import scenario as _scenario
 from tests.polling import until
-
-PCAP = Path("/usr/share/sip-tester")
-"""Where Debian's sip-tester keeps the RTP captures SIPp plays (DTMF, G.711 audio)."""
-
-SDP = """v=0
-o=acd 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 8 0 101
-a=rtpmap:8 PCMA/8000
-a=rtpmap:0 PCMU/8000
-a=rtpmap:101 telephone-event/8000
-a=fmtp:101 0-15
-a=sendrecv"""
-
-ALLOW = "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
-
 
 DTMF_RELAY = "application/dtmf-relay"
 
@@ -60,22 +47,6 @@ def _presses(
             steps.append(_rfc2833(key.digit))
         steps.append(_log(f"[call_number] pressed {key.digit}"))
     return steps, cseq
-
-
-def _rfc2833(digit: str) -> str:
-    """Send `digit` as an RTP telephone-event, from sip-tester's capture of it."""
-    name = {"*": "star", "#": "pound"}.get(digit, digit)
-    capture = PCAP / f"dtmf_2833_{name}.pcap"
-    return f'<nop><action><exec play_pcap_audio="{capture}"/></action></nop>'
-
-
-def _log(step: str) -> str:
-    """A step written to the log file (`-trace_logs`), e.g. "[call_number] answered"."""
-    return f'<nop><action><log message="{step}"/></action></nop>'
-
-
-def _message(text: str) -> str:
-    return "<![CDATA[\n" + text.strip("\n") + "\n\n]]>"
 
 
 @dataclass(frozen=True)
@@ -197,16 +168,6 @@ def _phone_request(method: str, cseq: int, content_type: str = "", body: str = "
     return _in_call(method, cseq, sender, "[$peer_from]", content_type, body)
 
 
-OK_TO_REQUEST = """
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0"""
-
-
 def _reply(status: str, cseq: str = "[last_CSeq:]", answer: bool = False) -> str:
     """The phone's final or provisional answer to the INVITE (`status`, e.g. "180
     Ringing"), with its To tag; `answer`: with Contact, Allow and the SDP."""
@@ -275,10 +236,30 @@ def phone_scenario(
     steps += presses
     wait = "" if talk is None else f' timeout="{int(talk * 1000)}" ontimeout="hang_up"'
     steps += [
-        f'<recv request="BYE"{wait}/>',
+        # Asterisk re-INVITEs a called-back citizen with the agent's connected line
+        # once they are bridged (pjsip.conf: send_pai on the carrier): a phone answers.
+        '<label id="talking"/>',
+        f'<recv request="INVITE" optional="true" next="reinvite"{wait}/>',
+        '<recv request="BYE"/>',
         f"<send>{_message(OK_TO_REQUEST)}</send>",
         _log("[call_number] ended by far end"),
         '<nop next="end"/>',
+        '<label id="reinvite"/>',
+        f"""<send>{_message(f'''
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port]>
+{ALLOW}
+Content-Type: application/sdp
+Content-Length: [len]
+
+{SDP}''')}</send>""",
+        '<recv request="ACK"/>',
+        '<nop next="talking"/>',
         '<label id="hang_up"/>',
         _phone_request("BYE", cseq),
         '<recv response="200"/>',
@@ -339,12 +320,6 @@ Content-Length: 0'''.replace("{code}", code)
         _log("[call_number] ended by far end"),
     ]
     return _scenario("acd feature code", steps)
-
-
-def _scenario(name: str, steps: list[str]) -> str:
-    body = "\n".join(steps)
-    head = '<?xml version="1.0" encoding="ISO-8859-1" ?>'
-    return f'{head}\n<scenario name="{name}">\n{body}\n</scenario>\n'
 
 
 class Sipp:

@@ -920,6 +920,7 @@ EXIT_STATUSES = {
     "curve build": (0, 1, 2),
     "curve shapes": (0, 1, 2),
     "erlang": (0, 1, 2),
+    "load": (0, 1, 2),
 }
 
 

@@ -288,12 +288,12 @@ def package_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         (
             "from acd.store.redis import connect\n",
-            "Layers: cli over ari/store/softphone_sim over engine over config BROKEN",
+            "Layers: cli over load over ari/store/softphone_sim over engine over config BROKEN",
             "acd.engine.sample -> acd.store.redis (l.1)",
         ),
         (
             "from acd.ari import controller\n",
-            "Layers: cli over ari/store/softphone_sim over engine over config BROKEN",
+            "Layers: cli over load over ari/store/softphone_sim over engine over config BROKEN",
             "acd.engine.sample -> acd.ari.controller (l.1)",
         ),
     ],

@@ -34,20 +34,13 @@ from acd.load.phones import (
     Trunk,
 )
 from acd.load.rtp import alaw, parse_sdp, ulaw
+from acd.load.scenarios import ALLOW, OK_TO_REQUEST, PCAP
+from acd.load.scenarios import log as _log
+from acd.load.scenarios import message as _message
+from acd.load.scenarios import scenario as _scenario
 from acd.load.sip_message import MalformedMessage, Request, parse
 from tests.asterisk import free_udp_port
-from tests.sipp import (
-    ALLOW,
-    OK_TO_REQUEST,
-    PCAP,
-    Sipp,
-    _caller_request,
-    _log,
-    _message,
-    _phone_request,
-    _reply,
-    _scenario,
-)
+from tests.sipp import Sipp, _caller_request, _phone_request, _reply
 
 WITHIN = 20.0
 """Wall seconds a step may take before the test fails naming what did happen (a

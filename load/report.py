@@ -1,0 +1,158 @@
+"""A load run for people: the terminal summary, and a self-contained HTML page (no
+scripts, no network references) with the per-interval plot of calls placed against
+calls a person answered, and the live-vs-replay comparison."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from acd.load.outcomes import Figures
+from acd.load.run import LoadResult
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _num(value: float | None, unit: str = "", digits: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}{unit}"
+
+
+def comparison_rows(r: LoadResult) -> list[tuple[str, str, str]]:
+    """(figure, live, replay) for the comparison table."""
+    t, p = r.totals, r.predicted
+    return [
+        ("calls placed (redials included)", f"{t.placed:,}", f"{p.calls:,}"),
+        ("answered by a person", f"{t.connected:,}", f"{p.answered:,}"),
+        ("answer rate", _pct(t.answer_rate), _pct(p.answer_rate)),
+        (f"service level ({r.sl_seconds:.0f} s)", _pct(t.service_level), _pct(p.service_level)),
+        ("ASA", _num(t.asa_seconds, " s"), _num(p.asa_seconds, " s")),
+        ("abandoned on hold", f"{t.abandoned:,}", f"{p.abandoned:,}"),
+    ]
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        cells = [row[0].ljust(widths[0])]
+        cells += [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+def _interval_row(start: str, f: Figures) -> list[str]:
+    return [
+        start, f"{f.placed}", f"{f.reached_ivr}", f"{f.connected}", f"{f.abandoned}",
+        f"{f.turned_away}", f"{sum(f.failed.values())}", _pct(f.answer_rate),
+        _pct(f.service_level), _num(f.first_prompt_ms["p95"], " ms"),
+        _num(f.to_agent_seconds["p50"], " s"), _num(f.to_agent_seconds["p95"], " s"),
+    ]  # fmt: skip
+
+
+INTERVAL_HEAD = (
+    "interval", "placed", "IVR", "answered", "abandoned", "turned away", "failed",
+    "answer rate", "SL", "prompt p95", "to agent p50", "to agent p95",
+)  # fmt: skip
+
+
+def summary(r: LoadResult) -> str:
+    """The end-of-run summary for the terminal."""
+    t = r.totals
+    parts = [
+        f"{r.site}: {r.curve}, window {r.window}, seed {r.seed}: {r.persons:,} callers, "
+        f"{r.agents_logged_in} agents logged in, {r.wall_seconds:,.0f} s",
+        "",
+        _table(
+            INTERVAL_HEAD,
+            [_interval_row(i.start, i.figures) for i in r.intervals] + [_interval_row("TOTAL", t)],
+        ),
+        "",
+        _table(("", "live (SIP)", "replay"), comparison_rows(r)),
+        "",
+        f"answered by agents {r.answered_by_agent:,}, by vendors {r.answered_by_vendor:,}; "
+        f"rings missed {r.agent_misses:,}; ended by the PBX unanswered {t.ended_by_pbx:,}; "
+        f"SIP failures {t.failed or 'none'}; unfinished {t.unfinished:,}",
+        "time to first prompt (INVITE -> 200 OK) "
+        + ", ".join(f"{k} {_num(v, ' ms')}" for k, v in t.first_prompt_ms.items())
+        + "; time to agent (INVITE -> a person answered) "
+        + ", ".join(f"{k} {_num(v, ' s', 1)}" for k, v in t.to_agent_seconds.items()),
+        "CPU seconds: "
+        + ", ".join(f"{name} {sec:.1f}" for name, sec in r.cpu_seconds.items())
+        + (f"; generator per call {_generator_ms(r):.2f} ms" if t.placed else ""),
+        "Live callers do not accept callback offers or hang up on an announced wait "
+        "(they cannot hear prompts); the replay's callers do.",
+    ]
+    if r.late_starts:
+        parts.append(f"{r.late_starts} calls left more than 100 ms late: the generator lagged")
+    return "\n".join(parts)
+
+
+def _generator_ms(r: LoadResult) -> float:
+    used = r.cpu_seconds.get("acd load", 0.0) + r.cpu_seconds.get("sipp", 0.0)
+    return used * 1000.0 / max(r.totals.placed, 1)
+
+
+def _bars(r: LoadResult) -> str:
+    """Calls placed (outline) and answered by a person (filled), per interval."""
+    n = max(len(r.intervals), 1)
+    top = max((i.figures.placed for i in r.intervals), default=1) or 1
+    width, height, left, bottom = 900.0, 240.0, 50.0, 30.0
+    slot = (width - left - 10) / n
+    out = [
+        f'<svg viewBox="0 0 {width:.0f} {height + bottom:.0f}" width="100%" '
+        'role="img" aria-label="calls placed and answered per interval">'
+    ]
+    for k, i in enumerate(r.intervals):
+        x = left + k * slot
+        for value, style in (
+            (i.figures.placed, 'fill="none" stroke="#0072B2"'),
+            (i.figures.connected, 'fill="#009E73"'),
+        ):
+            h = value / top * (height - 20)
+            out.append(
+                f'<rect x="{x + 4:.1f}" y="{height - h:.1f}" width="{slot - 8:.1f}" '
+                f'height="{h:.1f}" {style}/>'
+            )
+        out.append(
+            f'<text x="{x + slot / 2:.1f}" y="{height + 18:.0f}" font-size="11" '
+            f'text-anchor="middle">{html.escape(i.start)}</text>'
+        )
+    out.append(f'<text x="4" y="14" font-size="11">{top:,} calls</text></svg>')
+    return "".join(out)
+
+
+def render_html(r: LoadResult) -> str:
+    """The report page."""
+    rows = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape(c)}</td>" for c in _interval_row(i.start, i.figures))
+        + "</tr>"
+        for i in [*r.intervals]
+    )
+    compare = "".join(
+        f"<tr><td>{html.escape(a)}</td><td>{b}</td><td>{c}</td></tr>"
+        for a, b, c in comparison_rows(r)
+    )
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in INTERVAL_HEAD)
+    return f"""<!doctype html><html lang="en"><meta charset="utf-8">
+<title>acd load: {html.escape(r.site)} {html.escape(r.window)}</title>
+<style>body{{font:14px system-ui,sans-serif;margin:2em;color:#1d2430}}
+table{{border-collapse:collapse}}td,th{{padding:3px 8px;border-bottom:1px solid #e3e8ef;
+text-align:right}}td:first-child,th:first-child{{text-align:left}}</style>
+<h1>Load run: {html.escape(r.site)}, {html.escape(r.curve)}, {html.escape(r.window)}</h1>
+<p>{r.persons:,} callers (seed {r.seed}) placed as real SIP calls by SIPp; {r.agents_logged_in}
+agents' phones; {r.wall_seconds:,.0f} s.</p>
+<h2>Placed (outline) and answered by a person (filled), per interval</h2>{_bars(r)}
+<h2>Live against the replay (<code>acd simulate</code>, same window and seed)</h2>
+<table><tr><th></th><th>live (SIP)</th><th>replay</th></tr>{compare}</table>
+<p>Live callers do not accept callback offers or hang up on an announced wait (they
+cannot hear prompts); the replay's callers do.</p>
+<h2>Per interval</h2><table><tr>{head}</tr>{rows}</table>
+<h2>Health</h2><p>CPU seconds during the calls: {
+        html.escape(", ".join(f"{k} {v:.1f}" for k, v in r.cpu_seconds.items()))
+    }.</p>
+</html>
+"""

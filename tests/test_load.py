@@ -1,0 +1,202 @@
+"""`acd load` against a real Asterisk 22 with `acd serve` attached: a one-minute
+window of a curve placed as real SIP calls (SIPp), the agents' phones registering
+and logging in as in production, and what the callers lived checked against the
+phones, the engine and the replay. Bad input is refused before any call.
+
+Asterisk, SIPp and both `acd` commands are real processes on 127.0.0.1; each is
+stopped by its pid (the lab's close, `acd load`'s own clean-up)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+import redis
+
+from acd.softphone_sim.curves import Curve, write_curve
+from acd.store.keys import Keys
+from acd.store.records import CallView
+from tests.asterisk import AsteriskServer, Peers, free_udp_port, require
+from tests.lab import FIXTURES, Lab
+from tests.redis_server import RedisServer
+
+SITE = FIXTURES / "load.yaml"
+WINDOW = "10:00-10:01"
+CALLS_PER_MINUTE = {"general": 36.0, "link": 4.0}
+
+
+def one_minute_curve(path: Path) -> Path:
+    """A day of 1-minute intervals with calls only at 10:00."""
+    columns = {b: [0.0] * 1440 for b in CALLS_PER_MINUTE}
+    for branch, calls in CALLS_PER_MINUTE.items():
+        columns[branch][600] = calls
+    write_curve(Curve.from_columns("load-test", 1, columns), path)
+    return path
+
+
+def acd(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "acd.cli.main", *args], capture_output=True, text=True,
+        timeout=600, env=env, check=False,
+    )  # fmt: skip
+
+
+class LoadLab(Lab):
+    """The lab, its agents' phones registering instead of fixed SIPp contacts."""
+
+    def __init__(self, home: Path) -> None:
+        require()
+        self.carrier_port = free_udp_port()
+        super().__init__(home)
+        self.asterisk.close()
+        self.asterisk = AsteriskServer(
+            home / "asterisk-load",
+            Peers(callers=(self.carrier_port,), agents=dict.fromkeys(("1001", "1002", "1003"), 0)),
+        )
+
+    @property
+    def agents_conf(self) -> Path:
+        return self.asterisk.home / "etc" / "pjsip_agents.conf"
+
+
+@pytest.fixture
+def load_lab(tmp_path: Path) -> Iterator[LoadLab]:
+    lab = LoadLab(tmp_path)
+    with lab:
+        yield lab
+
+
+def engine_calls(redis_url: str) -> dict[str, list[CallView]]:
+    """The engine's record of every call (the read model's call views, ended ones
+    kept an hour), by caller number, in order of arrival."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        views = []
+        for key in client.scan_iter(match=Keys("load-lab").call("*")):
+            raw = client.get(key)
+            assert isinstance(raw, bytes)
+            views.append(msgspec.msgpack.decode(raw, type=CallView))
+    finally:
+        client.close()
+    by_number: dict[str, list[CallView]] = {}
+    for view in sorted(views, key=lambda v: v.since):
+        by_number.setdefault(view.caller, []).append(view)
+    return by_number
+
+
+def test_a_window_placed_as_sip_calls_matches_phones_engine_and_replay(
+    load_lab: LoadLab, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    lab = load_lab
+    lab.start_engine(SITE, "--start", "2026-06-09T10:00", "--redis", redis_server.url)
+    out = tmp_path / "load.json"
+    report = tmp_path / "load.html"
+    done = acd(
+        "load", str(SITE), "--curve", str(one_minute_curve(tmp_path / "curve.csv")),
+        "--pbx", lab.target, "--window", WINDOW, "--seed", "3",
+        "--agents-conf", str(lab.agents_conf), "--caller-port", str(lab.carrier_port),
+        "--sounds", str(lab.asterisk.home / "data" / "sounds"),
+        "--drain", "3", "--json", str(out), "--report", str(report), "--quiet",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+    result: dict[str, Any] = json.loads(out.read_text())
+    totals = result["totals"]
+    assert result["agents_logged_in"] == 3
+    # Every call placed ended one way or another; nothing left in Asterisk.
+    assert totals["unfinished"] == 0, totals
+    assert totals["failed"] == {}, totals
+    assert totals["placed"] >= result["persons"] > 0
+    assert totals["reached_ivr"] == totals["placed"]
+    assert totals["ended_by_pbx"] >= 1  # the callers who pressed 9 heard goodbye
+    lab.until_no_channels()
+    # Every caller a person answered was answered by one of the agents' phones: the
+    # phones' answered calls are the callers' connected calls.
+    assert totals["connected"] == result["answered_by_agent"]
+    # Call by call: each call placed is one call in the engine, from the same number;
+    # each call a person answered is one the engine counted answered, and the phone
+    # that answered it is that of the agent the engine chose.
+    engine = lab.stop_engine()["engine"]["totals"]
+    by_number = engine_calls(redis_server.url)
+    placed: dict[str, list[dict[str, Any]]] = {}
+    for call in result["calls"]:
+        placed.setdefault(call["number"], []).append(call)
+    assert sum(len(v) for v in by_number.values()) == totals["placed"]
+    for number, calls in placed.items():
+        seen = by_number.get(number, [])
+        assert len(seen) == len(calls), (number, calls, seen)
+        for call, view in zip(calls, seen, strict=True):
+            assert view.ended
+            if call["outcome"] == "connected":
+                assert view.outcome == "answered", (call, view)
+                assert call["answered_by"] == f"agent{view.agent}", (call, view)
+            else:
+                assert view.outcome != "answered", (call, view)
+    assert engine["answered"] == totals["connected"], (engine, totals)
+    # Live and replay: the same first calls (seed split alike), answer rates within
+    # four standard errors of a difference.
+    predicted = result["predicted"]
+    assert abs(totals["placed"] - predicted["calls"]) <= max(3, 0.15 * predicted["calls"])
+    live, replayed = totals["answer_rate"], predicted["answer_rate"]
+    p = (live + replayed) / 2
+    se = math.sqrt(2 * p * (1 - p) / predicted["calls"])
+    assert abs(live - replayed) < 4 * se, (live, replayed)
+    assert totals["to_agent_seconds"]["p50"] is not None
+    assert "Live against the replay" in report.read_text()
+    assert "answer rate" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--window", "25:00-26:00"], "--window"),
+        (["--window", "10:00-09:00"], "ends before it starts"),
+        (["--scale", "0"], "--scale"),
+        (["--scale", "-2"], "--scale"),
+        (["--pbx", "nowhere"], "--pbx"),
+        (["--vendor", "vendor-z=5090"], "--vendor"),
+        (["--agents-conf", "/nonexistent/pjsip_agents.conf"], "/nonexistent/pjsip_agents.conf"),
+    ],
+)
+def test_bad_input_is_refused_before_any_call(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    require()
+    base = ["load", str(SITE), "--curve", str(one_minute_curve(tmp_path / "c.csv")),
+            "--pbx", "127.0.0.1:9", "--window", WINDOW]  # fmt: skip
+    done = acd(*base, *args)
+    assert done.returncode == 1, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_pbx_where_nothing_listens_is_named_and_nothing_is_left(tmp_path: Path) -> None:
+    require()
+    port = free_udp_port()
+    done = acd(
+        "load", str(SITE), "--curve", str(one_minute_curve(tmp_path / "c.csv")),
+        "--pbx", f"127.0.0.1:{port}", "--window", WINDOW, "--agents", "1",
+        "--agents-conf", str(FIXTURES / "agents.conf"),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_sipp_missing_is_said_plainly(tmp_path: Path) -> None:
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent))
+    done = acd(
+        "load", str(SITE), "--curve", str(one_minute_curve(tmp_path / "c.csv")),
+        "--pbx", "127.0.0.1:5060", "--window", WINDOW, env=env,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "SIPp is not installed" in done.stderr
+    assert "Traceback" not in done.stderr
