@@ -96,6 +96,13 @@ def add_parser(subparsers: Any) -> None:
         metavar="MINUTES",
         help="after the window, how long the last callers may go on (default 30)",
     )
+    p.add_argument("--ramp", metavar="RATES",
+                   help="instead of the window's curve: steps of new calls per second, e.g. "
+                   "5,10,20,40, until calls fail or are turned away; prints the knee")
+    p.add_argument("--step-seconds", type=float, default=60.0, metavar="S",
+                   help="with --ramp: how long each rate is held (default 60)")
+    p.add_argument("--keep-files", metavar="DIR",
+                   help="keep SIPp's scenario, injection file and step log in DIR")
     p.add_argument("--json", metavar="OUT.json", help="write the result as JSON")
     p.add_argument("--report", metavar="OUT.html", help="write the HTML report")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -114,6 +121,16 @@ def _window(text: str) -> tuple[int, int]:
     if last <= first:
         raise ValueError(f"--window: {text} ends before it starts")
     return first, last - first
+
+
+def _rates(text: str) -> list[float]:
+    try:
+        rates = [float(r) for r in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--ramp: expected rising rates such as 5,10,20, got {text!r}") from None
+    if not rates or any(not r > 0 for r in rates) or rates != sorted(set(rates)):
+        raise ValueError(f"--ramp: expected rising rates above 0 such as 5,10,20, got {text!r}")
+    return rates
 
 
 def _pbx(text: str) -> tuple[str, int]:
@@ -137,6 +154,11 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--agents: at least 1, got {args.agents}")
         if not 0 < args.caller_port < 65536:
             raise ValueError(f"--caller-port: a UDP port 1-65535, got {args.caller_port}")
+        rates = _rates(args.ramp) if args.ramp is not None else []
+        if not args.step_seconds > 0:
+            raise ValueError(f"--step-seconds: must be more than 0, got {args.step_seconds:g}")
+        if args.ramp is not None and args.report is not None:
+            raise ValueError("--report: not with --ramp (the ramp prints its steps; use --json)")
         if args.drain < 0:
             raise ValueError(f"--drain: minutes, 0 or more, got {args.drain:g}")
         vendors: dict[str, int] = {}
@@ -175,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"acd load: {error}", file=sys.stderr)
         return 1
     from acd.load.phones import DialError, RegistrationError
+    from acd.load.ramp import ramp_summary, run_ramp
     from acd.load.report import render_html, summary
     from acd.load.run import LoadPlan, run_load
 
@@ -183,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
         pbx=pbx, caller_port=args.caller_port, credentials=credentials, agents=args.agents,
         vendors=vendors, sounds=(PROJECT_SOUNDS, *(Path(s) for s in args.sounds)),
         drain_seconds=args.drain * 60.0,
+        home=None if args.keep_files is None else Path(args.keep_files),
     )  # fmt: skip
 
     tty = sys.stderr.isatty()
@@ -204,6 +228,15 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     try:
+        if rates:
+            ramp = asyncio.run(run_ramp(plan, rates, args.step_seconds, say, progress))
+            print(ramp_summary(ramp))
+            if args.json and not write_output(
+                args.json, "--json", msgspec.json.format(msgspec.json.encode(ramp), indent=2),
+                "the ramp",
+            ):
+                return 1
+            return 0
         result = asyncio.run(run_load(plan, say, progress))
         if tty and lines and not args.quiet:
             print(file=sys.stderr)

@@ -152,6 +152,44 @@ def key_times(
     return pressed
 
 
+def person(
+    people: People,
+    site: SiteConfig,
+    sounds: Sounds,
+    branch: str,
+    epoch: float,
+    at: float,
+    redials: bool = True,
+) -> Person:
+    """One new caller of `branch` whose first call is at epoch second `epoch` (`at`
+    seconds into the run), with their keys, DTMF method and attempts drawn from
+    `people` (one attempt only without `redials`)."""
+    rng = people.rng
+    number = people.new_number()
+    times = key_times(site, sounds, people.branches[branch].keys, epoch, rng)
+    steps: list[tuple[float, str]] = []
+    previous = 0.0
+    for when, digit in times:
+        steps.append((when - previous, digit))
+        previous = when
+    max_attempts = people.cfg.redial.max_attempts if redials else 1
+    attempts: list[Attempt] = []
+    for attempt in range(1, max_attempts + 1):
+        patience = people.patience(branch)
+        redial = people.redial_after(attempt) if attempt < max_attempts else None
+        attempts.append(Attempt(patience, redial))
+        if redial is None:
+            break
+    return Person(
+        number=number,
+        branch=branch,
+        at=at,
+        info=rng.random() < DTMF_INFO_SHARE,
+        keys=tuple(steps),
+        attempts=tuple(attempts),
+    )
+
+
 def plan(
     site: SiteConfig,
     curve: Curve,
@@ -170,39 +208,46 @@ def plan(
     people = People(site, random.Random(master.randrange(1 << 62)))
     people.check_branches(curve.branches, f"curve {curve.name}")
     arrivals_seed = master.randrange(1 << 62)
-    rng = people.rng
     first, last = start_minute * 60.0, (start_minute + minutes) * 60.0
     midnight = day_start(site)
-    max_attempts = people.cfg.redial.max_attempts
     persons: list[Person] = []
     for arrival in curve.iter_arrivals(arrivals_seed):
         if arrival.at >= last:
             break
-        if arrival.at < first:
-            continue
-        number = people.new_number()
-        keys = people.branches[arrival.branch].keys
-        times = key_times(site, sounds, keys, midnight + arrival.at, rng)
-        steps: list[tuple[float, str]] = []
-        previous = 0.0
-        for when, digit in times:
-            steps.append((when - previous, digit))
-            previous = when
-        attempts: list[Attempt] = []
-        for attempt in range(1, max_attempts + 1):
-            patience = people.patience(arrival.branch)
-            redial = people.redial_after(attempt) if attempt < max_attempts else None
-            attempts.append(Attempt(patience, redial))
-            if redial is None:
-                break
-        persons.append(
-            Person(
-                number=number,
-                branch=arrival.branch,
-                at=arrival.at - first,
-                info=rng.random() < DTMF_INFO_SHARE,
-                keys=tuple(steps),
-                attempts=tuple(attempts),
-            )
-        )
+        if arrival.at >= first:
+            persons.append(
+                person(people, site, sounds, arrival.branch, midnight + arrival.at,
+                       arrival.at - first)
+            )  # fmt: skip
+    return persons
+
+
+def steady(
+    site: SiteConfig,
+    curve: Curve,
+    seed: int,
+    start_minute: int,
+    minutes: int,
+    sounds: Sounds,
+    rate: float,
+    seconds: float,
+) -> list[Person]:
+    """Callers arriving at `rate` a second (Poisson) for `seconds`, branches mixed as
+    the curve's window mixes them, at the window's local time, none redialling: one
+    step of a ramp."""
+    people = People(site, random.Random(f"ramp-{seed}-{rate}"))
+    people.check_branches(curve.branches, f"curve {curve.name}")
+    window = [
+        values for start, values in curve.rows if start_minute <= start < start_minute + minutes
+    ]
+    weights = [sum(column) for column in zip(*window, strict=True)] if window else []
+    if not any(weights):
+        raise ValueError("--window: the curve places no call in it")
+    epoch = day_start(site) + start_minute * 60.0
+    persons: list[Person] = []
+    at = people.rng.expovariate(rate)
+    while at < seconds:
+        branch = people.rng.choices(curve.branches, weights)[0]
+        persons.append(person(people, site, sounds, branch, epoch + at, at, redials=False))
+        at += people.rng.expovariate(rate)
     return persons

@@ -29,7 +29,7 @@ from acd.load.compare import Predicted, predict
 from acd.load.health import CpuWatch, cpu_seconds, find_servers
 from acd.load.outcomes import CONNECTED, Figures, figures, read_attempts
 from acd.load.phones import Account, Floor, Ring, Trunk
-from acd.load.plan import Sounds, plan
+from acd.load.plan import Person, Sounds, plan
 from acd.load.probe import probe
 from acd.load.scenarios import Layout, injection, person_scenario
 from acd.load.sipp import OPEN_RATE, SippCallers
@@ -181,28 +181,27 @@ class Progress:
         )
 
 
-async def run_load(
-    plan_: LoadPlan, say: Callable[[str], None], progress: Callable[[str], None]
-) -> LoadResult:
-    """Run `plan_`; `say` tells what is being done, `progress` gets the progress line
-    once a second while calls are placed. Raises RuntimeError (or OSError) with a
-    clear message when the PBX does not answer; every process and socket is
-    released in any case."""
+class Placed(msgspec.Struct, kw_only=True):
+    """What SIPp's callers lived in one placing, and what it cost."""
+
+    lines: list[str]
+    cpu_seconds: dict[str, float]
+    complete: bool
+    """False when the bound stopped callers still up."""
+    wall_seconds: float
+    """From SIPp's start until the last call ended (or the bound)."""
+
+
+def build_floor(plan_: LoadPlan, branch_of: dict[str, str]) -> tuple[Floor, list[Account]]:
+    """The phones of the agents to log in and of the vendors' floors, deciding from
+    a people model of their own (seeded from the run's seed); `branch_of` (number ->
+    branch, filled as callers are planned) gives each caller's talk time."""
     site = plan_.site
-    assert site.simulation is not None
-    started = time.monotonic()
-    sounds = Sounds(plan_.sounds, site.simulation.prompt_seconds_per_sound)
-    persons = plan(site, plan_.curve, plan_.seed, plan_.start_minute, plan_.minutes, sounds)
-    say(f"{len(persons)} callers planned in the window")
-    branch_of = {p.number: p.branch for p in persons}
     people = People(site, random.Random(f"phones-{plan_.seed}"))
-
     vendor_trunks = {sip_user(v.trunk): v for v in site.vendors.values()}
-
     endpoints = {a.id: sip_user(a.endpoint) for a in site.agents}
-    on_duty = agents_on_duty(site, plan_.start_minute, plan_.agents)
     accounts = []
-    for agent in on_duty:
+    for agent in agents_on_duty(site, plan_.start_minute, plan_.agents):
         user = endpoints[agent]
         if user not in plan_.credentials:
             raise RuntimeError(f"agent {agent}: no SIP account {user!r} in the agents file")
@@ -217,68 +216,115 @@ async def run_load(
         FloorPeople(people, branch_of, set(vendor_trunks)),
         vendors=trunks,
     )
+    return floor, accounts
+
+
+async def open_floor(
+    plan_: LoadPlan, floor: Floor, accounts: list[Account], say: Callable[[str], None]
+) -> None:
+    """Check that the PBX answers SIP, register every phone, log every agent in."""
+    await probe(*plan_.pbx)
+    await floor.start()
+    say(f"{len(accounts)} agents' phones registered at {plan_.pbx[0]}:{plan_.pbx[1]}")
+    gate = asyncio.Semaphore(REGISTER_CONCURRENCY)
+
+    async def login(user: str) -> None:
+        async with gate:
+            await floor.phones[user].dial(plan_.login_code)
+
+    async with asyncio.TaskGroup() as tg:
+        for account in accounts:
+            tg.create_task(login(account.user))
+    say(f"{len(accounts)} agents logged in ({plan_.login_code})")
+
+
+async def place(
+    plan_: LoadPlan,
+    persons: list[Person],
+    home: Path,
+    progress: Callable[[str], None],
+    bound_seconds: float,
+) -> Placed:
+    """Place `persons` through SIPp (their `at` counted from SIPp's start) and wait
+    until every call has ended, or `bound_seconds`; SIPp is stopped by its pid in
+    any case."""
+    assert plan_.site.simulation is not None
+    if not persons:
+        raise RuntimeError("no caller falls in the window: nothing to place")
+    layout = Layout(
+        max((len(p.keys) for p in persons), default=0),
+        max((len(p.attempts) for p in persons), default=1),
+    )
+    digits = sorted({d for p in persons for _, d in p.keys})
+    # Call i opens about i / OPEN_RATE s after SIPp starts: it waits the rest.
+    lines = [layout.line(p, p.at * 1000 - i * 1000 / OPEN_RATE) for i, p in enumerate(persons)]
+    callers = SippCallers(
+        home, person_scenario(layout, digits), injection(layout, lines),
+        f"{plan_.pbx[0]}:{plan_.pbx[1]}", plan_.site.simulation.dnis, plan_.caller_port,
+        _free_udp_port(), len(persons),
+    )  # fmt: skip
+    servers = CpuWatch(find_servers())
+    servers.start()
+    cpu0 = time.process_time()
+    try:
+        await callers.start()
+        assert callers.process is not None
+        sipp_pid = callers.process.pid
+        sipp_cpu = 0.0
+        counts = Progress()
+        seen: list[str] = []
+        t0 = time.monotonic()
+        while callers.running and time.monotonic() < t0 + bound_seconds:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(callers.wait(), 1.0)
+            used = cpu_seconds(sipp_pid)
+            if used is not None:
+                sipp_cpu = used
+            new = callers.new_lines()
+            seen += new
+            counts.feed(new, time.monotonic())
+            progress(counts.line(time.monotonic() - t0))
+        complete = not callers.running
+        await callers.stop()
+        seen += callers.new_lines()
+        if not seen:
+            # SIPp placed nothing: it refused its scenario, data or port.
+            raise RuntimeError(f"SIPp placed no call:\n{callers.output()}")
+    finally:
+        await callers.stop()
+    cpu = {"acd load": time.process_time() - cpu0, "sipp": sipp_cpu, **servers.read()}
+    return Placed(
+        lines=seen, cpu_seconds=cpu, complete=complete, wall_seconds=time.monotonic() - t0
+    )
+
+
+async def run_load(
+    plan_: LoadPlan, say: Callable[[str], None], progress: Callable[[str], None]
+) -> LoadResult:
+    """Run `plan_`; `say` tells what is being done, `progress` gets the progress line
+    once a second while calls are placed. Raises RuntimeError (or OSError,
+    RegistrationError, DialError) with a clear message when the PBX does not answer
+    or refuses the phones; every process and socket is released in any case."""
+    site = plan_.site
+    assert site.simulation is not None
+    started = time.monotonic()
+    sounds = Sounds(plan_.sounds, site.simulation.prompt_seconds_per_sound)
+    persons = plan(site, plan_.curve, plan_.seed, plan_.start_minute, plan_.minutes, sounds)
+    say(f"{len(persons)} callers planned in the window")
+    floor, accounts = build_floor(plan_, {p.number: p.branch for p in persons})
+    vendor_trunks = {sip_user(v.trunk) for v in site.vendors.values()}
     with tempfile.TemporaryDirectory(prefix="acd-load-") as tmp:
-        home = plan_.home or Path(tmp)
-        callers: SippCallers | None = None
         try:
-            await probe(*plan_.pbx)
-            await floor.start()
-            say(f"{len(accounts)} agents' phones registered at {plan_.pbx[0]}:{plan_.pbx[1]}")
-            gate = asyncio.Semaphore(REGISTER_CONCURRENCY)
-
-            async def login(user: str) -> None:
-                async with gate:
-                    await floor.phones[user].dial(plan_.login_code)
-
-            async with asyncio.TaskGroup() as tg:
-                for account in accounts:
-                    tg.create_task(login(account.user))
-            say(f"{len(accounts)} agents logged in ({plan_.login_code})")
-            layout = Layout(
-                max((len(p.keys) for p in persons), default=0),
-                max((len(p.attempts) for p in persons), default=1),
-            )
-            digits = sorted({d for p in persons for _, d in p.keys})
-            # Call i opens about i / OPEN_RATE s after SIPp starts: it waits the rest.
-            lines = [layout.line(p, p.at * 1000 - i * 1000 / OPEN_RATE) for i, p in
-                     enumerate(persons)]  # fmt: skip
-            if not persons:
-                raise RuntimeError("no caller falls in the window: nothing to place")
-            callers = SippCallers(
-                home, person_scenario(layout, digits), injection(layout, lines),
-                f"{plan_.pbx[0]}:{plan_.pbx[1]}", site.simulation.dnis, plan_.caller_port,
-                _free_udp_port(), len(persons),
+            await open_floor(plan_, floor, accounts, say)
+            placed = await place(
+                plan_, persons, plan_.home or Path(tmp), progress,
+                plan_.minutes * 60.0 + plan_.drain_seconds,
             )  # fmt: skip
-            servers = CpuWatch(find_servers())
-            servers.start()
-            cpu0 = time.process_time()
-            await callers.start()
-            assert callers.process is not None
-            sipp_pid = callers.process.pid
-            sipp_cpu = 0.0
-            counts = Progress()
-            all_lines: list[str] = []
-            t0 = time.monotonic()
-            deadline = t0 + plan_.minutes * 60.0 + plan_.drain_seconds
-            while callers.running and time.monotonic() < deadline:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(callers.wait(), 1.0)
-                used = cpu_seconds(sipp_pid)
-                if used is not None:
-                    sipp_cpu = used
-                new = callers.new_lines()
-                all_lines += new
-                counts.feed(new, time.monotonic())
-                progress(counts.line(time.monotonic() - t0))
-            if callers.running:
-                say("drain bound reached: stopping the callers still up")
-            await callers.stop()
-            all_lines += callers.new_lines()
-            cpu = {"acd load": time.process_time() - cpu0, "sipp": sipp_cpu, **servers.read()}
         finally:
-            if callers is not None:
-                await callers.stop()
             await floor.close()
+    if not placed.complete:
+        say("drain bound reached: the callers still up were stopped (counted unfinished)")
+    all_lines, cpu = placed.lines, placed.cpu_seconds
     attempts = read_attempts(all_lines)
     end_minute = plan_.start_minute + plan_.minutes
     sl = site.site.service_level_seconds

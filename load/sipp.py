@@ -61,7 +61,7 @@ class SippCallers:
             "-s", service, "-i", "127.0.0.1", "-p", str(port), "-mp", str(media_port),
             "-m", str(calls), "-r", str(OPEN_RATE), "-rp", "1000", "-l", str(calls + 1),
             "-nostdin", "-trace_logs", "-log_file", str(self.log_file),
-            "-max_retrans", "5",
+            "-max_retrans", "5", "-trace_err", "-error_file", str(home / "errors.log"),
         ]  # fmt: skip
         self.process: asyncio.subprocess.Process | None = None
         self._read = 0

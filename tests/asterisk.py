@@ -54,6 +54,9 @@ SOUNDS = SAMPLES / "sounds"
 """The project's prompts: `<lang>/<name>.wav` (config/asterisk/sounds/make_sounds.py)."""
 SOUND_LANGUAGES = ("en", "ko")
 PASSWORD = "acd-test-secret"
+RTP_PORTS = 4000
+"""Asterisk's RTP port range: a channel takes two, so 2,000 channels at once (the
+load benchmarks' peaks); fewer and Asterisk refuses calls with 488."""
 USER = "acd"
 STARTUP_SECONDS = 30.0
 """Wall seconds Asterisk may take to answer ARI before the test fails (it takes about
@@ -241,7 +244,7 @@ class AsteriskServer:
             "verbose.log => verbose(3)\n"
         )
         rtp = self.rtp - self.rtp % 2  # RTP ports are even
-        (etc / "rtp.conf").write_text(f"[general]\nrtpstart = {rtp}\nrtpend = {rtp + 400}\n")
+        (etc / "rtp.conf").write_text(f"[general]\nrtpstart = {rtp}\nrtpend = {rtp + RTP_PORTS}\n")
         # Files Asterisk reads at start and complains of when missing: defaults suit.
         for name in ("ccss.conf", "cdr.conf", "cel.conf", "features.conf", "acl.conf",
                      "udptl.conf", "pjproject.conf", "manager.conf", "websocket_client.conf"):

@@ -200,3 +200,35 @@ def test_sipp_missing_is_said_plainly(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "SIPp is not installed" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_ramp_stops_where_the_brakes_turn_callers_away(
+    load_lab: LoadLab, tmp_path: Path
+) -> None:
+    """The engine lets in 3 new callers a second (a bucket of 3): at 1/s every call
+    is clean, at 8/s callers hear busy (486), so the knee is 1/s and the ramp stops
+    there without trying 16/s."""
+    lab = load_lab
+    site = tmp_path / "braked.yaml"
+    site.write_text(
+        SITE.read_text()
+        + "live: {admission: {max_new_calls_per_second: 3, burst: 3, turn_away: busy}}\n"
+    )
+    lab.start_engine(site, "--start", "2026-06-09T10:00")
+    out = tmp_path / "ramp.json"
+    done = acd(
+        "load", str(site), "--curve", str(one_minute_curve(tmp_path / "curve.csv")),
+        "--pbx", lab.target, "--window", WINDOW, "--ramp", "1,8,16", "--step-seconds", "6",
+        "--agents-conf", str(lab.agents_conf), "--caller-port", str(lab.carrier_port),
+        "--json", str(out), "--quiet",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr + done.stdout
+    ramp = json.loads(out.read_text())
+    steps = {s["rate"]: s for s in ramp["steps"]}
+    assert list(steps) == [1.0, 8.0]
+    assert steps[1.0]["clean"] and steps[1.0]["failed"] == 0
+    assert steps[8.0]["turned_away"] > 0 and not steps[8.0]["clean"]
+    assert ramp["knee"] == 1.0
+    assert "knee: 1 new calls/s clean" in done.stdout
+    assert steps[8.0]["cpu_seconds"]["asterisk"] > 0
+    lab.until_no_channels()
