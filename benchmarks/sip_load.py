@@ -111,7 +111,8 @@ def run(args: argparse.Namespace, home: Path) -> int:
         if args.mode == "ramp":
             cmd += ["--ramp", args.rates, "--step-seconds", str(args.step_seconds)]
         else:
-            cmd += ["--scale", str(args.scale), "--report", str(args.report)]
+            cmd += ["--scale", str(args.scale), "--report", str(args.report),
+                    "--drain", str(args.drain)]
         done = subprocess.run(cmd, check=False)
         warnings = [w for w in asterisk.warnings() if "taskprocessor" in w.lower()]
         print(f"Asterisk task-processor warnings: {len(warnings)}")
@@ -136,6 +137,8 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=400)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--window", default="10:00-11:00")
+    parser.add_argument("--drain", type=float, default=20.0,
+                        help="minutes the last callers and redials may go on (acd load --drain)")
     parser.add_argument("--report", default="sip-load-peak.html")
     parser.add_argument("--redis", action="store_true")
     parser.add_argument("--keep", metavar="DIR", help="keep SIPp's files (and logs) here")

@@ -895,15 +895,22 @@ class Phone:
 
     # --------------------------------------------------------------- in dialog
 
-    def _request_in_dialog(self, call: _Call, method: str, branch: str) -> bytes:
+    def _dialog_headers(self, call: _Call, method: str, branch: str) -> list[tuple[str, str]]:
+        """Via, Max-Forwards, From, To, Call-ID and the next CSeq of a request the
+        phone sends within `call`."""
         call.local_cseq += 1
-        headers = [
+        return [
             ("Via", f"SIP/2.0/UDP {self.host}:{self.port};rport;branch={branch}"),
             ("Max-Forwards", "70"),
             ("From", call.local),
             ("To", call.remote),
             ("Call-ID", call.call_id),
             ("CSeq", f"{call.local_cseq} {method}"),
+        ]
+
+    def _request_in_dialog(self, call: _Call, method: str, branch: str) -> bytes:
+        headers = [
+            *self._dialog_headers(call, method, branch),
             *(("Route", route) for route in call.route),
             ("User-Agent", USER_AGENT),
         ]
@@ -1000,14 +1007,8 @@ class Phone:
         authorization: tuple[str, str] | None = None
         for _attempt in range(3):
             branch = new_branch()
-            call.local_cseq += 1
             headers = [
-                ("Via", f"SIP/2.0/UDP {self.host}:{self.port};rport;branch={branch}"),
-                ("Max-Forwards", "70"),
-                ("From", call.local),
-                ("To", call.remote),
-                ("Call-ID", call.call_id),
-                ("CSeq", f"{call.local_cseq} INVITE"),
+                *self._dialog_headers(call, "INVITE", branch),
                 ("Contact", self.contact),
                 ("Allow", ALLOW),
                 ("User-Agent", USER_AGENT),

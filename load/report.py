@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from acd.load.compare import PredictedInterval
 from acd.load.outcomes import Figures
 from acd.load.run import LoadResult
 
@@ -43,10 +44,11 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _interval_row(start: str, f: Figures) -> list[str]:
+def _interval_row(start: str, f: Figures, replay: PredictedInterval | None) -> list[str]:
     return [
         start, f"{f.placed}", f"{f.reached_ivr}", f"{f.connected}", f"{f.abandoned}",
         f"{f.turned_away}", f"{sum(f.failed.values())}", _pct(f.answer_rate),
+        "–" if replay is None else _pct(replay.answer_rate),
         _pct(f.service_level), _num(f.first_prompt_ms["p95"], " ms"),
         _num(f.to_agent_seconds["p50"], " s"), _num(f.to_agent_seconds["p95"], " s"),
     ]  # fmt: skip
@@ -54,8 +56,19 @@ def _interval_row(start: str, f: Figures) -> list[str]:
 
 INTERVAL_HEAD = (
     "interval", "placed", "IVR", "answered", "abandoned", "turned away", "failed",
-    "answer rate", "SL", "prompt p95", "to agent p50", "to agent p95",
+    "answer rate", "(replay)", "SL", "prompt p95", "to agent p50", "to agent p95",
 )  # fmt: skip
+
+
+def _rows(r: LoadResult) -> list[list[str]]:
+    """The per-interval rows with the replay's answer rate beside, then TOTAL."""
+    replay = {i.start: i for i in r.predicted.intervals}
+    rows = [_interval_row(i.start, i.figures, replay.get(i.start)) for i in r.intervals]
+    total = PredictedInterval(
+        start="TOTAL", calls=r.predicted.calls, answered=r.predicted.answered,
+        answer_rate=r.predicted.answer_rate,
+    )  # fmt: skip
+    return [*rows, _interval_row("TOTAL", r.totals, total)]
 
 
 def summary(r: LoadResult) -> str:
@@ -65,10 +78,7 @@ def summary(r: LoadResult) -> str:
         f"{r.site}: {r.curve}, window {r.window}, seed {r.seed}: {r.persons:,} callers, "
         f"{r.agents_logged_in} agents logged in, {r.wall_seconds:,.0f} s",
         "",
-        _table(
-            INTERVAL_HEAD,
-            [_interval_row(i.start, i.figures) for i in r.intervals] + [_interval_row("TOTAL", t)],
-        ),
+        _table(INTERVAL_HEAD, _rows(r)),
         "",
         _table(("", "live (SIP)", "replay"), comparison_rows(r)),
         "",
@@ -96,9 +106,11 @@ def _generator_ms(r: LoadResult) -> float:
 
 
 def _bars(r: LoadResult) -> str:
-    """Calls placed (outline) and answered by a person (filled), per interval."""
+    """Calls placed (outline) and answered by a person (filled), per interval, with
+    the replay's answered calls as a tick."""
+    replay = {i.start: i.answered for i in r.predicted.intervals}
     n = max(len(r.intervals), 1)
-    top = max((i.figures.placed for i in r.intervals), default=1) or 1
+    top = max([i.figures.placed for i in r.intervals] + list(replay.values()) + [1])
     width, height, left, bottom = 900.0, 240.0, 50.0, 30.0
     slot = (width - left - 10) / n
     out = [
@@ -116,6 +128,12 @@ def _bars(r: LoadResult) -> str:
                 f'<rect x="{x + 4:.1f}" y="{height - h:.1f}" width="{slot - 8:.1f}" '
                 f'height="{h:.1f}" {style}/>'
             )
+        if i.start in replay:
+            y = height - replay[i.start] / top * (height - 20)
+            out.append(
+                f'<line x1="{x + 2:.1f}" x2="{x + slot - 2:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+                'stroke="#E69F00" stroke-width="3"/>'
+            )
         out.append(
             f'<text x="{x + slot / 2:.1f}" y="{height + 18:.0f}" font-size="11" '
             f'text-anchor="middle">{html.escape(i.start)}</text>'
@@ -127,10 +145,7 @@ def _bars(r: LoadResult) -> str:
 def render_html(r: LoadResult) -> str:
     """The report page."""
     rows = "".join(
-        "<tr>"
-        + "".join(f"<td>{html.escape(c)}</td>" for c in _interval_row(i.start, i.figures))
-        + "</tr>"
-        for i in [*r.intervals]
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in _rows(r)
     )
     compare = "".join(
         f"<tr><td>{html.escape(a)}</td><td>{b}</td><td>{c}</td></tr>"
@@ -145,7 +160,8 @@ text-align:right}}td:first-child,th:first-child{{text-align:left}}</style>
 <h1>Load run: {html.escape(r.site)}, {html.escape(r.curve)}, {html.escape(r.window)}</h1>
 <p>{r.persons:,} callers (seed {r.seed}) placed as real SIP calls by SIPp; {r.agents_logged_in}
 agents' phones; {r.wall_seconds:,.0f} s.</p>
-<h2>Placed (outline) and answered by a person (filled), per interval</h2>{_bars(r)}
+<h2>Placed (blue outline) and answered by a person (green), per interval; the
+replay's answered calls (orange)</h2>{_bars(r)}
 <h2>Live against the replay (<code>acd simulate</code>, same window and seed)</h2>
 <table><tr><th></th><th>live (SIP)</th><th>replay</th></tr>{compare}</table>
 <p>Live callers do not accept callback offers or hang up on an announced wait (they

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,11 +27,11 @@ from acd.config.schema import SiteConfig
 from acd.load.compare import Predicted, predict
 from acd.load.health import CpuWatch, cpu_seconds, find_servers
 from acd.load.outcomes import CONNECTED, Figures, figures, read_attempts
-from acd.load.phones import Account, Floor, Ring, Trunk
+from acd.load.phones import Account, CallRecord, Floor, Ring, Trunk
 from acd.load.plan import Person, Sounds, plan
 from acd.load.probe import probe
 from acd.load.scenarios import Layout, injection, person_scenario
-from acd.load.sipp import OPEN_RATE, SippCallers
+from acd.load.sipp import OPEN_RATE, SippCallers, free_media_port
 from acd.softphone_sim.curves import Curve
 from acd.softphone_sim.people import People, day_start, shift_logins
 
@@ -131,7 +130,8 @@ class FloorPeople:
 
 def agents_on_duty(site: SiteConfig, start_minute: int, count: int | None) -> list[str]:
     """The agent ids to log in: `count` first agents of the site, or those on shift
-    when the window starts."""
+    when the window starts. They stay logged in to the end: a shift edge inside the
+    window is not followed (the replay follows it; choose windows between edges)."""
     if count is not None:
         return [a.id for a in site.agents[:count]]
     at = day_start(site) + start_minute * 60.0
@@ -261,7 +261,7 @@ async def place(
     callers = SippCallers(
         home, person_scenario(layout, digits), injection(layout, lines),
         f"{plan_.pbx[0]}:{plan_.pbx[1]}", plan_.site.simulation.dnis, plan_.caller_port,
-        _free_udp_port(), len(persons),
+        free_media_port(), len(persons),
     )  # fmt: skip
     servers = CpuWatch(find_servers())
     servers.start()
@@ -312,7 +312,6 @@ async def run_load(
     persons = plan(site, plan_.curve, plan_.seed, plan_.start_minute, plan_.minutes, sounds)
     say(f"{len(persons)} callers planned in the window")
     floor, accounts = build_floor(plan_, {p.number: p.branch for p in persons})
-    vendor_trunks = {sip_user(v.trunk) for v in site.vendors.values()}
     with tempfile.TemporaryDirectory(prefix="acd-load-") as tmp:
         try:
             await open_floor(plan_, floor, accounts, say)
@@ -324,12 +323,28 @@ async def run_load(
             await floor.close()
     if not placed.complete:
         say("drain bound reached: the callers still up were stopped (counted unfinished)")
+    return summarise(plan_, persons, placed, floor.records, len(accounts), started)
+
+
+def summarise(
+    plan_: LoadPlan,
+    persons: list[Person],
+    placed: Placed,
+    records: list[CallRecord],
+    agents: int,
+    started: float,
+) -> LoadResult:
+    """The run in figures: the callers' attempts from SIPp's log, per interval (by
+    when each person's call was planned) and in total, each answered call matched to
+    the phone that answered it, and the replay's prediction for the window."""
+    site = plan_.site
+    vendor_trunks = {sip_user(v.trunk) for v in site.vendors.values()}
     all_lines, cpu = placed.lines, placed.cpu_seconds
     attempts = read_attempts(all_lines)
     end_minute = plan_.start_minute + plan_.minutes
     sl = site.site.service_level_seconds
     short = site.site.short_abandon_seconds
-    interval = plan_.curve.interval_seconds
+    interval = site.site.interval_minutes * 60  # the engine's and replay's reporting
     by_interval: dict[int, list[int]] = {}
     first_invite = {a.person: a.invite for a in attempts if a.attempt == 1}
     late = sum(1 for a in attempts if a.attempt == 1 and a.invite - persons[a.person].at > 0.1)
@@ -344,7 +359,7 @@ async def run_load(
         )
         for k, idx in sorted(by_interval.items())
     ]
-    answered = [r for r in floor.records if r.direction == "inbound" and r.outcome == "answered"]
+    answered = [r for r in records if r.direction == "inbound" and r.outcome == "answered"]
     # The n-th answer a phone gave a number is that number's n-th connected call.
     answers: dict[str, list[str]] = {}
     for record in sorted(answered, key=lambda r: r.rang_at):
@@ -367,13 +382,13 @@ async def run_load(
         seed=plan_.seed,
         window=f"{_hhmm(plan_.start_minute * 60)}-{_hhmm(end_minute * 60)}",
         persons=len(persons),
-        agents_logged_in=len(accounts),
+        agents_logged_in=agents,
         totals=figures(attempts, sl, short),
         intervals=intervals,
         predicted=predict(site, plan_.curve, plan_.seed, plan_.start_minute, plan_.minutes),
         answered_by_agent=sum(1 for r in answered if r.phone not in vendor_trunks),
         answered_by_vendor=sum(1 for r in answered if r.phone in vendor_trunks),
-        agent_misses=sum(1 for r in floor.records if r.outcome == "missed"),
+        agent_misses=sum(1 for r in records if r.outcome == "missed"),
         late_starts=late,
         cpu_seconds=cpu,
         wall_seconds=time.monotonic() - started,
@@ -382,12 +397,7 @@ async def run_load(
     )
 
 
+
 def _hhmm(seconds: float) -> str:
     minutes = int(seconds // 60)
     return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
-
-
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

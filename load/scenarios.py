@@ -38,8 +38,6 @@ from acd.load.plan import Person
 
 PCAP: Final = Path("/usr/share/sip-tester")
 """Where Debian's sip-tester keeps the RTP captures SIPp plays (DTMF, G.711 audio)."""
-TICK_MS: Final = 500
-"""Patience is counted in ticks of this many milliseconds (a timed wait per tick)."""
 FAILURES: Final = (400, 403, 404, 408, 480, 486, 487, 488, 500, 502, 503, 603)
 """Final answers to the INVITE the caller logs as failed with their code; any other
 aborts the SIPp call (counted by SIPp, shown in its error log)."""
@@ -67,6 +65,24 @@ SIP/2.0 200 OK
 [last_Call-ID:]
 [last_CSeq:]
 Content-Length: 0"""
+
+
+def ok_with_sdp(contact_user: str = "") -> str:
+    """The 200 OK (with an SDP answer) to a re-INVITE the far end sent in a call."""
+    user = f"{contact_user}@" if contact_user else ""
+    return f"""<send>{message(f'''
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:{user}[local_ip]:[local_port]>
+{ALLOW}
+Content-Type: application/sdp
+Content-Length: [len]
+
+{SDP}''')}</send>"""
 
 
 def message(text: str) -> str:
@@ -131,9 +147,9 @@ class Layout:
         for a in range(self.attempts):
             if a < len(person.attempts):
                 attempt = person.attempts[a]
-                ticks = max(1, round(attempt.patience * 1000 / TICK_MS))
+                patience = max(1, round(attempt.patience * 1000))
                 redial = -1 if attempt.redial_after is None else round(attempt.redial_after * 1000)
-                fields += [str(ticks), str(redial)]
+                fields += [str(patience), str(redial)]
             else:
                 fields += ["1", "-1"]
         return ";".join(fields)
@@ -191,7 +207,7 @@ def _attempt(a: int, layout: Layout, digits: Sequence[str]) -> list[str]:
     steps = [
         f'<label id="a{n}"/>',
         f'<nop><action><assignstr assign_to="att" value="{n}"/>'
-        f"{_double('left', layout.patience(a))}{redial}</action></nop>",
+        f"{_double('patience', layout.patience(a))}{redial}</action></nop>",
         # Logged before it leaves: a response may come before the next step runs.
         log(f"[call_number] {n} invite [clock_tick]"),
         f"""<send retrans="500">{
@@ -254,19 +270,11 @@ Content-Length: 0''')
         ]
     bye_cseq = str(2 + layout.keys)
     steps += [
-        # On hold: a person answering (UPDATE or re-INVITE), the PBX hanging up
-        # (BYE), or one tick of patience gone.
+        # On hold for the caller's patience. A person answering (UPDATE or re-INVITE)
+        # or the PBX hanging up (BYE) meanwhile ends the pause: SIPp takes them to
+        # `_unexp.main`, since nothing is awaited during a pause.
         f'<label id="waiting{n}"/>',
-        f'<recv request="UPDATE" optional="true" timeout="{TICK_MS}" ontimeout="tick{n}" '
-        'next="update"/>',
-        '<recv request="INVITE" optional="true" next="reinvite"/>',
-        '<recv request="BYE" next="bye"/>',
-        f'<label id="tick{n}"/>',
-        '<nop><action><add assign_to="left" value="-1"/>'
-        '<test assign_to="gone" variable="left" compare="less_than_equal" value="0"/>'
-        "</action></nop>",
-        f'<nop next="give_up{n}" test="gone"/>',
-        f'<nop next="waiting{n}"/>',
+        '<pause variable="patience"/>',
         f'<label id="give_up{n}"/>',
         _in_call("BYE", bye_cseq),
         '<recv response="200"/>',
@@ -328,60 +336,29 @@ def person_scenario(layout: Layout, digits: Sequence[str]) -> str:
     for a in range(layout.attempts):
         steps += _attempt(a, layout, digits)
     steps += [
-        # A request that comes while the caller is between two waits (counting a tick
-        # of patience, pressing a key) is not "unexpected": SIPp jumps here with it.
+        # A request that comes during a pause (on hold, before a key) or between two
+        # steps is not awaited: SIPp jumps here with it instead of failing the call.
         '<label id="_unexp.main"/>',
         '<recv request="UPDATE" optional="true" next="update"/>',
         '<recv request="INVITE" optional="true" next="reinvite"/>',
         '<recv request="BYE" next="bye"/>',
-        # A person answered: the caller stays until the far end hangs up.
+        # A person answered (the first UPDATE or re-INVITE; later ones are answered
+        # the same way): the caller stays until the far end hangs up.
         '<label id="update"/>',
         f"<send>{message(OK_TO_REQUEST)}</send>",
-        '<nop next="connected"/>',
+        '<nop next="answered"/>',
         '<label id="reinvite"/>',
-        f"""<send>{
-            message(f'''
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[field0]@[local_ip]:[local_port]>
-{ALLOW}
-Content-Type: application/sdp
-Content-Length: [len]
-
-{SDP}''')
-        }</send>""",
+        ok_with_sdp("[field0]"),
         '<recv request="ACK"/>',
-        '<label id="connected"/>',
-        log("[call_number] [$att] connected [clock_tick]"),
-        '<label id="talking"/>',
-        '<recv request="UPDATE" optional="true" next="again"/>',
-        '<recv request="INVITE" optional="true" next="again_invite"/>',
+        '<label id="answered"/>',
+        '<nop condexec="told" condexec_inverse="true"><action>'
+        '<log message="[call_number] [$att] connected [clock_tick]"/>'
+        '<assign assign_to="n_told" value="1"/>'
+        '<test assign_to="told" variable="n_told" compare="equal" value="1"/>'
+        "</action></nop>",
+        '<recv request="UPDATE" optional="true" next="update"/>',
+        '<recv request="INVITE" optional="true" next="reinvite"/>',
         '<recv request="BYE" next="bye"/>',
-        '<label id="again"/>',
-        f"<send>{message(OK_TO_REQUEST)}</send>",
-        '<nop next="talking"/>',
-        '<label id="again_invite"/>',
-        f"""<send>{
-            message(f'''
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[field0]@[local_ip]:[local_port]>
-{ALLOW}
-Content-Type: application/sdp
-Content-Length: [len]
-
-{SDP}''')
-        }</send>""",
-        '<recv request="ACK"/>',
-        '<nop next="talking"/>',
         '<label id="bye"/>',
         f"<send>{message(OK_TO_REQUEST)}</send>",
         log("[call_number] [$att] ended [clock_tick]"),

@@ -12,12 +12,31 @@ import asyncio
 import contextlib
 import shutil
 import signal
+import socket
 from pathlib import Path
 from typing import Final
 
 OPEN_RATE: Final = 200
 """Calls SIPp opens per second: call i opens about i / OPEN_RATE seconds in and
 then waits for its arrival time, so the pace only has to stay ahead of the plan."""
+
+
+def free_media_port() -> int:
+    """A local UDP port for SIPp's media (`-mp`): SIPp binds it for audio and the
+    port two above for video, so both must be free, or SIPp refuses to place calls
+    ("Unable to bind video RTP socket"), as happens beside a busy Asterisk."""
+    for _ in range(100):
+        with contextlib.ExitStack() as stack:
+            audio = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+            audio.bind(("127.0.0.1", 0))
+            port = int(audio.getsockname()[1])
+            video = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+            try:
+                video.bind(("127.0.0.1", port + 2))
+            except OSError:
+                continue
+            return port
+    raise OSError("no pair of free UDP ports for SIPp's media on 127.0.0.1")
 
 
 class SippMissing(RuntimeError):

@@ -17,16 +17,18 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from acd.load.scenarios import ALLOW, OK_TO_REQUEST, PCAP, SDP
+from acd.load.scenarios import ALLOW, OK_TO_REQUEST, PCAP, SDP, ok_with_sdp
 from acd.load.scenarios import log as _log
 from acd.load.scenarios import message as _message
 from acd.load.scenarios import rfc2833 as _rfc2833
 from acd.load.scenarios import scenario as _scenario
+from acd.load.sipp import free_media_port
 from tests.polling import until
 
 DTMF_RELAY = "application/dtmf-relay"
@@ -245,19 +247,7 @@ def phone_scenario(
         _log("[call_number] ended by far end"),
         '<nop next="end"/>',
         '<label id="reinvite"/>',
-        f"""<send>{_message(f'''
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:[local_ip]:[local_port]>
-{ALLOW}
-Content-Type: application/sdp
-Content-Length: [len]
-
-{SDP}''')}</send>""",
+        ok_with_sdp(),
         '<recv request="ACK"/>',
         '<nop next="talking"/>',
         '<label id="hang_up"/>',
@@ -322,6 +312,19 @@ Content-Length: 0'''.replace("{code}", code)
     return _scenario("acd feature code", steps)
 
 
+def _pair_free(port: int) -> bool:
+    """Whether UDP `port` and `port` + 2 on 127.0.0.1 can both be bound now."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, socket.socket(
+            socket.AF_INET, socket.SOCK_DGRAM
+        ) as b:
+            a.bind(("127.0.0.1", port))
+            b.bind(("127.0.0.1", port + 2))
+    except OSError:
+        return False
+    return True
+
+
 class Sipp:
     """One SIPp process running `scenario` on 127.0.0.1:`port` (media on `media`),
     against `target` (host:port) as a UAC (`calls` calls to `service`, `rate` new
@@ -341,6 +344,8 @@ class Sipp:
         rate: float = 1.0,
         extra: tuple[str, ...] = (),
     ) -> None:
+        # The media port and the one two above it (SIPp's video) must both be free.
+        media = media if _pair_free(media) else free_media_port()
         exe = shutil.which("sipp")
         assert exe is not None, "sipp is not installed (Debian package sip-tester)"
         self.home = home / name
