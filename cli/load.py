@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -148,18 +149,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         start, minutes = _window(args.window)
         pbx = _pbx(args.pbx)
-        if not args.scale > 0:
+        if not (args.scale > 0 and math.isfinite(args.scale)):
             raise ValueError(f"--scale: must be more than 0, got {args.scale:g}")
         if args.agents is not None and args.agents < 1:
             raise ValueError(f"--agents: at least 1, got {args.agents}")
         if not 0 < args.caller_port < 65536:
             raise ValueError(f"--caller-port: a UDP port 1-65535, got {args.caller_port}")
         rates = _rates(args.ramp) if args.ramp is not None else []
-        if not args.step_seconds > 0:
+        if not (args.step_seconds > 0 and math.isfinite(args.step_seconds)):
             raise ValueError(f"--step-seconds: must be more than 0, got {args.step_seconds:g}")
         if args.ramp is not None and args.report is not None:
             raise ValueError("--report: not with --ramp (the ramp prints its steps; use --json)")
-        if args.drain < 0:
+        if not (args.drain >= 0 and math.isfinite(args.drain)):
             raise ValueError(f"--drain: minutes, 0 or more, got {args.drain:g}")
         vendors: dict[str, int] = {}
         for item in args.vendor:

@@ -310,6 +310,8 @@ async def run_load(
     started = time.monotonic()
     sounds = Sounds(plan_.sounds, site.simulation.prompt_seconds_per_sound)
     persons = plan(site, plan_.curve, plan_.seed, plan_.start_minute, plan_.minutes, sounds)
+    if not persons:
+        raise RuntimeError("no caller falls in the window: nothing to place")
     say(f"{len(persons)} callers planned in the window")
     floor, accounts = build_floor(plan_, {p.number: p.branch for p in persons})
     with tempfile.TemporaryDirectory(prefix="acd-load-") as tmp:

@@ -161,6 +161,10 @@ def test_a_window_placed_as_sip_calls_matches_phones_engine_and_replay(
         (["--window", "10:00-09:00"], "ends before it starts"),
         (["--scale", "0"], "--scale"),
         (["--scale", "-2"], "--scale"),
+        (["--scale", "nan"], "--scale"),
+        (["--drain", "nan"], "--drain"),
+        (["--ramp", "10,5"], "--ramp"),
+        (["--ramp", "5", "--report", "r.html"], "--report"),
         (["--pbx", "nowhere"], "--pbx"),
         (["--vendor", "vendor-z=5090"], "--vendor"),
         (["--agents-conf", "/nonexistent/pjsip_agents.conf"], "/nonexistent/pjsip_agents.conf"),
@@ -232,3 +236,14 @@ def test_the_ramp_stops_where_the_brakes_turn_callers_away(
     assert "knee: 1 new calls/s clean" in done.stdout
     assert steps[8.0]["cpu_seconds"]["asterisk"] > 0
     lab.until_no_channels()
+
+
+def test_a_window_with_no_caller_is_said_before_any_phone_registers(tmp_path: Path) -> None:
+    require()
+    done = acd(
+        "load", str(SITE), "--curve", str(one_minute_curve(tmp_path / "c.csv")),
+        "--pbx", "127.0.0.1:9", "--window", "03:00-04:00",
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "no caller falls in the window" in done.stderr
+    assert "registered" not in done.stderr
