@@ -102,6 +102,9 @@ def add_parser(subparsers: Any) -> None:
                    "5,10,20,40, until calls fail or are turned away; prints the knee")
     p.add_argument("--step-seconds", type=float, default=60.0, metavar="S",
                    help="with --ramp: how long each rate is held (default 60)")
+    p.add_argument("--asterisk-log", metavar="FILE",
+                   help="Asterisk's messages log (e.g. /var/log/asterisk/messages): count "
+                   "its task-processor warnings during the calls")
     p.add_argument("--keep-files", metavar="DIR",
                    help="keep SIPp's scenario, injection file and step log in DIR")
     p.add_argument("--json", metavar="OUT.json", help="write the result as JSON")
@@ -208,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
         vendors=vendors, sounds=(PROJECT_SOUNDS, *(Path(s) for s in args.sounds)),
         drain_seconds=args.drain * 60.0,
         home=None if args.keep_files is None else Path(args.keep_files),
+        asterisk_log=None if args.asterisk_log is None else Path(args.asterisk_log),
     )  # fmt: skip
 
     tty = sys.stderr.isatty()

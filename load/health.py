@@ -60,3 +60,33 @@ class CpuWatch:
             if used is not None and name in self._start:
                 self._last[name] = used
         return {name: self._last[name] - self._start[name] for name in self._start}
+
+
+class LogWatch:
+    """Asterisk's task-processor warnings ("... task processor queue reached 500
+    scheduled tasks": Asterisk falling behind) written to its log file since
+    `start()`; None when there is no file to read."""
+
+    MARK = "task processor queue reached"
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._offset = 0
+
+    def start(self) -> None:
+        if self.path is not None:
+            try:
+                self._offset = self.path.stat().st_size
+            except OSError:
+                self.path = None
+
+    def read(self) -> int | None:
+        if self.path is None:
+            return None
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self._offset)
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return None
+        return sum(self.MARK in line for line in text.splitlines())

@@ -45,6 +45,7 @@ class RampStep(msgspec.Struct, kw_only=True):
     calls talking): the share of one core the load generator used (goal: under 0.2
     at the knee)."""
     generator_ms_per_call: float
+    taskprocessor_warnings: int | None
 
 
 class Ramp(msgspec.Struct, kw_only=True):
@@ -92,6 +93,7 @@ async def run_ramp(
                     cpu_seconds=placed.cpu_seconds,
                     generator_core_share=generator / max(placed.wall_seconds, 1e-9),
                     generator_ms_per_call=generator * 1000.0 / max(f.placed, 1),
+                    taskprocessor_warnings=placed.taskprocessor_warnings,
                 )  # fmt: skip
                 step.clean = step.failed == 0 and step.turned_away == 0
                 steps.append(step)
@@ -116,6 +118,8 @@ def step_line(s: RampStep) -> str:
         f"turned away {s.turned_away}, failed {s.failed}: {'clean' if s.clean else 'NOT clean'}; "
         f"CPU {cpu}; generator {s.generator_core_share * 100:.0f} % of a core, "
         f"{s.generator_ms_per_call:.1f} ms per call"
+        + ("" if s.taskprocessor_warnings is None
+           else f"; Asterisk task-processor warnings {s.taskprocessor_warnings}")
     )
 
 

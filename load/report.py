@@ -91,7 +91,9 @@ def summary(r: LoadResult) -> str:
         + ", ".join(f"{k} {_num(v, ' s', 1)}" for k, v in t.to_agent_seconds.items()),
         "CPU seconds: "
         + ", ".join(f"{name} {sec:.1f}" for name, sec in r.cpu_seconds.items())
-        + (f"; generator per call {_generator_ms(r):.2f} ms" if t.placed else ""),
+        + (f"; generator per call {_generator_ms(r):.2f} ms" if t.placed else "")
+        + ("" if r.taskprocessor_warnings is None
+           else f"; Asterisk task-processor warnings {r.taskprocessor_warnings}"),
         "Live callers do not accept callback offers or hang up on an announced wait "
         "(they cannot hear prompts); the replay's callers do.",
     ]

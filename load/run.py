@@ -25,7 +25,7 @@ import msgspec
 
 from acd.config.schema import SiteConfig
 from acd.load.compare import Predicted, predict
-from acd.load.health import CpuWatch, cpu_seconds, find_servers
+from acd.load.health import CpuWatch, LogWatch, cpu_seconds, find_servers
 from acd.load.outcomes import CONNECTED, Figures, figures, read_attempts
 from acd.load.phones import Account, CallRecord, Floor, Ring, Trunk
 from acd.load.plan import Person, Sounds, plan
@@ -63,6 +63,8 @@ class LoadPlan:
     """After the window, how long the last callers (and redials) may go on."""
     home: Path | None = None
     """Where SIPp's files go (a temporary folder when None)."""
+    asterisk_log: Path | None = None
+    """Asterisk's messages log, for its task-processor warnings during the calls."""
 
 
 class Interval(msgspec.Struct, kw_only=True):
@@ -104,6 +106,7 @@ class LoadResult(msgspec.Struct, kw_only=True):
     """Calls whose first INVITE left more than 100 ms after its planned time."""
     cpu_seconds: dict[str, float]
     """Per process during the calls: "acd load", "sipp", and the servers found."""
+    taskprocessor_warnings: int | None
     wall_seconds: float
     sl_seconds: float
     calls: list[CallLine]
@@ -190,6 +193,8 @@ class Placed(msgspec.Struct, kw_only=True):
     """False when the bound stopped callers still up."""
     wall_seconds: float
     """From SIPp's start until the last call ended (or the bound)."""
+    taskprocessor_warnings: int | None
+    """Asterisk's task-processor warnings meanwhile (None: its log was not given)."""
 
 
 def build_floor(plan_: LoadPlan, branch_of: dict[str, str]) -> tuple[Floor, list[Account]]:
@@ -265,6 +270,8 @@ async def place(
     )  # fmt: skip
     servers = CpuWatch(find_servers())
     servers.start()
+    warnings = LogWatch(plan_.asterisk_log)
+    warnings.start()
     cpu0 = time.process_time()
     try:
         await callers.start()
@@ -294,8 +301,9 @@ async def place(
         await callers.stop()
     cpu = {"acd load": time.process_time() - cpu0, "sipp": sipp_cpu, **servers.read()}
     return Placed(
-        lines=seen, cpu_seconds=cpu, complete=complete, wall_seconds=time.monotonic() - t0
-    )
+        lines=seen, cpu_seconds=cpu, complete=complete, wall_seconds=time.monotonic() - t0,
+        taskprocessor_warnings=warnings.read(),
+    )  # fmt: skip
 
 
 async def run_load(
@@ -393,6 +401,7 @@ def summarise(
         agent_misses=sum(1 for r in records if r.outcome == "missed"),
         late_starts=late,
         cpu_seconds=cpu,
+        taskprocessor_warnings=placed.taskprocessor_warnings,
         wall_seconds=time.monotonic() - started,
         sl_seconds=sl,
         calls=lines_,

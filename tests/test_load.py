@@ -104,6 +104,7 @@ def test_a_window_placed_as_sip_calls_matches_phones_engine_and_replay(
         "--pbx", lab.target, "--window", WINDOW, "--seed", "3",
         "--agents-conf", str(lab.agents_conf), "--caller-port", str(lab.carrier_port),
         "--sounds", str(lab.asterisk.home / "data" / "sounds"),
+        "--asterisk-log", str(lab.asterisk.home / "log" / "messages.log"),
         "--drain", "3", "--json", str(out), "--report", str(report), "--quiet",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr + done.stdout
@@ -150,6 +151,7 @@ def test_a_window_placed_as_sip_calls_matches_phones_engine_and_replay(
     se = math.sqrt(2 * p * (1 - p) / predicted["calls"])
     assert abs(live - replayed) < 4 * se, (live, replayed)
     assert totals["to_agent_seconds"]["p50"] is not None
+    assert result["taskprocessor_warnings"] == 0  # Asterisk kept up (its log was read)
     assert "Live against the replay" in report.read_text()
     assert "answer rate" in done.stdout
 
