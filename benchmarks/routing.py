@@ -180,6 +180,10 @@ def _time_selection(engine: Engine, rng: random.Random, skills: int, n: int) -> 
     return 2 * n / (time.perf_counter() - started)
 
 
+GOALS = {400: 150_000, 10_000: 100_000}
+"""Decisions per second through `handle()` the engine should reach (issue 13)."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cycles", type=int, default=100_000)
@@ -198,6 +202,11 @@ def main() -> None:
         )
     ratio = results[400]["decisions_per_s"] / results[10_000]["decisions_per_s"]
     print(f"slowdown from 400 to 10,000 agents: {ratio:.2f}x")
+    for agents, goal in GOALS.items():
+        got = results[agents]["decisions_per_s"]
+        verdict = "met" if got >= goal else "MISSED"
+        print(f"goal at {agents:,} agents: {goal:,} decisions/s: {verdict} "
+              f"({got / goal:.2f}x of it)")
 
 
 if __name__ == "__main__":

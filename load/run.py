@@ -36,6 +36,9 @@ from acd.softphone_sim.curves import Curve
 from acd.softphone_sim.people import People, day_start, shift_logins
 
 REGISTER_CONCURRENCY: Final = 20
+LOGIN_SECONDS: Final = 30.0
+"""An agent's log-in call (confirmation prompt, then the engine hangs up) takes a
+few seconds; one not over by then names the agent and the code."""
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,14 @@ async def open_floor(
 
     async def login(user: str) -> None:
         async with gate:
-            await floor.phones[user].dial(plan_.login_code)
+            try:
+                async with asyncio.timeout(LOGIN_SECONDS):
+                    await floor.phones[user].dial(plan_.login_code)
+            except TimeoutError:
+                raise RuntimeError(
+                    f"{user} dialling {plan_.login_code}: no answer within {LOGIN_SECONDS:g} s "
+                    "(is the feature code in the agents' dialplan context, and acd serve up?)"
+                ) from None
 
     async with asyncio.TaskGroup() as tg:
         for account in accounts:
