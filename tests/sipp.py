@@ -9,7 +9,9 @@ step, prefixed with the call's number within the process:
     1 answered / 1 pressed 1 / 1 hung up / 1 ended by far end      (a caller)
     1 ringing / 1 answered / 1 busy / 1 cancelled / 1 hung up / ...  (a phone)
 
-so a test asserts what the person on that phone lived, from their side.
+so a test asserts what the person on that phone lived, from their side. The SIP
+pieces these scenarios share with `acd load`'s callers (SDP, CDATA messages, log
+steps, RFC 2833 key presses) come from `acd.load.scenarios`.
 """
 
 from __future__ import annotations
