@@ -26,6 +26,7 @@ import shlex
 import sys
 from collections.abc import Collection
 
+from acd.cli.commands import help_of
 from acd.softphone_sim.curves import (
     INTERVAL_MINUTES,
     NOON_MINUTE,
@@ -412,7 +413,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register `acd curve` and its sub-commands (each sets `run`)."""
     curve = subparsers.add_parser(
         "curve",
-        help="look at, scale, reshape and build surge curves",
+        help=help_of("curve"),
         description=__doc__.split("\n\n")[0] if __doc__ else None,
         epilog=EXIT_STATUS,
     )

@@ -20,6 +20,7 @@ import argparse
 import math
 import sys
 
+from acd.cli.commands import help_of
 from acd.softphone_sim.erlang import (
     MAX_AGENTS,
     Staffing,
@@ -48,7 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register `erlang` on `subparsers`; its `run` default is `run_erlang`."""
     p = subparsers.add_parser(
         "erlang",
-        help="agents needed for a service level (Erlang C, or Erlang A with --patience)",
+        help=help_of("erlang"),
         description=__doc__.split("\n\n")[2],
         epilog="Exit status: 0 printed; 1 a target no number of agents reaches, or an "
         "unstable staffing among --agents (Erlang C: no more agents than the load); 2 a "

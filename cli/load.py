@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from acd.cli.commands import help_of
 from acd.cli.options import check_output, local_minute, write_output
 from acd.config.loader import ConfigErrors, load_site
 
@@ -26,7 +27,7 @@ SAMPLE_AGENTS = Path(__file__).resolve().parent.parent / "config" / "asterisk" /
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "load",
-        help="replay a window of a surge curve as real SIP calls against Asterisk",
+        help=help_of("load"),
         description="Place the callers of a curve window as real SIP calls (SIPp) "
         "against a PBX whose dialplan hands the site's number to Stasis with `acd "
         "serve` attached; play the agents' phones (they register and log in) and the "

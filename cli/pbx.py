@@ -36,6 +36,7 @@ from typing import Any
 
 import msgspec
 
+from acd.cli.commands import help_of
 from acd.cli.options import ari_credentials, check_output, local_minute, write_output
 from acd.cli.simulate import load_day
 from acd.config.schema import SiteConfig
@@ -65,7 +66,7 @@ class PbxRun(msgspec.Struct, kw_only=True):
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "pbx",
-        help="run a virtual Asterisk (ARI) with simulated callers and agents",
+        help=help_of("pbx"),
         description="A virtual PBX speaking Asterisk's ARI, with callers placed from a "
         "surge curve and agents, vendors and called-back citizens acting as the "
         "configuration's `simulation:` section says, time-compressed by --speed.",

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from acd.cli.commands import help_of
 from acd.cli.options import ari_credentials, check_output, local_minute, write_output
 from acd.config.loader import ConfigErrors, load_site
 from acd.config.schema import SiteConfig
@@ -69,7 +70,7 @@ EXIT_STATUS = (
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "serve",
-        help="run the engine live against Asterisk (ARI)",
+        help=help_of("serve"),
         description="Answer calls that enter Stasis(APP) on the Asterisk at --ari-url and "
         "route them. Credentials: ACD_ARI_USER and ACD_ARI_PASSWORD, or "
         "--ari-password-file.",

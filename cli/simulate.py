@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from acd.cli.commands import help_of
 from acd.cli.options import check_output, write_output
 from acd.config.loader import ConfigErrors, load_site
 from acd.config.schema import SiteConfig
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "simulate",
-        help="replay a surge day through the engine in virtual time",
+        help=help_of("simulate"),
         description="Replay a whole day (callers from the surge curve, agents from the "
         "shifts) through the same engine that runs live, in virtual time.",
         epilog="Exit status: 0 done; 1 a configuration, curve or output path refused "

@@ -36,6 +36,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from acd.cli.commands import help_of
 from acd.store.keys import Keys
 from acd.store.records import AgentView, CallView, FiguresView
 from acd.store.redis import connect, redact
@@ -62,7 +63,7 @@ class NoSuchSite(Exception):
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "state",
-        help="show a site's live queue state from Redis (no engine needed)",
+        help=help_of("state"),
         description="Read the read model the engine keeps in Redis: status, waiting calls "
         "in service order, agents by state, figures. Caller numbers are masked.",
         epilog="Exit status: 0 printed (also when a reader such as `head` stops early); 1 no "

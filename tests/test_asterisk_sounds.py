@@ -26,7 +26,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from acd.cli.main import sound_uses
+from acd.cli.check import sound_uses
 from acd.config import schema
 from acd.config.loader import load_site
 from tests.asterisk import PASSWORD, ROOT, SAMPLES, USER, AsteriskServer, Peers, free_udp_port

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,24 @@ def test_check_reports_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     captured = capsys.readouterr()
     assert "ok" in captured.out
     assert str(missing) in captured.err
+
+
+def test_acd_help_loads_no_sub_command() -> None:
+    """`acd --help` lists every sub-command without importing one (nor asyncio, the
+    engine, aiohttp or redis): the list comes from acd.cli.commands alone."""
+    probe = (
+        "import contextlib, io, sys\n"
+        "from acd.cli.main import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    main(['--help'])\n"
+        "heavy = sorted(m for m in sys.modules if m in ('asyncio', 'aiohttp', 'redis', "
+        "'msgspec', 'yaml') or m.startswith(('acd.engine', 'acd.ari', 'acd.store', "
+        "'acd.load', 'acd.softphone_sim', 'acd.config')) or m in "
+        "{'acd.cli.' + c for c in ('check', 'simulate', 'serve', 'pbx', 'state', 'curve', "
+        "'erlang', 'load')})\n"
+        "print(heavy)\n"
+        "print('load' in out.getvalue() and 'simulate' in out.getvalue())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    assert done.stdout.split("\n")[:2] == ["[]", "True"], done.stdout
