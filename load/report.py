@@ -144,6 +144,60 @@ def _bars(r: LoadResult) -> str:
     return "".join(out)
 
 
+def _to_agent(r: LoadResult) -> str:
+    """Time to an agent per interval: p50 (green), p95 (blue), p99 (purple) lines."""
+    series = [
+        (q, colour, [i.figures.to_agent_seconds[q] for i in r.intervals])
+        for q, colour in (("p50", "#009E73"), ("p95", "#0072B2"), ("p99", "#CC79A7"))
+    ]
+    top = max([v for _, _, vs in series for v in vs if v is not None] + [1.0])
+    width, height, left = 900.0, 200.0, 50.0
+    n = max(len(r.intervals), 1)
+    slot = (width - left - 10) / n
+    out = [f'<svg viewBox="0 0 {width:.0f} {height + 30:.0f}" width="100%" role="img" '
+           'aria-label="time to an agent per interval">']  # fmt: skip
+    for row, (q, colour, values) in enumerate(series):
+        points = [
+            f"{left + (k + 0.5) * slot:.1f},{height - v / top * (height - 20):.1f}"
+            for k, v in enumerate(values) if v is not None
+        ]  # fmt: skip
+        if len(points) == 1:
+            cx, cy = points[0].split(",")
+            out.append(f'<circle cx="{cx}" cy="{cy}" r="4" fill="{colour}"/>')
+        elif points:
+            out.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" '
+                       'stroke-width="2"/>')  # fmt: skip
+        out.append(f'<text x="{width - 60:.0f}" y="{14 + 14 * row}" font-size="11" '
+                   f'fill="{colour}">{q}</text>')  # fmt: skip
+    for k, i in enumerate(r.intervals):
+        x = left + (k + 0.5) * slot
+        out.append(f'<text x="{x:.1f}" y="{height + 18:.0f}" font-size="11" '
+                   f'text-anchor="middle">{html.escape(i.start)}</text>')  # fmt: skip
+    out.append(f'<text x="4" y="14" font-size="11">{top:,.0f} s</text></svg>')
+    return "".join(out)
+
+
+def _cpu(r: LoadResult) -> str:
+    """CPU seconds per process during the calls, as bars with the share of one core
+    over the run's wall time."""
+    if not r.cpu_seconds:
+        return "<p>No process was measured.</p>"
+    top = max(max(r.cpu_seconds.values()), 1e-9)
+    wall = max(r.wall_seconds, 1e-9)
+    rows = []
+    for k, (name, sec) in enumerate(r.cpu_seconds.items()):
+        y = 8 + k * 26
+        rows.append(
+            f'<text x="0" y="{y + 13}" font-size="12">{html.escape(name)}</text>'
+            f'<rect x="110" y="{y}" width="{sec / top * 600:.1f}" height="18" fill="#56B4E9"/>'
+            f'<text x="{116 + sec / top * 600:.1f}" y="{y + 13}" font-size="12">{sec:,.1f} s '
+            f"({sec / wall * 100:.0f} % of a core)</text>"
+        )
+    height = 16 + 26 * len(r.cpu_seconds)
+    return (f'<svg viewBox="0 0 900 {height}" width="100%" role="img" '
+            f'aria-label="CPU per process">{"".join(rows)}</svg>')  # fmt: skip
+
+
 def render_html(r: LoadResult) -> str:
     """The report page."""
     rows = "".join(
@@ -169,8 +223,11 @@ replay's answered calls (orange)</h2>{_bars(r)}
 <p>Live callers do not accept callback offers or hang up on an announced wait (they
 cannot hear prompts); the replay's callers do.</p>
 <h2>Per interval</h2><table><tr>{head}</tr>{rows}</table>
-<h2>Health</h2><p>CPU seconds during the calls: {
-        html.escape(", ".join(f"{k} {v:.1f}" for k, v in r.cpu_seconds.items()))
-    }.</p>
+<h2>Time to an agent (INVITE to a person answering), per interval</h2>{_to_agent(r)}
+<h2>Health: CPU per process during the calls</h2>{_cpu(r)}
+<p>Asterisk's task-processor warnings: {
+        "not read (no --asterisk-log)" if r.taskprocessor_warnings is None
+        else r.taskprocessor_warnings
+    }; calls that left more than 100 ms late: {r.late_starts}.</p>
 </html>
 """
