@@ -21,6 +21,7 @@ from acd.config.schema import SiteConfig
 
 if TYPE_CHECKING:
     from acd.softphone_sim.curves import Curve
+    from acd.softphone_sim.result import Result
 
 
 def add_parser(subparsers: Any) -> None:
@@ -41,6 +42,23 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--report", metavar="OUT.html", help="write the HTML report with plots")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
+
+
+def limit_line(result: Result) -> str:
+    """The day's answered share beside the pooled limit (softphone_sim/bound.py)."""
+    bound = result.bound
+    assert bound is not None
+    share = result.answered / result.calls if result.calls else 0.0
+    return (
+        f"Answered {share:.1%} of the day's calls; the pooled limit for the staffing on duty "
+        f"(any routing, Erlang A per interval, AHT {bound.aht_seconds:.0f} s, mean patience "
+        f"{bound.patience_seconds:.0f} s) is {_pct(bound.in_house)} in-house and "
+        f"{_pct(bound.with_vendors)} with the vendors' seats."
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 class _Progress:
@@ -137,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
             f"{self_served:,} calls ended in the IVR (a link sent, an announcement, a hang-up\n"
             "node) and joined no queue: the day's calls below count them, TOTAL above does not."
         )
+    if result.bound is not None:
+        print(limit_line(result))
     print(
         f"\n{result.calls} calls ({result.first_calls} first calls, {result.redials} redials) in "
         f"{result.run.wall_seconds:.2f} s: {result.run.calls_per_second:,.0f} calls/s, "

@@ -25,6 +25,7 @@ from acd.engine import commands as cmd
 from acd.engine import events as ev
 from acd.engine.metrics import QueueCounters
 from acd.engine.states import STAFFED_STATES
+from acd.softphone_sim.bound import pooled_limit
 from acd.softphone_sim.curves import Arrival, Curve
 from acd.softphone_sim.loop import VirtualTime
 from acd.softphone_sim.people import People, day_start, shift_logins
@@ -347,7 +348,7 @@ def replay(
     if progress is not None:
         progress(1.0)
     wall = time.perf_counter() - started
-    return _result(
+    result = _result(
         site,
         curve,
         seed,
@@ -361,6 +362,8 @@ def replay(
         arrivals_per_interval,
         wall,
     )
+    result.bound = pooled_limit(site, result, start)
+    return result
 
 
 def _result(

@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from acd.softphone_sim.result import Figures, PoolResult, Result
+from acd.softphone_sim.result import Bound, Figures, PoolResult, Result
 
 SERVICE_TARGET = 0.8
 """The target line of the service-level chart (the trade's 80 %)."""
@@ -710,7 +710,57 @@ def _charts(result: Result) -> list[str]:
             "logged in.",
         )
     )
+    if result.bound is not None:
+        made.append(_bound_chart(result, result.bound, starts, step))
     return made
+
+
+def _bound_chart(result: Result, bound: Bound, starts: list[str], step: int) -> str:
+    """Answered per interval against the pooled limit, in-house and with vendor seats."""
+    answered: list[float | None] = [float(iv.figures.answered) for iv in result.intervals]
+    in_house: list[float | None] = [b.answered_in_house for b in bound.intervals]
+    vendors: list[float | None] = [b.answered_with_vendors for b in bound.intervals]
+    chart = _Chart(
+        starts,
+        _max(answered, in_house, vendors),
+        title="Answered against the pooled limit",
+        y_label=f"calls per {step} min",
+        legend=[
+            _Key("answered", GREEN),
+            _Key("limit, in-house agents", VERMILLION, "line", 2.5),
+            _Key("limit, with vendor seats", PURPLE, "line", 2.0),
+        ],
+        step_minutes=step,
+    )
+    chart.bars(answered, GREEN)
+    chart.line(in_house, VERMILLION, 2.5)
+    chart.line(vendors, PURPLE, 2.0)
+    chart.tooltips(
+        [
+            f"{b.start}: answered {iv.figures.answered:,}; limit {b.answered_in_house:,.0f} "
+            f"in-house ({b.agents} agents), {b.answered_with_vendors:,.0f} with "
+            f"{b.vendor_seats} vendor seats"
+            for iv, b in zip(result.intervals, bound.intervals, strict=True)
+        ]
+    )
+    gaps = [
+        (b.answered_with_vendors - iv.figures.answered, b.start)
+        for iv, b in zip(result.intervals, bound.intervals, strict=True)
+    ]
+    widest = max(gaps, default=(0.0, ""))
+    caption = (
+        "The most any routing could answer with the staffing on duty: every agent able to "
+        "take every call (Erlang A per interval with its arrivals, the agents on duty, the "
+        f"day's AHT of {bound.aht_seconds:,.0f} s and the mean patience of "
+        f"{bound.patience_seconds:,.0f} s), without and with the seats of the vendors "
+        "whose contracts are open. Where the bars fall short of the lines, routing lost "
+        "calls; where the lines fall short of the arrivals, staffing did. Each interval is "
+        "a steady state: callers queued in a busier interval and answered in the next can "
+        "lift the bars above the line there."
+    )
+    if widest[0] > 0:
+        caption += f" The widest gap: {widest[0]:,.0f} calls at {_e(widest[1])}."
+    return _figure(chart, caption)
 
 
 # ---------------------------------------------------------------- HTML parts
@@ -767,6 +817,15 @@ def _tiles(r: Result) -> str:
         ),
         _tile("callbacks", _int(t.callbacks), "requested (virtual hold or referral)"),
     ]
+    if r.bound is not None:
+        tiles.append(
+            _tile(
+                "pooled limit",
+                _pct(r.bound.with_vendors),
+                f"of the calls any routing could answer ({_e(_pct(r.bound.in_house))} "
+                f"in-house only); this run {_e(_pct(_share(r.answered, r.calls)))}",
+            )
+        )
     return '<div class="tiles">' + "\n".join(tiles) + "</div>"
 
 

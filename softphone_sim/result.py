@@ -84,6 +84,28 @@ class RunInfo(msgspec.Struct, kw_only=True):
     peak_rss_mb: float
 
 
+class IntervalBound(msgspec.Struct, kw_only=True):
+    start: str
+    arrivals: int
+    agents: int
+    vendor_seats: int
+    answered_in_house: float
+    """Calls the pooled in-house agents would answer (Erlang A)."""
+    answered_with_vendors: float
+
+
+class Bound(msgspec.Struct, kw_only=True):
+    """The pooled limit of one replay, per interval and for the day: the share of
+    calls any routing could answer with the staffing on duty (softphone_sim/bound.py)."""
+
+    aht_seconds: float
+    patience_seconds: float
+    in_house: float | None
+    """The day's limit as an answer rate, in-house agents only (None with no call)."""
+    with_vendors: float | None
+    intervals: list[IntervalBound]
+
+
 class Result(msgspec.Struct, kw_only=True):
     config: str
     curve: str
@@ -109,3 +131,5 @@ class Result(msgspec.Struct, kw_only=True):
     stages: list[tuple[str, int]]
     """(local time, stage) for each surge stage change."""
     run: RunInfo
+    bound: Bound | None = None
+    """The pooled limit for the staffing on duty (None when nobody was answered)."""
