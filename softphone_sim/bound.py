@@ -42,14 +42,24 @@ def mean_patience(model: Patience) -> float:
     return area
 
 
+NEVER_HANG_UP_SECONDS = 1e6
+"""A mean patience past this is callers who never hang up (how a replay models Erlang
+C): every caller is answered while the agents keep up, and in overload as many as
+they can take (Erlang A has no steady state there)."""
+
+
 def answered(arrivals: int, seconds: float, aht: float, patience: float, agents: int) -> float:
     """Calls of `arrivals` over `seconds` that `agents` pooled agents answer in Erlang A."""
-    if arrivals == 0:
+    if arrivals == 0 or agents == 0:
         return 0.0
-    if agents == 0:
-        return 0.0
+    capacity = agents * seconds / aht
+    if patience > NEVER_HANG_UP_SECONDS:
+        return min(float(arrivals), capacity)
     traffic = Traffic(arrivals / seconds, aht, patience)
-    return arrivals * evaluate_erlang_a(traffic, agents, 20.0).answer_rate
+    try:
+        return arrivals * evaluate_erlang_a(traffic, agents, 20.0).answer_rate
+    except ValueError:  # patience so long in such an overload the queue never settles
+        return min(float(arrivals), capacity)
 
 
 def pooled_limit(site: SiteConfig, result: Result, day_start: float) -> Bound | None:

@@ -58,3 +58,7 @@ def test_no_agent_answers_nothing_and_plenty_answer_everyone() -> None:
     assert answered(100, 900, 180, 120, 200) == pytest.approx(100, rel=1e-6)
     few, more = answered(100, 900, 180, 120, 10), answered(100, 900, 180, 120, 20)
     assert 0 < few < more < 100
+    # Callers who never hang up (Erlang C): all answered while agents keep up, and
+    # in overload what the agents can take (10 agents x 900 s / 180 s = 50 calls).
+    assert answered(30, 900, 180, 1e12, 10) == 30
+    assert answered(100, 900, 180, 1e12, 10) == pytest.approx(50)

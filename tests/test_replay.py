@@ -152,7 +152,8 @@ def test_simulate_command_writes_json_and_report(
         assert key in data
     assert set(data["run"]) >= {"wall_seconds", "events_per_second"}
     html = out_html.read_text()
-    assert html.count("<svg") == 6
+    assert html.count("<svg") == 7  # six charts and answered against the pooled limit
+    assert "Answered against the pooled limit" in html
     assert f"{data['calls']:,}" in html
 
 
