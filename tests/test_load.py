@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -249,3 +250,51 @@ def test_a_window_with_no_caller_is_said_before_any_phone_registers(tmp_path: Pa
     assert done.returncode == 1
     assert "no caller falls in the window" in done.stderr
     assert "registered" not in done.stderr
+
+
+def sipp_processes(marker: str) -> list[int]:
+    """Pids of running SIPp processes whose command line holds `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"sipp") and any(marker.encode() in a for a in argv):
+            found.append(int(entry.name))
+    return found
+
+
+def test_ctrl_c_stops_the_callers_and_the_phones(load_lab: LoadLab, tmp_path: Path) -> None:
+    """An operator's Ctrl-C in the middle of a run: one line, exit 1, SIPp stopped
+    (no process left), the phones unregistered, and the calls end in Asterisk."""
+    lab = load_lab
+    lab.start_engine(SITE, "--start", "2026-06-09T10:00")
+    keep = tmp_path / "keep"
+    load = subprocess.Popen(
+        [sys.executable, "-m", "acd.cli.main", "load", str(SITE),
+         "--curve", str(one_minute_curve(tmp_path / "curve.csv")), "--pbx", lab.target,
+         "--window", WINDOW, "--agents-conf", str(lab.agents_conf),
+         "--caller-port", str(lab.carrier_port), "--keep-files", str(keep)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert load.stderr is not None
+        for line in load.stderr:  # the first progress line: SIPp is placing calls
+            if "placed" in line:
+                break
+        assert sipp_processes(str(keep))
+        load.send_signal(signal.SIGINT)
+        _, err = load.communicate(timeout=60)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait()
+    assert load.returncode == 1
+    assert "interrupted" in err and "Traceback" not in err
+    assert sipp_processes(str(keep)) == []
+    registered = lab.asterisk.rx("pjsip show contacts")
+    assert "agent1001" not in registered, registered
+    lab.until_no_channels()
