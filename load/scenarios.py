@@ -57,32 +57,42 @@ a=sendrecv"""
 
 ALLOW: Final = "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
 
-OK_TO_REQUEST: Final = """
+_OK_HEAD: Final = """
 SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
 [last_To:]
 [last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0"""
+[last_CSeq:]"""
+OK_TO_REQUEST: Final = _OK_HEAD + "\nContent-Length: 0"
+"""The 200 OK to a request the far end sent (BYE, UPDATE, INFO)."""
 
 
 def ok_with_sdp(contact_user: str = "") -> str:
     """The 200 OK (with an SDP answer) to a re-INVITE the far end sent in a call."""
     user = f"{contact_user}@" if contact_user else ""
-    return f"""<send>{message(f'''
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
+    return f"""<send>{message(f'''{_OK_HEAD}
 Contact: <sip:{user}[local_ip]:[local_port]>
 {ALLOW}
 Content-Type: application/sdp
 Content-Length: [len]
 
 {SDP}''')}</send>"""
+
+
+def ack_2xx(call_id: str = "[call_id]") -> str:
+    """The ACK of the 200 OK that answered the INVITE (CSeq 1), a transaction of its
+    own sent to the far end's Contact, through the route the 200 recorded."""
+    return f"""<send>{message(f'''
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[last_From:]
+[last_To:]
+[routes]
+Call-ID: {call_id}
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0''')}</send>"""
 
 
 def message(text: str) -> str:
@@ -236,18 +246,7 @@ Content-Length: [len]
         '<recv response="200" rrs="true"><action>'
         '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="peer_to"/>'
         "</action></recv>",
-        f"""<send>{
-            message(f'''
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-[last_From:]
-[last_To:]
-[routes]
-Call-ID: a{n}///[call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0''')
-        }</send>""",
+        ack_2xx(f"a{n}///[call_id]"),
         log(f"[call_number] {n} answered [clock_tick]"),
         f'<nop><action><exec play_pcap_audio="{PCAP / "g711a.pcap"}"/></action></nop>',
     ]

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from acd.load.scenarios import ALLOW, OK_TO_REQUEST, PCAP, SDP, ok_with_sdp
+from acd.load.scenarios import ALLOW, OK_TO_REQUEST, PCAP, SDP, ack_2xx, ok_with_sdp
 from acd.load.scenarios import log as _log
 from acd.load.scenarios import message as _message
 from acd.load.scenarios import rfc2833 as _rfc2833
@@ -93,16 +93,7 @@ Content-Length: [len]
         '<recv response="200" rrs="true"><action>'
         '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="peer_to"/>'
         "</action></recv>",
-        f"""<send>{_message('''
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-[last_From:]
-[last_To:]
-[routes]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0''')}</send>""",
+        ack_2xx(),
         _log("[call_number] answered"),
         f'<nop><action><exec play_pcap_audio="{PCAP / "g711a.pcap"}"/></action></nop>',
     ]

@@ -34,7 +34,7 @@ from acd.load.phones import (
     Trunk,
 )
 from acd.load.rtp import alaw, parse_sdp, ulaw
-from acd.load.scenarios import ALLOW, OK_TO_REQUEST, PCAP
+from acd.load.scenarios import ALLOW, OK_TO_REQUEST, PCAP, ack_2xx
 from acd.load.scenarios import log as _log
 from acd.load.scenarios import message as _message
 from acd.load.scenarios import scenario as _scenario
@@ -277,18 +277,7 @@ Content-Length: 0''')
         f"{keep_to if mode == 'hang up' else ''}"
         '<ereg regexp="PCMA/8000" search_in="body" check_it="true" assign_to="pcma"/>'
         "</action></recv>",
-        f"""<send>{
-            _message('''
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-[last_From:]
-[last_To:]
-[routes]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0''')
-        }</send>""",
+        ack_2xx(),
         _log("[call_number] answered"),
         _log("[call_number] answer [$pcma]"),
         f'<nop><action><exec play_pcap_audio="{PCAP / "g711a.pcap"}"/></action></nop>',
