@@ -38,11 +38,13 @@ def until(condition: Callable[[], bool], what: str, within: float = WITHIN) -> N
 class Lab:
     """See the module's docstring. Use as a context manager (tests/conftest `lab`)."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, registering: bool = False) -> None:
+        """`registering`: the agents' phones register (as in production, `acd load`'s
+        phones) instead of being SIPp user agents at fixed contacts."""
         require()
         self.home = home
         self.caller_ports = [free_udp_port() for _ in range(CALLER_PORTS)]
-        self.agent_ports = {agent: free_udp_port() for agent in AGENTS}
+        self.agent_ports = {agent: 0 if registering else free_udp_port() for agent in AGENTS}
         self.citizen_port = free_udp_port()
         self.vendor_port = free_udp_port()
         self.asterisk = AsteriskServer(

@@ -25,7 +25,7 @@ import redis
 from acd.softphone_sim.curves import Curve, write_curve
 from acd.store.keys import Keys
 from acd.store.records import CallView
-from tests.asterisk import AsteriskServer, Peers, free_udp_port, require
+from tests.asterisk import free_udp_port, require
 from tests.lab import FIXTURES, Lab
 from tests.redis_server import RedisServer
 
@@ -54,14 +54,8 @@ class LoadLab(Lab):
     """The lab, its agents' phones registering instead of fixed SIPp contacts."""
 
     def __init__(self, home: Path) -> None:
-        require()
-        self.carrier_port = free_udp_port()
-        super().__init__(home)
-        self.asterisk.close()
-        self.asterisk = AsteriskServer(
-            home / "asterisk-load",
-            Peers(callers=(self.carrier_port,), agents=dict.fromkeys(("1001", "1002", "1003"), 0)),
-        )
+        super().__init__(home, registering=True)
+        self.carrier_port = self.caller_ports[0]
 
     @property
     def agents_conf(self) -> Path:
