@@ -105,7 +105,8 @@ def run(args: argparse.Namespace, home: Path) -> int:
                "--pbx", f"127.0.0.1:{asterisk.sip_port}", "--window", window,
                "--agents-conf", str(asterisk.home / "etc" / "pjsip_agents.conf"),
                "--caller-port", str(carrier), "--sounds", str(asterisk.home / "data" / "sounds"),
-               "--json", str(home / "load.json"), "--keep-files", str(args.keep or home / "sipp"),
+               "--json", str(Path(args.keep or home) / "load.json"),
+               "--keep-files", str(args.keep or home / "sipp"),
                "--asterisk-log", str(asterisk.home / "log" / "messages.log")]
         for trunk, port in vendors.items():
             cmd += ["--vendor", f"{trunk}={port}"]
