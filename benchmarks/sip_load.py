@@ -81,6 +81,8 @@ def serve(asterisk: AsteriskServer, site: Path, start: str, home: Path,
 
 
 def run(args: argparse.Namespace, home: Path) -> int:
+    if args.keep:
+        Path(args.keep).mkdir(parents=True, exist_ok=True)
     carrier = free_udp_port()
     if args.mode == "ramp":
         site = home / "site.yaml"
