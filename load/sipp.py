@@ -21,20 +21,28 @@ OPEN_RATE: Final = 200
 then waits for its arrival time, so the pace only has to stay ahead of the plan."""
 
 
-def free_media_port() -> int:
-    """A local UDP port for SIPp's media (`-mp`): SIPp binds it for audio and the
-    port two above for video, so both must be free, or SIPp refuses to place calls
-    ("Unable to bind video RTP socket"), as happens beside a busy Asterisk."""
-    for _ in range(100):
-        with contextlib.ExitStack() as stack:
-            audio = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-            audio.bind(("127.0.0.1", 0))
-            port = int(audio.getsockname()[1])
-            video = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+def media_pair_free(port: int) -> bool:
+    """Whether UDP `port` and `port` + 2 on 127.0.0.1 can both be bound now: SIPp
+    binds its media port (`-mp`) for audio and the one two above for video, and
+    refuses to place calls ("Unable to bind video RTP socket") when either is taken,
+    as happens beside a busy Asterisk."""
+    with contextlib.ExitStack() as stack:
+        for p in (port, port + 2):
+            s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
             try:
-                video.bind(("127.0.0.1", port + 2))
+                s.bind(("127.0.0.1", p))
             except OSError:
-                continue
+                return False
+    return True
+
+
+def free_media_port() -> int:
+    """A media port for SIPp whose pair is free (`media_pair_free`)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port < 65534 and media_pair_free(port):
             return port
     raise OSError("no pair of free UDP ports for SIPp's media on 127.0.0.1")
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from acd.load.scenarios import log as _log
 from acd.load.scenarios import message as _message
 from acd.load.scenarios import rfc2833 as _rfc2833
 from acd.load.scenarios import scenario as _scenario
-from acd.load.sipp import free_media_port
+from acd.load.sipp import free_media_port, media_pair_free
 from tests.polling import until
 
 DTMF_RELAY = "application/dtmf-relay"
@@ -305,19 +304,6 @@ Content-Length: 0'''.replace("{code}", code)
     return _scenario("acd feature code", steps)
 
 
-def _pair_free(port: int) -> bool:
-    """Whether UDP `port` and `port` + 2 on 127.0.0.1 can both be bound now."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, socket.socket(
-            socket.AF_INET, socket.SOCK_DGRAM
-        ) as b:
-            a.bind(("127.0.0.1", port))
-            b.bind(("127.0.0.1", port + 2))
-    except OSError:
-        return False
-    return True
-
-
 class Sipp:
     """One SIPp process running `scenario` on 127.0.0.1:`port` (media on `media`),
     against `target` (host:port) as a UAC (`calls` calls to `service`, `rate` new
@@ -338,7 +324,7 @@ class Sipp:
         extra: tuple[str, ...] = (),
     ) -> None:
         # The media port and the one two above it (SIPp's video) must both be free.
-        media = media if _pair_free(media) else free_media_port()
+        media = media if media_pair_free(media) else free_media_port()
         exe = shutil.which("sipp")
         assert exe is not None, "sipp is not installed (Debian package sip-tester)"
         self.home = home / name
