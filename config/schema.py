@@ -403,6 +403,26 @@ class Surge(_Record, frozen=True):
     stages: list[SurgeStage] = []
 
 
+class Wallboard(_Record, frozen=True):
+    """When the wallboard raises an alert a supervisor can't miss."""
+
+    service_level_target: Annotated[float, Meta(ge=0, le=1)] = 0.8
+    """A queue whose service level today falls under this (0-1) is flagged."""
+    longest_wait_seconds: Annotated[float, Meta(ge=1, le=24 * 3600)] = 120.0
+    """A queue whose longest current wait passes this is flagged."""
+    vendor_near_cap: Annotated[float, Meta(gt=0, le=1)] = 0.9
+    """A vendor at this share of any of its contract caps (concurrent, hour, day)."""
+    agent_stuck_seconds: dict[
+        Literal["reserved", "on_call", "wrap_up", "paused"],
+        Annotated[float, Meta(ge=1, le=24 * 3600)],
+    ] = field(
+        default_factory=lambda: {
+            "reserved": 60.0, "on_call": 1800.0, "wrap_up": 300.0, "paused": 1800.0,
+        }
+    )
+    """An agent in one of these states longer than this is flagged."""
+
+
 # --- simulation: how callers and agents behave in a replay (the engine ignores it) ---
 
 
@@ -509,6 +529,7 @@ class SiteConfig(_Record, frozen=True):
     abusive: Abusive = Abusive()
     surge: Surge = Surge()
     live: Live = Live()
+    wallboard: Wallboard = Wallboard()
     simulation: Simulation | None = None
 
 

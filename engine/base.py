@@ -56,6 +56,7 @@ class EngineBase:
     _offer_seq: int
     _referral_seq: int
     _now: float
+    started_at: float
     _out: list[cmd.Command]
     tracking: bool
     changed_calls: set[str]

@@ -131,6 +131,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         self._offer_seq = 0
         self._referral_seq = 0
         self._now = start
+        self.started_at = start
         self._out: list[cmd.Command] = []
         self.tracking = False
         """When True, `changed_calls` and `changed_agents` collect the calls and agents

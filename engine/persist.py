@@ -82,6 +82,8 @@ class EngineState(msgspec.Struct, kw_only=True):
     queue_seq: int
     offer_seq: int
     referral_seq: int
+    started_at: float | None = None
+    """When the engine first started (None in states written before it was kept)."""
 
 
 class StateMismatch(ValueError):
@@ -129,6 +131,7 @@ def export_state(engine: Engine) -> EngineState:
         site=engine.config.site.name,
         config_digest=config_digest(engine.config),
         now=engine._now,
+        started_at=engine.started_at,
         rng=(version, internal, gauss),
         calls=list(engine.calls.values()),
         agents=list(engine.agents.values()),
@@ -206,6 +209,7 @@ def restore(config: SiteConfig, state: EngineState) -> Engine:
     engine.announcement = state.announcement
     engine.announcement_queues = frozenset(state.announcement_queues)
     engine.stage_log = state.stage_log
+    engine.started_at = state.now if state.started_at is None else state.started_at
     engine._surge_armed = state.surge_armed
     engine.anomalies = state.anomalies
     engine._ended = dict.fromkeys(state.ended)

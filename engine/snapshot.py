@@ -1,8 +1,13 @@
 """The live snapshot: what a wallboard shows, at any moment, as one typed record.
 
 `take(engine, now)` reads the engine without changing it. It walks the live calls
-and agents (O(calls + agents)): a wallboard asks a few times a second, the
-routing path never does. The records encode to JSON or MessagePack as they are.
+and agents (O(calls + agents)) and the day's intervals: a wallboard asks about once
+a second, the routing path never does. The records encode to JSON or MessagePack as
+they are; the web part sends them to browsers as they are, and the store keeps the
+latest in the read model for wallboard servers without an engine.
+
+Times (`at`, `since`, `oldest_since`, `start`) are epoch seconds on the engine's
+clock, so a browser can tick a wait from them without a new snapshot.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from acd.engine.metrics import QueueCounters
 from acd.engine.states import AgentState, CallState
 
 if TYPE_CHECKING:
     from acd.engine.core import Engine
 
 A = AgentState
+_EMPTY = QueueCounters()
 
 
 class QueueView(msgspec.Struct, kw_only=True):
@@ -26,10 +33,16 @@ class QueueView(msgspec.Struct, kw_only=True):
     callbacks_waiting: int
     longest_wait_seconds: float
     """The longest current wait among callers in line."""
+    oldest_since: float | None = None
+    """When the longest-waiting caller joined (None: nobody in line)."""
     agents_available: int
     agents_staffed: int
+    service_level_seconds: float = 20.0
+    """T of this queue's service level."""
     figures: dict[str, float | int | None]
     """Since the start: offered, answered, answer rate, service level, ASA, ..."""
+    interval: dict[str, float | int | None] = {}
+    """The same figures for the current reporting interval alone."""
 
 
 class PoolView(msgspec.Struct, kw_only=True):
@@ -64,14 +77,39 @@ class VendorView(msgspec.Struct, kw_only=True):
     max_per_day: int | None
 
 
+class IntervalView(msgspec.Struct, kw_only=True):
+    """One reporting interval of the day so far (site totals)."""
+
+    start: float
+    arrived: int
+    """Callers who reached the engine (IVR included)."""
+    offered: int
+    answered: int
+    abandoned: int
+    service_level: float | None
+    answer_rate: float | None
+
+
 class Snapshot(msgspec.Struct, kw_only=True):
     at: float
     site: str
     stage: int
     stage_pinned: bool
+    stage_since: float = 0.0
+    """When the current stage began (the engine's start if it never changed)."""
+    inbound_calls_per_day: float = 0.0
+    """The rolling inbound rate the automatic stages follow, in calls a day."""
     distancing_level: str
     calls_in_ivr: int
+    announcement: list[str] = []
+    """The emergency announcement in force (empty: none), for `announcement_queues`
+    (all queues when empty)."""
+    announcement_queues: list[str] = []
     totals: dict[str, float | int | None]
+    interval_start: float = 0.0
+    """When the current reporting interval began."""
+    intervals: list[IntervalView] = []
+    """The intervals since the engine started (or its state was restored), oldest first."""
     queues: list[QueueView]
     pools: list[PoolView]
     vendors: list[VendorView]
@@ -104,23 +142,49 @@ def take(engine: Engine, now: float) -> Snapshot:
         if agent.state is A.AVAILABLE:
             for q, _level, _first in engine.routes_of(agent.id):
                 available[q.name] += 1
+    metrics = engine.metrics
+    current = metrics.intervals.get(metrics.interval_of(now))
     return Snapshot(
         at=now,
         site=engine.config.site.name,
         stage=engine.stage,
         stage_pinned=engine.stage_pinned is not None,
+        stage_since=engine.stage_log[-1][0] if engine.stage_log else engine.started_at,
+        inbound_calls_per_day=engine.inbound.peek_calls_per_day(now),
         distancing_level=engine.distancing_level,
         calls_in_ivr=in_ivr,
-        totals=engine.metrics.total.summary(),
+        announcement=list(engine.announcement),
+        announcement_queues=sorted(engine.announcement_queues),
+        totals=metrics.total.summary(),
+        interval_start=metrics.interval_of(now) * metrics.interval_seconds - metrics.offset,
+        intervals=[
+            IntervalView(
+                start=slot.start,
+                arrived=slot.arrived,
+                offered=slot.total.offered,
+                answered=slot.total.answered_all,
+                abandoned=slot.total.abandoned,
+                service_level=slot.total.service_level,
+                answer_rate=slot.total.answer_rate,
+            )
+            for _index, slot in sorted(metrics.intervals.items())
+        ],
         queues=[
             QueueView(
                 name=name,
                 waiting=waiting[name],
                 callbacks_waiting=callbacks[name],
                 longest_wait_seconds=now - oldest[name] if name in oldest else 0.0,
+                oldest_since=oldest.get(name),
                 agents_available=available[name],
                 agents_staffed=q.staffed,
-                figures=engine.metrics.queues[name].summary(),
+                service_level_seconds=q.service_level,
+                figures=metrics.queues[name].summary(),
+                interval=(
+                    current.queues[name].summary()
+                    if current is not None and name in current.queues
+                    else _EMPTY.summary()
+                ),
             )
             for name, q in engine.queues.items()
         ],

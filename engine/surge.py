@@ -40,6 +40,19 @@ class InboundRate:
         self._buckets[self._minute % self.window_minutes] += 1
         self._total += 1
 
+    def peek_calls_per_day(self, now: float) -> float:
+        """`calls_per_day(now)` without moving the window (for read-only views)."""
+        minute = int(now // 60)
+        gap = minute - self._minute
+        if gap <= 0:
+            return self._total * 1440.0 / self.window_minutes
+        if gap >= self.window_minutes:
+            return 0.0
+        gone = sum(
+            self._buckets[m % self.window_minutes] for m in range(self._minute + 1, minute + 1)
+        )
+        return (self._total - gone) * 1440.0 / self.window_minutes
+
     def calls_per_day(self, now: float) -> float:
         self._advance(now)
         return self._total * 1440.0 / self.window_minutes

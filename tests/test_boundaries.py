@@ -3,8 +3,8 @@
 Two checks, each proven against a sample that must break it:
 
 - import-linter contracts (`[tool.importlinter]` in pyproject.toml): the layers
-  cli > ari/store/softphone_sim > engine > config, and no IO, clock, thread or
-  network module anywhere in the engine's imports, direct or indirect;
+  cli > load > ari/store/softphone_sim/web/queue_log > engine > config, and no IO,
+  clock, thread or network module anywhere in the engine's imports, direct or indirect;
 - `engine_problems`, an AST check for what an import graph cannot see: reading the
   clock through an allowed module (`datetime.datetime.now()`), module-level
   randomness (`random.random()`, `from random import choice`), and open/print/input.
@@ -288,12 +288,12 @@ def package_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         (
             "from acd.store.redis import connect\n",
-            "Layers: cli over load over ari/store/softphone_sim over engine over config BROKEN",
+            "Layers: cli over load over ari/store/softphone_sim/web/queue_log over engine over config BROKEN",
             "acd.engine.sample -> acd.store.redis (l.1)",
         ),
         (
             "from acd.ari import controller\n",
-            "Layers: cli over load over ari/store/softphone_sim over engine over config BROKEN",
+            "Layers: cli over load over ari/store/softphone_sim/web/queue_log over engine over config BROKEN",
             "acd.engine.sample -> acd.ari.controller (l.1)",
         ),
     ],
