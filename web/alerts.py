@@ -32,7 +32,7 @@ def alerts(snapshot: Snapshot, cfg: Wallboard) -> list[Alert]:
         if share >= cfg.vendor_near_cap:
             found.append(Alert(kind="vendor_cap", subject=v.name, value=share,
                                threshold=cfg.vendor_near_cap, detail=cap))
-    stuck: dict[str, float] = dict(cfg.agent_stuck_seconds)
+    stuck: dict[str, float] = {str(k): v for k, v in cfg.agent_stuck_seconds.items()}
     for a in snapshot.agents:
         limit = stuck.get(a.state)
         if limit is not None and now - a.since > limit:
