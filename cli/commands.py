@@ -18,6 +18,14 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
         "acd.cli.erlang",
         "agents needed for a service level (Erlang C, or Erlang A with --patience)",
     ),
+    "demo": (
+        "acd.cli.demo",
+        "a live centre on this machine: virtual PBX, engine and wallboard in compressed time",
+    ),
+    "wallboard": (
+        "acd.cli.wallboard",
+        "serve the wallboard and supervisor API from Redis, beside a running engine",
+    ),
     "load": (
         "acd.cli.load",
         "replay a window of a surge curve as real SIP calls against Asterisk",

@@ -95,3 +95,18 @@ def write_output(path: str, flag: str, data: bytes, what: str) -> bool:
             file=sys.stderr,
         )
         return False
+
+
+def listen_address(text: str, flag: str, example_port: int) -> tuple[str, int]:
+    """("127.0.0.1", 8088) for "127.0.0.1:8088"; "[::1]:0" for IPv6; a bare port or
+    ":PORT" listens on 127.0.0.1 (never on every address unless told). ValueError names
+    `flag`."""
+    if text.isdigit():
+        text = f":{text}"
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") or ("127.0.0.1" if sep else "")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(
+            f"{flag}: expected HOST:PORT (e.g. 127.0.0.1:{example_port}), got {text!r}"
+        )
+    return host, int(port)

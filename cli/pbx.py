@@ -37,7 +37,13 @@ from typing import Any
 import msgspec
 
 from acd.cli.commands import help_of
-from acd.cli.options import ari_credentials, check_output, local_minute, write_output
+from acd.cli.options import (
+    ari_credentials,
+    check_output,
+    listen_address,
+    local_minute,
+    write_output,
+)
 from acd.cli.simulate import load_day
 from acd.config.schema import SiteConfig
 from acd.softphone_sim.curves import Curve
@@ -103,16 +109,6 @@ def add_parser(subparsers: Any) -> None:
         help="file whose first line is the ARI password (else ACD_ARI_PASSWORD)",
     )
     p.set_defaults(run=run)
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """("127.0.0.1", 8088) for "127.0.0.1:8088"; "[::1]:0" for IPv6. ValueError names
-    `--listen`."""
-    host, sep, port = text.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"--listen: expected HOST:PORT (e.g. 127.0.0.1:8088), got {text!r}")
-    return host, int(port)
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -215,7 +211,7 @@ def print_summary(summary: Summary) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        host, port = parse_listen(args.listen)
+        host, port = listen_address(args.listen, "--listen", 8088)
         try:
             start_minute = local_minute(args.start)
         except ValueError as error:

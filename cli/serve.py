@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import logging
 import os
@@ -43,12 +44,22 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from acd.cli.commands import help_of
-from acd.cli.options import ari_credentials, check_output, local_minute, write_output
+from acd.cli.options import (
+    ari_credentials,
+    check_output,
+    listen_address,
+    local_minute,
+    write_output,
+)
 from acd.config.loader import ConfigErrors, load_site
 from acd.config.schema import SiteConfig
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from acd.ari.clock import Clock
     from acd.engine import Engine
+    from acd.engine.events import Event
     from acd.store.base import Lease, Store
 
 log = logging.getLogger("acd.serve")
@@ -106,6 +117,16 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, help="seed of the engine's random choices")
     p.add_argument("--stats-json", metavar="OUT.json",
                    help="on exit, write the engine's live snapshot and the controller's figures")
+    p.add_argument("--web", metavar="HOST:PORT",
+                   help="serve the wallboard page, the supervisor API and /metrics there "
+                   "(a bare port listens on 127.0.0.1); tokens from ACD_WEB_VIEWER_TOKEN and "
+                   "ACD_WEB_SUPERVISOR_TOKEN or --web-tokens")
+    p.add_argument("--web-tokens", metavar="FILE",
+                   help="the wallboard's tokens, one `ROLE NAME TOKEN` line each "
+                   "(ROLE: viewer or supervisor)")
+    p.add_argument("--queue-log", metavar="FILE",
+                   help="append every queue event to FILE as Asterisk's app_queue writes its "
+                   "queue_log (QueueMetrics, Asternic read it); reopened on SIGHUP (logrotate)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(run=run)
 
@@ -159,6 +180,25 @@ def check_flags(args: argparse.Namespace) -> None:
         )
     if args.stats_json is not None:
         check_output(args.stats_json, "--stats-json")
+    if args.queue_log is not None:
+        check_output(args.queue_log, "--queue-log")
+    args.web_address = None
+    args.tokens = None
+    if args.web_tokens is not None and args.web is None:
+        raise ValueError("--web-tokens needs --web HOST:PORT (where to serve the wallboard)")
+    if args.web is not None:
+        from acd.web.auth import TokenError, load_tokens
+
+        args.web_address = listen_address(args.web, "--web", 8080)
+        try:
+            args.tokens = load_tokens(args.web_tokens)
+        except TokenError as e:
+            raise ValueError(str(e)) from None
+        if not args.tokens:
+            raise ValueError(
+                "--web needs tokens: set ACD_WEB_VIEWER_TOKEN and ACD_WEB_SUPERVISOR_TOKEN, "
+                "or give --web-tokens FILE"
+            )
 
 
 def refusal(url: str, user: str, status: int) -> str:
@@ -226,6 +266,7 @@ async def serve(
     owner = f"{socket.gethostname()}:{os.getpid()}"
     fenced: list[str] = []
     refused: list[int] = []
+    failed: list[str] = []
     try:
         taken = await take_lease(site, store, owner, args, stop)
     except Unavailable as e:
@@ -265,7 +306,7 @@ async def serve(
 
             writer = StateWriter(
                 store, engine, lease, spawn=tg.create_task, on_fenced=on_fenced,
-                snapshot_every=args.snapshot_every,
+                snapshot_every=args.snapshot_every, speed=args.speed,
             )
             await writer.start()
             controller = Controller(
@@ -284,6 +325,23 @@ async def serve(
 
             events = tg.create_task(follow_events())
             keeping = tg.create_task(writer.keep())
+            follower = None
+            if args.redis is not None:
+                # Wallboard servers beside this engine (`acd wallboard`) act through the
+                # store: their commands are applied here like the controller's events.
+                from acd.web.commands import follow_commands
+
+                follower = tg.create_task(follow_commands(
+                    store, engine, controller.feed, clock.now, writer.command_done
+                ))
+            logging_queue = None
+            if args.queue_log is not None:
+                logging_queue = tg.create_task(keep_queue_log(engine, args.queue_log, failed, stop))
+            web_task = None
+            if args.web_address is not None:
+                web_task = tg.create_task(serve_web(
+                    site, args, engine, clock, controller.feed, store, failed, stop
+                ))
             log.info(
                 "serving site %r as app %r on %s (speed %g, state in %s)",
                 site.site.name, args.app, client.root, args.speed, store.name,
@@ -293,6 +351,9 @@ async def serve(
                 log.info("stopping: handing waiting callers back (%s)", site.live.on_shutdown)
                 await controller.shutdown()
             events.cancel()
+            for task in (web_task, follower, logging_queue):
+                if task is not None:
+                    task.cancel()
             controller.step_down()  # nothing more is handled: what is kept is final
             if not fenced:
                 await writer.stop()
@@ -316,7 +377,79 @@ async def serve(
     if refused:
         print(f"acd serve: {refusal(args.ari_url, user, refused[0])}", file=sys.stderr)
         return 1
+    if failed:
+        print(f"acd serve: {failed[0]}", file=sys.stderr)
+        return 1
     return 3 if fenced else 0
+
+
+QUEUE_LOG_FLUSH = 0.5
+"""Seconds between two writes of the queue_log (its lines carry their own times)."""
+
+
+async def keep_queue_log(
+    engine: Engine, path: str, failed: list[str], stop: asyncio.Event
+) -> None:
+    """Write the engine's queue_log to `path` until cancelled (the last lines then),
+    reopening it on SIGHUP. A file that cannot be opened or written stops `acd serve`
+    with one line naming `--queue-log`; one that cannot be reopened keeps the old."""
+    import time
+
+    from acd.queue_log.file import QueueLog, QueueLogFile
+
+    loop = asyncio.get_running_loop()
+    hup = asyncio.Event()
+    try:
+        queue_log = QueueLog(engine, QueueLogFile(path), time.time())
+    except OSError as e:
+        failed.append(f"--queue-log {path}: cannot write it ({e.strerror or e})")
+        stop.set()
+        return
+    loop.add_signal_handler(signal.SIGHUP, hup.set)
+    try:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hup.wait(), QUEUE_LOG_FLUSH)
+            if hup.is_set():
+                hup.clear()
+                try:
+                    queue_log.reopen(time.time())
+                    log.info("queue_log %s reopened", path)
+                except OSError as e:
+                    log.error("queue_log %s: cannot reopen (%s); still writing the old file",
+                              path, e.strerror or e)
+            queue_log.drain()
+    except OSError as e:
+        failed.append(f"--queue-log {path}: cannot write it ({e.strerror or e})")
+        stop.set()
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
+        with contextlib.suppress(OSError):
+            queue_log.close()
+
+
+async def serve_web(
+    site: SiteConfig,
+    args: argparse.Namespace,
+    engine: Engine,
+    clock: Clock,
+    feed: Callable[[Event], None],
+    store: Store,
+    failed: list[str],
+    stop: asyncio.Event,
+) -> None:
+    """The wallboard on this engine, until cancelled; an address that cannot be listened
+    on stops `acd serve` with one line naming `--web`."""
+    from acd.web.app import Web
+    from acd.web.sources import EngineSource
+
+    host, port = args.web_address
+    web = Web(site, args.tokens, EngineSource(engine, clock.now, feed, store, args.speed))
+    try:
+        await web.run(host, port)
+    except OSError as e:
+        failed.append(f"--web {args.web}: cannot listen there ({e.strerror or e})")
+        stop.set()
 
 
 def open_store(site: SiteConfig, url: str | None) -> Store:

@@ -1,10 +1,13 @@
-"""`acd simulate CONFIG --curve CURVE [--seed N] [--json OUT] [--report OUT.html]`.
+"""`acd simulate CONFIG --curve CURVE [--seed N] [--json OUT] [--report OUT.html]
+[--queue-log FILE]`.
 
 Exit status: 0 when the day was replayed (and its files written); 1 when the
-configuration, the curve or an output path (`--json`, `--report`) is refused, each
-checked before the replay starts; 2 for a command line argparse refuses. A file
-that cannot be written after all at the end keeps the result in a temporary file
-(named on stderr), and the status is 1."""
+configuration, the curve or an output path (`--json`, `--report`, `--queue-log`) is
+refused, each checked before the replay starts; 2 for a command line argparse
+refuses. A file that cannot be written after all at the end keeps the result in a
+temporary file (named on stderr), and the status is 1. The queue_log is written as
+the day goes (Asterisk's format, `acd.queue_log`); one that fails on the way stops
+the replay with one line naming `--queue-log`, and the status is 1."""
 
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from acd.config.loader import ConfigErrors, load_site
 from acd.config.schema import SiteConfig
 
 if TYPE_CHECKING:
+    from acd.engine import Engine
+    from acd.queue_log.file import QueueLog
     from acd.softphone_sim.curves import Curve
     from acd.softphone_sim.result import Result
 
@@ -40,6 +45,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", metavar="OUT.json", help="write the full result as JSON")
     p.add_argument("--report", metavar="OUT.html", help="write the HTML report with plots")
+    p.add_argument(
+        "--queue-log",
+        metavar="FILE",
+        help="write the day's queue_log as Asterisk's app_queue writes it (QueueMetrics, "
+        "Asternic read it); the file is replaced",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -130,7 +141,11 @@ def run(args: argparse.Namespace) -> int:
     from acd.softphone_sim.report import render_html, summary_table
 
     try:
-        for flag, path in (("--json", args.json), ("--report", args.report)):
+        for flag, path in (
+            ("--json", args.json),
+            ("--report", args.report),
+            ("--queue-log", args.queue_log),
+        ):
             if path:
                 check_output(path, flag)
     except ValueError as problem:
@@ -140,13 +155,28 @@ def run(args: argparse.Namespace) -> int:
     if loaded is None:
         return 1
     site, curve = loaded
+    queue_log = _QueueLogOption(args.queue_log)
     try:
         result = replay(
-            site, curve, args.seed, config_name=args.config, progress=_Progress(not args.quiet)
+            site,
+            curve,
+            args.seed,
+            config_name=args.config,
+            progress=_Progress(not args.quiet),
+            follow=queue_log.follow if args.queue_log else None,
         )
     except ValueError as error:
         print(f"acd simulate: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # only the queue_log writes while the day is replayed
+        print(
+            f"acd simulate: --queue-log {args.queue_log}: cannot write there "
+            f"({error.strerror or error})",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        queue_log.close()
     print(summary_table(result))
     print(LEGEND)
     self_served = result.outcomes.get("self_served", 0)
@@ -174,4 +204,29 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {args.report}")
         else:
             status = 1
+    if args.queue_log:
+        print(f"wrote {args.queue_log} ({queue_log.lines:,} queue_log lines)")
     return status
+
+
+class _QueueLogOption:
+    """`--queue-log FILE`: the replay's queue_log, opened when the day starts."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.log: QueueLog | None = None
+
+    def follow(self, engine: Engine, start: float) -> QueueLog:
+        from acd.queue_log.file import QueueLog, QueueLogFile
+
+        assert self.path is not None
+        self.log = QueueLog(engine, QueueLogFile(self.path, fresh=True), start)
+        return self.log
+
+    @property
+    def lines(self) -> int:
+        return self.log.written if self.log is not None else 0
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.file.close()

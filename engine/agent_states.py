@@ -10,12 +10,16 @@ pause, unpause and ready: a request made during a call waits until it is over.
 from __future__ import annotations
 
 from acd.engine import events as ev
+from acd.engine import facts as fact
 from acd.engine.base import EngineBase
 from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent
 from acd.engine.states import AGENT_TRANSITIONS, BUSY_STATES, STAFFED_STATES, AgentState
 
 A = AgentState
+
+_REPORTED = frozenset({"login", "logout", "pause", "unpause"})
+"""The agent moves reported as facts (`Engine.facts`), when facts are on."""
 
 
 class AgentStates(EngineBase):
@@ -75,6 +79,28 @@ class AgentStates(EngineBase):
                 q.agents.add(
                     agent.pool, level, self._strategy_key(q, agent, level), agent.id, agent.version
                 )
+        facts = self.facts
+        if facts is not None and trigger in _REPORTED:
+            self._report_agent(facts, agent, trigger)
+
+    def _report_agent(self, facts: list[fact.Fact], agent: Agent, trigger: str) -> None:
+        """The fact of a login, logout, pause or unpause (`_agent_to` has moved the agent)."""
+        now = self._now
+        queues = tuple(q.name for q, _level, _first in self._routes[agent.id])
+        if trigger == "login":
+            facts.append(fact.AgentLoggedIn(at=now, agent_id=agent.id, queues=queues))
+        elif trigger == "logout":
+            facts.append(
+                fact.AgentLoggedOut(
+                    at=now, agent_id=agent.id, queues=queues, logged_in_at=agent.logged_in_at
+                )
+            )
+        elif trigger == "pause":
+            facts.append(
+                fact.AgentPaused(at=now, agent_id=agent.id, queues=queues, reason=agent.reason)
+            )
+        else:
+            facts.append(fact.AgentUnpaused(at=now, agent_id=agent.id, queues=queues))
 
     def _on_login(self, e: ev.AgentLogin) -> None:
         agent = self._agent(e.agent_id, "login")

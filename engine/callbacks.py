@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from acd.engine import commands as cmd
 from acd.engine import events as ev
+from acd.engine import facts as fact
 from acd.engine.base import EngineBase
 from acd.engine.queues import QueueRuntime
 from acd.engine.records import Agent, Call
@@ -33,6 +34,18 @@ class Callbacks(EngineBase):
     def _accept_callback(self, call: Call, confirm: list[str]) -> None:
         call.callback = True
         self.queues[call.queue].callbacks_in_line += 1  # the call is in line (WAITING)
+        facts = self.facts
+        if facts is not None:
+            q = self.queues[call.queue]
+            facts.append(
+                fact.CallbackRequested(
+                    at=self._now,
+                    call_id=call.id,
+                    queue=q.name,
+                    position=q.waiting.position(call.priority, call.seq),
+                    digit=q.cfg.callback.digit if q.cfg.callback is not None else "",
+                )
+            )
         if call.ready_for_overflow:
             # The caller's line goes down: no vendor trunk can be bridged to it now.
             q = self.queues[call.queue]
@@ -61,6 +74,17 @@ class Callbacks(EngineBase):
             )
         )
         self._arm(self._now + timeout, "dialback", call.id, call.offer_token)
+        facts = self.facts
+        if facts is not None:
+            facts.append(
+                fact.CallbackDialled(
+                    at=self._now,
+                    call_id=call.id,
+                    queue=call.queue,
+                    agent_id=agent.id,
+                    attempt=call.attempts,
+                )
+            )
 
     def _on_callback_answered(self, e: ev.CallbackAnswered) -> None:
         call = self._call(e.call_id, "callback answer")
@@ -89,6 +113,9 @@ class Callbacks(EngineBase):
         call.agent_id = ""
         offer = self.queues[call.queue].cfg.callback
         attempts = offer.max_attempts if offer is not None else 1
+        facts = self.facts
+        if facts is not None:
+            self._report_not_reached(facts, call, agent, cause, call.attempts >= attempts)
         if call.attempts >= attempts:
             self._finish(call, "callback_failed")
         else:
@@ -96,6 +123,30 @@ class Callbacks(EngineBase):
             delay = offer.retry_after_seconds if offer is not None else 0.0
             self._arm(self._now + delay, "retry", call.id, call.attempts)
         self._offer_cancelled(agent)
+
+    def _report_not_reached(
+        self, facts: list[fact.Fact], call: Call, agent: Agent, cause: str, last: bool
+    ) -> None:
+        now = self._now
+        facts.append(
+            fact.CallbackNotReached(
+                at=now,
+                call_id=call.id,
+                queue=call.queue,
+                agent_id=agent.id,
+                attempt=call.attempts,
+                cause=cause,
+            )
+        )
+        if last:
+            facts.append(
+                fact.CallExitedWithTimeout(
+                    at=now,
+                    call_id=call.id,
+                    queue=call.queue,
+                    position=self.queues[call.queue].waiting.position(call.priority, call.seq),
+                )
+            )
 
     def _retry_due(self, call_id: str, attempts: int) -> None:
         call = self.calls[call_id]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from acd.engine import commands as cmd
 from acd.engine import events as ev
+from acd.engine import facts as fact
 from acd.engine.base import EngineBase
 from acd.engine.ivr import Finish, Join, LinkSent, Prompt, Step, StopPrompt, WaitDigit
 from acd.engine.records import Call
@@ -160,6 +161,9 @@ class CallerFlow(EngineBase):
             # confirmation or the caller did not wait for the end of it.
             call.line_up = False
             return
+        facts = self.facts
+        if facts is not None:
+            self._report_caller_gone(facts, call)
         if state is C.IVR:
             self._finish(call, "ivr_abandoned")
         elif state is C.CLOSING:
@@ -193,6 +197,46 @@ class CallerFlow(EngineBase):
             self._drain_vendor(vendor)
         elif state is C.WARNING:
             self._finish(call, None)
+
+    def _report_caller_gone(self, facts: list[fact.Fact], call: Call) -> None:
+        """The facts of a caller's hang-up (before `_caller_gone` acts on it): a ring
+        cancelled and an abandon, or the end of a conversation. Nothing for a call
+        outside a queue, a callback being dialled (`_callback_not_reached` says it)
+        or a call already over for the log (closing, or warned after an abusive flag)."""
+        state, now = call.state, self._now
+        if state is C.CONNECTED or state is C.VENDOR_CONNECTED:
+            facts.append(
+                fact.CallCompleted(
+                    at=now,
+                    call_id=call.id,
+                    queue=call.queue,
+                    by_caller=True,
+                    agent_id=call.agent_id if state is C.CONNECTED else "",
+                    vendor=call.vendor if state is C.VENDOR_CONNECTED else "",
+                )
+            )
+            return
+        if state is C.OFFERED or state is C.VENDOR_DIALING:
+            facts.append(
+                fact.RingCanceled(
+                    at=now,
+                    call_id=call.id,
+                    queue=call.queue,
+                    agent_id=call.agent_id if state is C.OFFERED else "",
+                    vendor=call.vendor if state is C.VENDOR_DIALING else "",
+                )
+            )
+        elif state is not C.WAITING and state is not C.CONNECTING:
+            return
+        facts.append(
+            fact.CallAbandoned(
+                at=now,
+                call_id=call.id,
+                queue=call.queue,
+                position=self.queues[call.queue].waiting.position(call.priority, call.seq),
+                agent_id=call.agent_id if state is C.CONNECTING else "",
+            )
+        )
 
     def _abandon_outcome(self, call: Call) -> str:
         wait = self._now - call.enqueued_at

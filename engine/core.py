@@ -47,7 +47,7 @@ from acd.engine.callbacks import Callbacks
 from acd.engine.callers import CallerFlow
 from acd.engine.ivr import IvrFlow
 from acd.engine.localtime import parse_offset
-from acd.engine.metrics import Metrics, PoolCounters, QueueCounters, VendorCounters
+from acd.engine.metrics import Metrics, PoolCounters, QueueCounters, VendorCounters, wait_bounds
 from acd.engine.offers import Offers
 from acd.engine.overflow import Overflow
 from acd.engine.pools import Pools
@@ -76,7 +76,9 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         self.offset = parse_offset(config.site.utc_offset)
         self.ivr = IvrFlow(config.ivr, self.offset)
         self.metrics = Metrics(
-            interval_seconds=config.site.interval_minutes * 60.0, offset=self.offset
+            interval_seconds=config.site.interval_minutes * 60.0,
+            offset=self.offset,
+            wait_bounds=wait_bounds(config),
         )
         pool_names = list(config.pools)
         self.queues: dict[str, QueueRuntime] = {
@@ -132,6 +134,9 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         self._referral_seq = 0
         self._now = start
         self.started_at = start
+        self.handled = 0
+        """Events handled by this engine object (not kept in its state): a reader that
+        saw the same count has nothing new to read."""
         self._out: list[cmd.Command] = []
         self.tracking = False
         """When True, `changed_calls` and `changed_agents` collect the calls and agents
@@ -236,6 +241,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
             self._anomaly("clock went backwards")
             now = self._now
         self._now = now
+        self.handled += 1
         out: list[cmd.Command] = []
         self._out = out
         timers = self._timers
@@ -259,6 +265,11 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
                 return timers[0][0]
             heapq.heappop(timers)
         return None
+
+    @property
+    def now(self) -> float:
+        """The time of the last event handled (epoch seconds on the driver's clock)."""
+        return self._now
 
     def waiting_count(self, queue: str) -> int:
         return len(self.queues[queue].waiting)

@@ -14,11 +14,64 @@ default, aligned to local time). A call counts in the interval in which it joine
 its queue, whenever its outcome comes, as call-centre reports do: its wait, its
 talk time and its after-call work all count there. Agent time (occupancy) is
 split at interval boundaries as it passes.
+
+Each queue's counters since the start also keep a histogram of waits by outcome
+(`WaitHistogram`), in buckets whose bounds are fixed per site (`wait_bounds`): the
+standard set plus every service-level threshold, so that a service level is one
+ratio of buckets (as in Prometheus, a bucket counts waits `<=` its bound).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import msgspec
+
+from acd.config.schema import SiteConfig
+
+STANDARD_WAIT_BOUNDS: tuple[float, ...] = (
+    5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0, 1200.0, 1800.0
+)
+"""Upper bounds (seconds) of the wait buckets before a site adds its service-level
+thresholds: short waits finely (service levels live there), long ones coarsely."""
+
+WAIT_OUTCOMES: tuple[str, ...] = ("answered", "vendor_answered", "abandoned", "short_abandoned")
+"""The queue outcomes whose waits are kept in the histograms. Blocked calls never
+wait, and a failed callback's "wait" is the time to its last try, not a wait in line."""
+
+
+def wait_bounds(config: SiteConfig) -> list[float]:
+    """The site's wait bucket bounds, ascending: `STANDARD_WAIT_BOUNDS` plus the site's
+    service-level threshold and every queue's own, so each T is a bucket bound."""
+    found = set(STANDARD_WAIT_BOUNDS)
+    found.add(float(config.site.service_level_seconds))
+    for q in config.queues.values():
+        if q.service_level_seconds is not None:
+            found.add(float(q.service_level_seconds))
+    return sorted(found)
+
+
+class WaitHistogram(msgspec.Struct, kw_only=True):
+    """The waits of one queue's calls by outcome, in buckets with fixed upper bounds.
+    `QueueCounters.count_outcome` counts into it (one bisect, two additions)."""
+
+    bounds: list[float]
+    """Ascending upper bounds in seconds (the site's `Metrics.wait_bounds`)."""
+    counts: dict[str, list[int]] = {}
+    """Outcome -> calls per bucket, not cumulative: `counts[i]` waited more than
+    `bounds[i - 1]` and at most `bounds[i]`; the last one, more than `bounds[-1]`."""
+    sums: dict[str, float] = {}
+    """Outcome -> the total of those waits, in seconds."""
+
+    @classmethod
+    def empty(cls, bounds: list[float]) -> WaitHistogram:
+        """A histogram with a row of zeros for each of `WAIT_OUTCOMES` (the outcomes
+        it counts are the ones it has a row for)."""
+        return cls(
+            bounds=bounds,
+            counts={o: [0] * (len(bounds) + 1) for o in WAIT_OUTCOMES},
+            sums=dict.fromkeys(WAIT_OUTCOMES, 0.0),
+        )
 
 
 class QueueCounters(msgspec.Struct, kw_only=True):
@@ -42,9 +95,18 @@ class QueueCounters(msgspec.Struct, kw_only=True):
     talk_seconds: float = 0.0
     wrap_up_seconds: float = 0.0
     handled: int = 0
+    waits: WaitHistogram | None = None
+    """Waits by outcome (`WAIT_OUTCOMES`): kept in the per-queue counters since the
+    start (`Metrics.queues`) only; None in the site total and the intervals."""
 
     def count_outcome(self, outcome: str, wait: float, service_level: float) -> None:
         """Count one queue outcome (see `commands.Outcome`) after `wait` seconds in line."""
+        waits = self.waits
+        if waits is not None:  # on the routing path: inline, one bisect
+            row = waits.counts.get(outcome)
+            if row is not None:
+                row[bisect_left(waits.bounds, wait)] += 1  # the first bound >= wait
+                waits.sums[outcome] += wait
         if outcome == "answered" or outcome == "vendor_answered":
             if outcome == "answered":
                 self.answered += 1
@@ -67,6 +129,18 @@ class QueueCounters(msgspec.Struct, kw_only=True):
             self.blocked += 1
         elif outcome == "callback_failed":
             self.callback_failed += 1
+
+    def outcomes(self) -> dict[str, int]:
+        """Calls by queue outcome (`commands.Outcome`); "answered" is by our own agents
+        here (in `summary()` it includes the vendors')."""
+        return {
+            "answered": self.answered,
+            "vendor_answered": self.vendor_answered,
+            "abandoned": self.abandoned,
+            "short_abandoned": self.short_abandoned,
+            "blocked": self.blocked,
+            "callback_failed": self.callback_failed,
+        }
 
     @property
     def offered(self) -> int:
@@ -166,6 +240,9 @@ class Metrics(msgspec.Struct, kw_only=True):
     vendors: dict[str, VendorCounters] = msgspec.field(default_factory=dict)
     ivr: IvrCounters = msgspec.field(default_factory=IvrCounters)
     intervals: dict[int, Interval] = msgspec.field(default_factory=dict)
+    wait_bounds: list[float] = msgspec.field(default_factory=lambda: list(STANDARD_WAIT_BOUNDS))
+    """The site's wait bucket bounds (`wait_bounds(config)`); a state stored before the
+    histograms existed decodes with the standard set (see `adopt_wait_bounds`)."""
     _last_index: int = -(1 << 62)
     _last: Interval = msgspec.field(default_factory=lambda: Interval(start=0.0))
 
@@ -186,13 +263,26 @@ class Metrics(msgspec.Struct, kw_only=True):
             self._last_index, self._last = index, found
         return found
 
+    def adopt_wait_bounds(self, bounds: list[float]) -> None:
+        """Use the site's `bounds` for the wait histograms. A no-op for a state made with
+        them; a state stored before the histograms existed starts them empty now (its
+        outcome counters then run ahead of the histograms' counts by the calls before)."""
+        if bounds == self.wait_bounds:
+            return
+        self.wait_bounds = list(bounds)
+        for q in self.queues.values():
+            q.waits = None  # started again, with the new bounds, at the queue's next event
+
     def queue_counters(self, queue: str, interval: int) -> tuple[QueueCounters, ...]:
         """The counters one queue event updates: site, queue, interval total, interval queue."""
         slot = self.interval(interval)
         per_queue = slot.queues.get(queue)
         if per_queue is None:
             per_queue = slot.queues[queue] = QueueCounters()
-        return (self.total, self.queues[queue], slot.total, per_queue)
+        day = self.queues[queue]
+        if day.waits is None:  # once per queue: its wait histogram, with the site's bounds
+            day.waits = WaitHistogram.empty(self.wait_bounds)
+        return (self.total, day, slot.total, per_queue)
 
     def pool_counters(self, pool: str, interval: int) -> tuple[PoolCounters, PoolCounters]:
         slot = self.interval(interval)

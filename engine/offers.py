@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from acd.engine import commands as cmd
 from acd.engine import events as ev
+from acd.engine import facts as fact
 from acd.engine.base import EngineBase
 from acd.engine.queues import QueueRuntime
 from acd.engine.records import Agent, Call
@@ -48,6 +49,9 @@ class Offers(EngineBase):
             )
         )
         self._arm(now + q.cfg.ring_timeout_seconds, "ring", call.id, call.offer_token)
+        facts = self.facts
+        if facts is not None:
+            facts.append(fact.MemberRung(at=now, call_id=call.id, queue=q.name, agent_id=agent.id))
         if call.line_up and q.cfg.pre_connect and call.protection_prompt_id == 0:
             call.protection_prompt_id = self._play(call, q.cfg.pre_connect, "")
 
@@ -71,6 +75,13 @@ class Offers(EngineBase):
             self._anomaly("late agent answer")
             return
         agent.missed = 0
+        facts = self.facts
+        if facts is not None:
+            facts.append(
+                fact.MemberAnswered(
+                    at=self._now, call_id=call.id, queue=call.queue, agent_id=agent.id
+                )
+            )
         self._agent_to(agent, "answered")
         if call.callback and not call.line_up:
             self._move(call, "answered_callback")
@@ -88,6 +99,13 @@ class Offers(EngineBase):
         self._move(call, "connect")
         call.connected_at = self._now
         self._emit(cmd.Connect(call_id=call.id, agent_id=call.agent_id))
+        facts = self.facts
+        if facts is not None:
+            facts.append(
+                fact.CallConnected(
+                    at=self._now, call_id=call.id, queue=call.queue, agent_id=call.agent_id
+                )
+            )
         agent = self.agents[call.agent_id]
         for p in self.metrics.pool_counters(agent.pool, call.interval):
             p.answered += 1
@@ -106,13 +124,25 @@ class Offers(EngineBase):
     def _ring_timed_out(self, call_id: str, token: int) -> None:
         call = self.calls[call_id]
         self._emit(cmd.CancelRing(call_id=call.id, agent_id=call.agent_id))
-        self._missed(call, self.agents[call.agent_id])
+        self._missed(call, self.agents[call.agent_id], timed_out=True)
 
-    def _missed(self, call: Call, agent: Agent) -> None:
+    def _missed(self, call: Call, agent: Agent, timed_out: bool = False) -> None:
         """A missed ring: the call goes back to its place; the agent rests, or is
         paused with reason "missed" after `missed_ring.pause_after` misses in a row
         (the count then starts again: one miss after unpausing is a rest, not a pause).
-        A logout or pause the agent asked for while ringing is applied instead."""
+        A logout or pause the agent asked for while ringing is applied instead.
+        `timed_out`: the engine's ring timer ended it (not the phone or the PBX)."""
+        facts = self.facts
+        if facts is not None:
+            facts.append(
+                fact.RingNoAnswer(
+                    at=self._now,
+                    call_id=call.id,
+                    queue=call.queue,
+                    timed_out=timed_out,
+                    agent_id=agent.id,
+                )
+            )
         agent.missed += 1
         agent.call_id = ""
         rules = self.config.missed_ring
@@ -132,12 +162,29 @@ class Offers(EngineBase):
         if pair is None:
             return
         agent, call = pair
+        facts = self.facts
         if call.state is C.CONNECTED:
+            if facts is not None:
+                facts.append(
+                    fact.CallCompleted(
+                        at=self._now,
+                        call_id=call.id,
+                        queue=call.queue,
+                        by_caller=False,
+                        agent_id=agent.id,
+                    )
+                )
             self._emit(cmd.HangupCaller(call_id=call.id))
             self._end_connected(call)
         elif call.state in (C.CONNECTING, C.DIALING_BACK):
             # The agent left before the caller was put through: not the caller's
             # fault, so the call goes back to its place in line.
+            if facts is not None:
+                facts.append(
+                    fact.AgentDumped(
+                        at=self._now, call_id=call.id, queue=call.queue, agent_id=agent.id
+                    )
+                )
             if call.state is C.DIALING_BACK:
                 self._emit(cmd.HangupCaller(call_id=call.id))
             self._move(call, "agent_left")
@@ -242,6 +289,17 @@ class Offers(EngineBase):
             self._anomaly("abusive flag outside a conversation")
             return
         self._move(call, "abusive")
+        facts = self.facts
+        if facts is not None:
+            facts.append(
+                fact.CallCompleted(
+                    at=self._now,
+                    call_id=call.id,
+                    queue=call.queue,
+                    by_caller=False,
+                    agent_id=agent.id,
+                )
+            )
         self._emit(cmd.HangupAgent(call_id=call.id, agent_id=agent.id))
         self._play(call, self.config.abusive.warning, "warning")
         talk = self._now - call.connected_at
@@ -256,7 +314,7 @@ class Offers(EngineBase):
         pair = self._offered(e.agent_id, e.call_id, "referral")
         if pair is None:
             return
-        _agent, call = pair
+        agent, call = pair
         if e.queue not in self.queues or call.state is not C.CONNECTED or not call.caller:
             self._anomaly("referral refused")
             return
@@ -277,3 +335,16 @@ class Offers(EngineBase):
         if self.tracking:
             self.changed_calls.add(referral.id)
         self._join(referral, e.queue, None)
+        facts = self.facts
+        if facts is not None:
+            q = self.queues[e.queue]
+            facts.append(
+                fact.CallbackRequested(
+                    at=self._now,
+                    call_id=referral.id,
+                    queue=q.name,
+                    position=q.waiting.position(referral.priority, referral.seq),
+                    digit="",
+                    agent_id=agent.id,
+                )
+            )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from acd.engine import commands as cmd
 from acd.engine import events as ev
+from acd.engine import facts as fact
 from acd.engine.base import EngineBase
 from acd.engine.queues import QueueRuntime
 from acd.engine.records import Call
@@ -103,6 +104,11 @@ class Overflow(EngineBase):
         self._arm(
             self._now + vendor.cfg.ring_timeout_seconds, "vendor_timeout", call.id, call.offer_token
         )
+        facts = self.facts
+        if facts is not None:
+            facts.append(
+                fact.MemberRung(at=self._now, call_id=call.id, queue=q.name, vendor=vendor.name)
+            )
 
     def _drain_vendor(self, vendor: VendorContract) -> None:
         for name in vendor.queues:
@@ -119,6 +125,13 @@ class Overflow(EngineBase):
             self._anomaly("late vendor answer")
             return
         self._move(call, "vendor_answered")
+        facts = self.facts
+        if facts is not None:
+            facts.append(
+                fact.CallConnected(
+                    at=self._now, call_id=call.id, queue=call.queue, vendor=call.vendor
+                )
+            )
         self.metrics.vendors[call.vendor].answered += 1
         self._record_outcome(call, "vendor_answered")
 
@@ -131,11 +144,23 @@ class Overflow(EngineBase):
     def _vendor_timed_out(self, call_id: str, token: int) -> None:
         call = self.calls[call_id]
         self._emit(cmd.CancelVendor(call_id=call.id, vendor=call.vendor))
-        self._vendor_not_reached(call)
+        self._vendor_not_reached(call, timed_out=True)
 
-    def _vendor_not_reached(self, call: Call) -> None:
-        """The vendor did not take the call: it goes back to its place in line."""
+    def _vendor_not_reached(self, call: Call, timed_out: bool = False) -> None:
+        """The vendor did not take the call: it goes back to its place in line.
+        `timed_out`: the engine's timer ended the dial (not the trunk)."""
         vendor = self.vendors[call.vendor]
+        facts = self.facts
+        if facts is not None:
+            facts.append(
+                fact.RingNoAnswer(
+                    at=self._now,
+                    call_id=call.id,
+                    queue=call.queue,
+                    timed_out=timed_out,
+                    vendor=vendor.name,
+                )
+            )
         vendor.release(True, self._now)
         self.metrics.vendors[vendor.name].failed += 1
         self._arm(vendor.rest_until, "vendor_free", vendor.name)
@@ -148,6 +173,17 @@ class Overflow(EngineBase):
         if call is None or call.state is not C.VENDOR_CONNECTED:
             return
         vendor = self.vendors[call.vendor]
+        facts = self.facts
+        if facts is not None:
+            facts.append(
+                fact.CallCompleted(
+                    at=self._now,
+                    call_id=call.id,
+                    queue=call.queue,
+                    by_caller=False,
+                    vendor=vendor.name,
+                )
+            )
         self._emit(cmd.HangupCaller(call_id=call.id))
         self._finish(call, None)
         vendor.release(False, self._now)

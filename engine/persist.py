@@ -201,6 +201,9 @@ def restore(config: SiteConfig, state: EngineState) -> Engine:
         v.active, v.rest_until = vs.active, vs.rest_until
         v.hour_index, v.hour_count = vs.hour_index, vs.hour_count
         v.day_index, v.day_count = vs.day_index, vs.day_count
+    # A state stored before the wait histograms existed: they start now, with the
+    # site's bounds (the fresh engine's); for any other state, a no-op.
+    state.metrics.adopt_wait_bounds(engine.metrics.wait_bounds)
     engine.metrics = state.metrics
     engine.inbound._buckets, engine.inbound._minute, engine.inbound._total = state.inbound
     engine.stage = state.stage

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from acd.engine import events as ev
+from acd.engine import facts as fact
 from acd.engine.base import EngineBase
 from acd.engine.records import Agent
 from acd.engine.states import BUSY_STATES, STAFFED_STATES, AgentState, CallState
@@ -70,6 +71,16 @@ class Pools(EngineBase):
                     agent.standby_due = True
                 elif agent.state is A.PAUSED:
                     agent.reason = "standby"
+                    facts = self.facts
+                    if facts is not None:  # a break turned into standby: a new reason
+                        facts.append(
+                            fact.AgentPaused(
+                                at=self._now,
+                                agent_id=agent.id,
+                                queues=tuple(q.name for q, _l, _f in self._routes[agent.id]),
+                                reason="standby",
+                            )
+                        )
                 else:
                     self._close_wrap(agent)  # after-call work cut short still counts
                     self._agent_to(agent, "pause", "standby")
@@ -156,10 +167,25 @@ class Pools(EngineBase):
                 q.staffed -= 1
         if agent.state is A.AVAILABLE:
             agent.version += 1
+        facts = self.facts
+        before = [q.name for q, _l, _f in self._routes[agent.id]] if facts is not None else []
         change()
         if self.tracking:
             self.changed_agents.add(agent.id)
         self._routes[agent.id] = self._routes_of(agent)
+        if facts is not None and agent.state is not A.LOGGED_OUT:
+            after = [q.name for q, _level, _first in self._routes[agent.id]]
+            for name in before:
+                if name not in after:
+                    facts.append(fact.MemberRemoved(at=self._now, agent_id=agent.id, queue=name))
+            paused = agent.state is A.PAUSED
+            for name in after:
+                if name not in before:
+                    facts.append(
+                        fact.MemberAdded(
+                            at=self._now, agent_id=agent.id, queue=name, paused=paused
+                        )
+                    )
         if staffed:
             for q, _level, _first in self._routes[agent.id]:
                 q.staffed += 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from acd.engine import commands as cmd
+from acd.engine import facts as fact
 from acd.engine.base import EngineBase
 from acd.engine.queues import QueueRuntime
 from acd.engine.records import Agent, Call
@@ -52,6 +53,17 @@ class Queueing(EngineBase):
         if q.cfg.max_waiting is not None and not call.callback and on_hold >= q.cfg.max_waiting:
             self._close(call, q.cfg.full_prompt, "blocked")
             return
+        facts = self.facts
+        if facts is not None:
+            facts.append(
+                fact.CallEnteredQueue(
+                    at=now,
+                    call_id=call.id,
+                    queue=q.name,
+                    caller=call.caller,
+                    position=q.waiting.position(call.priority, call.seq),
+                )
+            )
         if not call.callback:
             self._emit(cmd.Hold(call_id=call.id, queue=q.name, music_class=q.cfg.music_on_hold))
             media = [*q.cfg.join_prompt, *self._stage_announcement()]

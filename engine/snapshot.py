@@ -12,11 +12,12 @@ clock, so a browser can tick a wait from them without a new snapshot.
 
 from __future__ import annotations
 
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 import msgspec
 
-from acd.engine.metrics import QueueCounters
+from acd.engine.metrics import QueueCounters, WaitHistogram
 from acd.engine.states import AgentState, CallState
 
 if TYPE_CHECKING:
@@ -26,15 +27,27 @@ A = AgentState
 _EMPTY = QueueCounters()
 
 
+class WaitsView(msgspec.Struct, kw_only=True):
+    """The waits of one queue's calls with one outcome since the start, in the buckets
+    of `Snapshot.wait_bounds`, cumulative as Prometheus's are."""
+
+    buckets: list[int]
+    """`buckets[i]`: calls that waited at most `wait_bounds[i]` seconds; one more at
+    the end: all of them (`le="+Inf"`, equal to `count`)."""
+    sum_seconds: float
+    count: int
+
+
 class QueueView(msgspec.Struct, kw_only=True):
     name: str
     waiting: int
     """Callers in line now (callbacks waiting for their turn included)."""
     callbacks_waiting: int
     longest_wait_seconds: float
-    """The longest current wait among callers in line."""
+    """The longest current wait among callers on the line (callbacks, whose line is
+    down while they wait for their turn, are counted in `callbacks_waiting` only)."""
     oldest_since: float | None = None
-    """When the longest-waiting caller joined (None: nobody in line)."""
+    """When the longest-waiting caller on the line joined (None: nobody on the line)."""
     agents_available: int
     agents_staffed: int
     service_level_seconds: float = 20.0
@@ -43,6 +56,13 @@ class QueueView(msgspec.Struct, kw_only=True):
     """Since the start: offered, answered, answer rate, service level, ASA, ..."""
     interval: dict[str, float | int | None] = {}
     """The same figures for the current reporting interval alone."""
+    outcomes: dict[str, int] = {}
+    """Since the start, calls by outcome (`commands.Outcome`: answered, vendor_answered,
+    abandoned, short_abandoned, blocked, callback_failed); "answered" is by our own
+    agents here, where `figures` counts the vendors' too."""
+    waits: dict[str, WaitsView] = {}
+    """Since the start, the waits by outcome (`metrics.WAIT_OUTCOMES`); empty until
+    the queue's first event, and in snapshots from before the histograms."""
 
 
 class PoolView(msgspec.Struct, kw_only=True):
@@ -65,6 +85,9 @@ class AgentView(msgspec.Struct, kw_only=True):
     call_id: str
     skills: dict[str, int]
     missed: int
+    pending: str = ""
+    """What the agent asked for that waits for the current call to end ("pause",
+    "logout"; "" none)."""
 
 
 class VendorView(msgspec.Struct, kw_only=True):
@@ -92,6 +115,9 @@ class IntervalView(msgspec.Struct, kw_only=True):
 
 class Snapshot(msgspec.Struct, kw_only=True):
     at: float
+    speed: float = 1.0
+    """How many times faster than the wall clock `at` runs: set by the live driver that
+    took the snapshot (1 live; more in a compressed demo); the engine cannot know it."""
     site: str
     stage: int
     stage_pinned: bool
@@ -115,6 +141,9 @@ class Snapshot(msgspec.Struct, kw_only=True):
     vendors: list[VendorView]
     agents: list[AgentView]
     anomalies: dict[str, int]
+    wait_bounds: list[float] = []
+    """The upper bounds (seconds, ascending) of the wait buckets in `QueueView.waits`:
+    fixed per site, every service-level threshold among them."""
 
 
 def take(engine: Engine, now: float) -> Snapshot:
@@ -129,7 +158,7 @@ def take(engine: Engine, now: float) -> Snapshot:
             waiting[call.queue] += 1
             if call.callback:
                 callbacks[call.queue] += 1
-            if call.queue not in oldest or call.enqueued_at < oldest[call.queue]:
+            elif call.queue not in oldest or call.enqueued_at < oldest[call.queue]:
                 oldest[call.queue] = call.enqueued_at
     available: dict[str, int] = dict.fromkeys(engine.queues, 0)
     pools: dict[str, dict[str, int]] = {name: {} for name in engine.config.pools}
@@ -185,6 +214,8 @@ def take(engine: Engine, now: float) -> Snapshot:
                     if current is not None and name in current.queues
                     else _EMPTY.summary()
                 ),
+                outcomes=metrics.queues[name].outcomes(),
+                waits=_waits(metrics.queues[name].waits, metrics.wait_bounds),
             )
             for name, q in engine.queues.items()
         ],
@@ -222,8 +253,23 @@ def take(engine: Engine, now: float) -> Snapshot:
                 call_id=a.call_id,
                 skills=dict(a.skills),
                 missed=a.missed,
+                pending=a.pending,
             )
             for a in engine.agents.values()
         ],
         anomalies=dict(engine.anomalies),
+        wait_bounds=list(metrics.wait_bounds),
     )
+
+
+def _waits(histogram: WaitHistogram | None, bounds: list[float]) -> dict[str, WaitsView]:
+    """A queue's wait histogram, made cumulative, by outcome."""
+    if histogram is None or histogram.bounds != bounds:
+        return {}  # not started yet (no event in the queue since the start or restore)
+    views: dict[str, WaitsView] = {}
+    for outcome, counts in histogram.counts.items():
+        cumulative = list(accumulate(counts))
+        views[outcome] = WaitsView(
+            buckets=cumulative, sum_seconds=histogram.sums[outcome], count=cumulative[-1]
+        )
+    return views

@@ -17,7 +17,7 @@ import random
 import resource
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from acd.config.schema import SiteConfig
 from acd.engine import Engine
@@ -294,6 +294,14 @@ def _hhmm(t: float, start: float) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+class Follower(Protocol):
+    """Something that follows the engine through a replayed day (e.g. its queue_log,
+    `acd.queue_log.file.QueueLog`): `drain` is called after each interval and at the
+    end, to take what the engine reported meanwhile (its facts carry their times)."""
+
+    def drain(self) -> object: ...
+
+
 def replay(
     site: SiteConfig,
     curve: Curve,
@@ -301,8 +309,11 @@ def replay(
     *,
     config_name: str = "",
     progress: Callable[[float], None] | None = None,
+    follow: Callable[[Engine, float], Follower] | None = None,
 ) -> Result:
-    """Replay the curve's day through the engine; the result of the whole day."""
+    """Replay the curve's day through the engine; the result of the whole day.
+    `follow(engine, start)`, if given, is called once before the day starts (with
+    the epoch time it starts at) and gives the follower to drain as it goes."""
     started = time.perf_counter()
     start = day_start(site)
     end = start + 86400.0
@@ -331,6 +342,7 @@ def replay(
     day.arrivals = curve.iter_arrivals(arrivals_seed)
     day.next_arrival()
     vt.schedule(start, ("sample",))
+    follower = follow(engine, start) if follow is not None else None
 
     staffed_at: list[int] = []
     stage_at: list[int] = []
@@ -338,6 +350,8 @@ def replay(
         vt.run(start + i * interval_seconds)
         staffed_at.append(sum(1 for a in engine.agents.values() if a.state in STAFFED_STATES))
         stage_at.append(engine.stage)
+        if follower is not None:
+            follower.drain()
         if progress is not None:
             progress(i / n_intervals)
     vt.run(end)
@@ -345,6 +359,10 @@ def replay(
     drain_end = end + DRAIN_SECONDS
     while vt.now < drain_end and (engine.calls or vt.now < end + 60):
         vt.run(min(drain_end, vt.now + 600))
+        if follower is not None:
+            follower.drain()
+    if follower is not None:
+        follower.drain()
     if progress is not None:
         progress(1.0)
     wall = time.perf_counter() - started

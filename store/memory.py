@@ -4,32 +4,89 @@ baseline of benchmarks/redis_state.py.
 
 Its lease and key expiries run on the event loop's clock (`base.loop_time()`: the
 monotonic clock in production, a virtual one under a test's looptime loop), where
-Redis's run on the Redis server's own clock."""
+Redis's run on the Redis server's own clock. So do the ids of its streams (supervisor
+commands, audit records): `<ms of the loop's clock>-<seq>`, as Redis's start with its
+own time, and every wait (`commands`, `await_answer`) is on an `asyncio.Event`, bounded
+on that clock: nothing polls."""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
 
-from acd.store.base import Fenced, Lease, Op, Recovery, StoreError, loop_time
-from acd.store.keys import Keys
+from acd.store.base import (
+    AUDIT_CAP,
+    COMMANDS_BATCH,
+    COMMANDS_CAP,
+    Fenced,
+    Lease,
+    Op,
+    Problems,
+    Recovery,
+    StoreError,
+    loop_time,
+    parse_last_command,
+    stream_order,
+)
+from acd.store.keys import LAST_COMMAND, Keys
 
 _OPS = frozenset({"set", "setex", "del", "hset", "hdel", "zadd", "zrem", "trim"})
 
 
-def _id(stream_id: str) -> tuple[int, int]:
-    ms, _, seq = stream_id.partition("-")
-    return int(ms), int(seq or 0)
+_id = stream_order
+
+
+class Stream:
+    """A stream of (id, data): ids `<ms>-<seq>` from the loop's clock, growing as
+    Redis's do; capped like `XADD MAXLEN ~ cap` (trimmed in chunks, never below the cap)."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[tuple[int, int], str, bytes]] = []
+        self.last = (0, 0)
+        self.grew = asyncio.Event()
+        """Set (and replaced) at every append: what a blocked reader waits on."""
+
+    def add(self, data: bytes, cap: int) -> str:
+        ms = int(loop_time() * 1000)
+        last_ms, last_seq = self.last
+        this = (last_ms, last_seq + 1) if ms <= last_ms else (ms, 0)
+        if this == (0, 0):
+            this = (0, 1)  # 0-0 is nobody's id: it means "from the start"
+        self.last = this
+        stream_id = f"{this[0]}-{this[1]}"
+        self.entries.append((this, stream_id, data))
+        if len(self.entries) > cap + max(1, cap // 10):
+            del self.entries[: len(self.entries) - cap]
+        self.grew.set()
+        self.grew = asyncio.Event()
+        return stream_id
+
+    def after(self, floor: tuple[int, int], count: int) -> list[tuple[str, bytes]]:
+        """The first `count` entries after id `floor`."""
+        start = bisect.bisect_right(self.entries, floor, key=lambda e: e[0])
+        return [(i, d) for _, i, d in self.entries[start : start + count]]
 
 
 class MemoryStore:
-    def __init__(self, site: str) -> None:
+    def __init__(
+        self, site: str, *, commands_cap: int = COMMANDS_CAP, audit_cap: int = AUDIT_CAP
+    ) -> None:
         self.keys = Keys(site)
         self.name = "memory"
+        self.problems = Problems()
         self.strings: dict[str, bytes] = {}
         self.hashes: dict[str, dict[str, bytes]] = {}
         self.zsets: dict[str, dict[str, float]] = {}
+        self.lists: dict[str, list[bytes]] = {}
+        """Replies to supervisor commands (`keys.answer(id)`)."""
         self.journal: list[tuple[str, bytes]] = []
+        self.command_stream = Stream()
+        self.audit_stream = Stream()
+        self.commands_cap = commands_cap
+        self.audit_cap = audit_cap
+        self._answered = asyncio.Event()
+        """Set (and replaced) at every reply: what `await_answer` waits on."""
         self.expires: dict[str, float] = {}
         self._expiring: list[tuple[float, str]] = []
         """(due, key) heap over `expires`, so expiry costs nothing per write."""
@@ -84,10 +141,10 @@ class MemoryStore:
                 self.expires.pop(key, None)
             elif kind == "setex":
                 self.strings[key] = _bytes(op[2])
-                self.expires[key] = due = loop_time() + float(op[3])
-                heapq.heappush(self._expiring, (due, key))
+                self._expire_at(key, float(op[3]))
             elif kind == "del":
                 self.strings.pop(key, None)
+                self.lists.pop(key, None)
                 self.hashes.pop(key, None)
                 self.zsets.pop(key, None)
             elif kind == "hset":
@@ -104,6 +161,11 @@ class MemoryStore:
         if journal:
             self._grew.set()
             self._grew = asyncio.Event()
+        self._expire()
+
+    def _expire(self) -> None:
+        """Drop the keys whose time to live has run out (at writes, as Redis would have
+        by then)."""
         now = loop_time()
         expiring, expires = self._expiring, self.expires
         while expiring and expiring[0][0] <= now:
@@ -111,6 +173,11 @@ class MemoryStore:
             if expires.get(key) == due:  # not set again since
                 del expires[key]
                 self.strings.pop(key, None)
+                self.lists.pop(key, None)
+
+    def _expire_at(self, key: str, seconds: float) -> None:
+        self.expires[key] = due = loop_time() + seconds
+        heapq.heappush(self._expiring, (due, key))
 
     async def load(self) -> Recovery:
         return Recovery(self.strings.get(self.keys.snapshot), list(self.journal))
@@ -127,9 +194,81 @@ class MemoryStore:
         return found
 
     def waiting(self, queue: str) -> list[str]:
-        """The read model's waiting calls of `queue`, in service order."""
+        """The read model's waiting calls of `queue`, in service order (their ids)."""
         members = self.zsets.get(self.keys.waiting(queue), {})
-        return sorted(members, key=lambda m: members[m])
+        return sorted(members, key=lambda m: (members[m], m))
+
+    # ------------------------------------------------------------ wallboard servers
+
+    async def live(self) -> bytes | None:
+        return self.strings.get(self.keys.live)
+
+    async def waiting_calls(self, queue: str, limit: int) -> list[bytes]:
+        if limit <= 0:
+            return []
+        views = (self.strings.get(self.keys.call(c)) for c in self.waiting(queue)[:limit])
+        return [view for view in views if view is not None]
+
+    async def submit(self, command: bytes) -> str:
+        return self.command_stream.add(command, self.commands_cap)
+
+    async def commands(self, after: str, block_ms: int) -> list[tuple[str, bytes]]:
+        stream = self.command_stream
+        try:
+            floor = stream.last if after == "$" else _id(after)
+        except ValueError as e:
+            raise StoreError(f"{self.keys.commands}: {after!r} is not a stream id") from e
+        found = stream.after(floor, COMMANDS_BATCH)
+        if not found and block_ms > 0:
+            try:
+                await asyncio.wait_for(stream.grew.wait(), block_ms / 1000.0)
+            except TimeoutError:
+                return []
+            found = stream.after(floor, COMMANDS_BATCH)
+        return found
+
+    async def last_command(self) -> str:
+        raw = self.hashes.get(self.keys.status, {}).get(LAST_COMMAND)
+        return parse_last_command(raw, self.keys.status, self.problems)
+
+    async def clock_ms(self) -> int:
+        return int(loop_time() * 1000)
+
+    async def answer(self, command_id: str, result: bytes, ttl_s: int = 60) -> None:
+        key = self.keys.answer(command_id)
+        self._expire()
+        self.lists.setdefault(key, []).append(result)
+        self._expire_at(key, ttl_s)
+        self._answered.set()
+        self._answered = asyncio.Event()
+
+    async def await_answer(self, command_id: str, timeout_s: float) -> bytes | None:
+        key = self.keys.answer(command_id)
+        deadline = loop_time() + timeout_s
+        while True:
+            self._expire()
+            replies = self.lists.get(key)
+            if replies:
+                reply = replies.pop(0)
+                if not replies:  # an empty list is no key, as in Redis
+                    del self.lists[key]
+                    self.expires.pop(key, None)
+                return reply
+            left = deadline - loop_time()
+            if left <= 0:
+                return None
+            try:
+                await asyncio.wait_for(self._answered.wait(), left)
+            except TimeoutError:
+                return None
+
+    async def audit(self, entry: bytes) -> str:
+        return self.audit_stream.add(entry, self.audit_cap)
+
+    async def audit_tail(self, count: int) -> list[tuple[str, bytes]]:
+        if count <= 0:
+            return []
+        return [(i, d) for _, i, d in reversed(self.audit_stream.entries[-count:])]
 
     async def close(self) -> None:
         pass

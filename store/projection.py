@@ -8,6 +8,10 @@ without the engine. Written as `Op`s, so Redis and the memory store apply the sa
 - figures per queue, pool, vendor and the site, and the surge stage in `status`
   (rewritten at most every `figures_every` seconds of the loop's clock, `loop_time()`:
   they change with every event);
+- the engine's whole live snapshot (`engine.snapshot`, the typed `Snapshot` a
+  wallboard shows) in `live`, rewritten at most every `live_every` seconds of
+  `loop_time()` and only when something happened since (an event handled, a call or
+  agent changed): a wallboard server beside the engine serves it as it is;
 - in `status`, the engine's clock at that write (`updated_at`, epoch seconds written
   exactly, the clock every `since` is on) and this machine's wall clock then
   (`written_at`, to the millisecond): a
@@ -57,12 +61,22 @@ class Projection:
     """Turns the engine's changes into read-model writes."""
 
     def __init__(
-        self, keys: Keys, engine: Engine, *, ended_ttl: int = 3600, figures_every: float = 0.5
+        self,
+        keys: Keys,
+        engine: Engine,
+        *,
+        ended_ttl: int = 3600,
+        figures_every: float = 0.5,
+        live_every: float = 1.0,
+        speed: float = 1.0,
     ) -> None:
         self.keys = keys
+        self.speed = speed
+        """The engine clock's speed against the wall, written into the live snapshot."""
         self.engine = engine
         self.ended_ttl = ended_ttl
         self.figures_every = figures_every
+        self.live_every = live_every
         self._waiting_in: dict[str, str] = {}
         """Call id -> the queue whose waiting set holds it (as last written)."""
         self._last_views: dict[str, CallView] = {}
@@ -71,7 +85,17 @@ class Projection:
         changes carry them. Not 0.0: a loop's clock may start at 0 (a virtual one
         does), and the figures would then wait `figures_every` for their first write."""
         self._figures_stale = True
+        self._live_at = -math.inf
+        """When the live snapshot was last written (`loop_time()`); never yet, as
+        `_figures_at`."""
+        self._live_stale = True
         engine.tracking = True
+
+    def touched(self) -> None:
+        """The engine handled events (a supervisor's stage, a timer: not every event
+        changes a call or an agent): the figures and the live snapshot are stale."""
+        self._figures_stale = True
+        self._live_stale = True
 
     def changes(self) -> list[Op]:
         """The writes for what changed since the last call (and clears the engine's
@@ -94,15 +118,35 @@ class Projection:
             ops.append(("hset", self.keys.agents, agent.id, _ENCODE(view)))
         engine.changed_agents.clear()
         if ops:
-            self._figures_stale = True
-        if self._figures_stale and loop_time() - self._figures_at >= self.figures_every:
-            ops += self.figures()
-        return ops
+            self.touched()
+        return ops + self.catch_up()
 
     def figures_due(self) -> bool:
-        """Something changed since the figures were last written (a quiet floor's
-        writer writes them on its lease tick)."""
-        return self._figures_stale
+        """Something changed since the figures or the live snapshot were last written
+        (a quiet floor's writer writes them on its lease tick: `catch_up`)."""
+        return self._figures_stale or self._live_stale
+
+    def catch_up(self) -> list[Op]:
+        """What is stale of the figures and the live snapshot and due by their
+        intervals (the lease tick of a quiet floor: the last changes' figures and
+        snapshot would otherwise wait for the next event; a tick that comes too soon
+        leaves them to the next one, so a busy floor's ticks add no writes)."""
+        now = loop_time()
+        ops: list[Op] = []
+        if self._figures_stale and now - self._figures_at >= self.figures_every:
+            ops += self.figures()
+        if self._live_stale and now - self._live_at >= self.live_every:
+            ops.append(self.live())
+        return ops
+
+    def live(self) -> Op:
+        """The engine's live snapshot at its own clock's now (its last event)."""
+        self._live_at = loop_time()
+        self._live_stale = False
+        engine = self.engine
+        snapshot = engine.snapshot(engine.now)
+        snapshot.speed = self.speed
+        return ("set", self.keys.live, _ENCODE(snapshot))
 
     def _call_ops(self, call_id: str, ops: list[Op]) -> None:
         call = self.engine.calls.get(call_id)
@@ -172,8 +216,9 @@ class Projection:
         engine.changed_calls.update(engine.calls)
         engine.changed_calls.update(self._last_views)
         engine.changed_agents.update(engine.agents)
-        self._figures_at = -math.inf  # the rewrite carries the figures, however recent
-        self._figures_stale = True
+        # The rewrite carries the figures and the live snapshot, however recent.
+        self._figures_at = self._live_at = -math.inf
+        self.touched()
         ops += self.changes()
         ops.append(("hset", k.status, "rewritten_at", f"{engine._now:.3f}"))
         return ops

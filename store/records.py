@@ -13,6 +13,7 @@ import msgspec
 
 from acd.engine.events import Event
 from acd.engine.persist import EngineState
+from acd.engine.snapshot import Snapshot
 
 log = logging.getLogger("acd.store")
 
@@ -70,6 +71,9 @@ class FiguresView(msgspec.Struct, kw_only=True):
 JOURNAL_ENCODER = msgspec.msgpack.Encoder()
 JOURNAL_DECODER = msgspec.msgpack.Decoder(JournalEntry)
 SNAPSHOT_DECODER = msgspec.msgpack.Decoder(SnapshotRecord)
+LIVE_DECODER = msgspec.msgpack.Decoder(Snapshot)
+"""The live snapshot (`keys.live`, `Store.live()`): the engine's own `Snapshot`."""
+CALL_VIEW_DECODER = msgspec.msgpack.Decoder(CallView)
 
 
 def decode_or_report(

@@ -9,7 +9,9 @@ Redis Cluster too (all their keys are in one slot and are passed as KEYS).
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
+from collections.abc import Awaitable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -18,8 +20,22 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from acd.store.base import Fenced, Lease, Op, Recovery, StoreError, Unavailable, loop_time
-from acd.store.keys import Keys
+from acd.store.base import (
+    AUDIT_CAP,
+    COMMANDS_BATCH,
+    COMMANDS_CAP,
+    Fenced,
+    Lease,
+    Op,
+    Problems,
+    Recovery,
+    StoreError,
+    Unavailable,
+    loop_time,
+    parse_last_command,
+    stream_order,
+)
+from acd.store.keys import LAST_COMMAND, Keys
 
 ACQUIRE = """
 -- KEYS: lease, epoch, snapshot. ARGV: owner, ttl ms, need snapshot (1/0).
@@ -102,6 +118,39 @@ return 1
 """
 
 
+WAITING = """
+-- KEYS: a queue's waiting set. ARGV: the call key prefix, limit.
+-- The call keys carry the site's hash tag, as KEYS[1] does: one Cluster slot.
+local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+local views, foreign = {}, {}
+for _, id in ipairs(ids) do
+  local view = redis.pcall('GET', ARGV[1] .. id)
+  if type(view) == 'table' and view.err then
+    foreign[#foreign + 1] = id
+  elseif view then
+    views[#views + 1] = view
+  end
+end
+return {views, foreign}
+"""
+
+ANSWER = """
+-- KEYS: a command's reply list. ARGV: the reply, seconds to live.
+-- Checked first: a key of someone else's is left alone (its expiry too).
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind ~= 'none' and kind ~= 'list' then
+  return redis.error_reply('WRONGTYPE the reply key holds a ' .. kind)
+end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+BLOCK_S = 1.5
+"""The longest a blocking read (XREAD, BLPOP) waits in one call: under the client's
+socket timeout (2 s), which would otherwise cut it off as a lost connection."""
+
+
 def connect(url: str) -> aioredis.Redis:
     """A client for a redis://, rediss:// or redis+sentinel:// URL (bytes replies)."""
     parts = urllib.parse.urlsplit(url)
@@ -134,14 +183,27 @@ def redact(url: str) -> str:
 
 
 class RedisStore:
-    def __init__(self, site: str, url: str, *, client: aioredis.Redis | None = None) -> None:
+    def __init__(
+        self,
+        site: str,
+        url: str,
+        *,
+        client: aioredis.Redis | None = None,
+        commands_cap: int = COMMANDS_CAP,
+        audit_cap: int = AUDIT_CAP,
+    ) -> None:
         self.keys = Keys(site)
         self.name = redact(url)
+        self.problems = Problems()
+        self.commands_cap = commands_cap
+        self.audit_cap = audit_cap
         self.redis = client if client is not None else connect(url)
         self._acquire = self.redis.register_script(ACQUIRE)
         self._renew = self.redis.register_script(RENEW)
         self._release = self.redis.register_script(RELEASE)
         self._write = self.redis.register_script(WRITE)
+        self._waiting = self.redis.register_script(WAITING)
+        self._answer = self.redis.register_script(ANSWER)
 
     async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         try:
@@ -215,15 +277,124 @@ class RedisStore:
             raise StoreError(f"{self.keys.journal}: {e}") from e
         return _entries(found[0][1]) if found else []
 
+    # ------------------------------------------------------------ wallboard servers
+
+    async def _ask(self, what: Awaitable[Any], key: str, *, foreign: Any) -> Any:
+        """`what`'s reply; `foreign` (reported) when `key` holds another type or Redis
+        refuses the command. Raises Unavailable."""
+        try:
+            return await what
+        except (RedisConnectionError, RedisTimeoutError, OSError) as e:
+            raise Unavailable(f"{self.name}: {e}") from e
+        except ResponseError as e:
+            self.problems.report(f"{key}: skipped ({e})")
+            return foreign
+
+    async def _add(self, key: str, field: bytes, data: bytes, cap: int) -> str:
+        try:
+            stream_id = await self.redis.xadd(key, {field: data}, maxlen=cap, approximate=True)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as e:
+            raise Unavailable(f"{self.name}: {e}") from e
+        except ResponseError as e:
+            raise StoreError(f"{key}: {e}") from e
+        return _text(stream_id)
+
+    async def live(self) -> bytes | None:
+        key = self.keys.live
+        return _bytes(await self._ask(self.redis.get(key), key, foreign=None))
+
+    async def waiting_calls(self, queue: str, limit: int) -> list[bytes]:
+        if limit <= 0:
+            return []
+        key = self.keys.waiting(queue)
+        found = await self._ask(
+            self._waiting(keys=[key], args=[self.keys.call(""), limit]), key, foreign=None
+        )
+        if not found:
+            return []
+        views, foreign = found
+        for call_id in foreign:
+            self.problems.report(f"{self.keys.call(_text(call_id))}: skipped (WRONGTYPE)")
+        return list(views)
+
+    async def submit(self, command: bytes) -> str:
+        return await self._add(self.keys.commands, b"c", command, self.commands_cap)
+
+    async def commands(self, after: str, block_ms: int) -> list[tuple[str, bytes]]:
+        key = self.keys.commands
+        if after != "$":
+            try:
+                stream_order(after)
+            except ValueError as e:
+                raise StoreError(f"{key}: {after!r} is not a stream id") from e
+        block = max(0, min(block_ms, int(BLOCK_S * 1000)))
+        read = self.redis.xread({key: after}, block=block or None, count=COMMANDS_BATCH)
+        found: Any = await self._ask(read, key, foreign=False)
+        if found is False and block > 0:
+            # Someone else's data in the key: reported; wait as a quiet stream would, so
+            # a caller's loop does not spin.
+            await asyncio.sleep(block / 1000.0)
+        return _entries(found[0][1], b"c") if found else []
+
+    async def last_command(self) -> str:
+        key = self.keys.status
+        raw = await self._ask(self.redis.hget(key, LAST_COMMAND), key, foreign=None)
+        return parse_last_command(_bytes(raw), key, self.problems)
+
+    async def clock_ms(self) -> int:
+        try:
+            seconds, micros = await self.redis.time()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as e:
+            raise Unavailable(f"{self.name}: {e}") from e
+        return int(seconds) * 1000 + int(micros) // 1000
+
+    async def answer(self, command_id: str, result: bytes, ttl_s: int = 60) -> None:
+        key = self.keys.answer(command_id)
+        await self._ask(self._answer(keys=[key], args=[result, ttl_s]), key, foreign=None)
+
+    async def await_answer(self, command_id: str, timeout_s: float) -> bytes | None:
+        key = self.keys.answer(command_id)
+        deadline = loop_time() + timeout_s
+        while True:
+            left = deadline - loop_time()
+            if left <= 0:
+                # Time is up: one last look without blocking (BLPOP 0 would wait forever).
+                return _bytes(await self._ask(self.redis.lpop(key), key, foreign=None))
+            # Whole milliseconds: Redis reads the timeout to the millisecond.
+            wait = max(0.001, round(min(left, BLOCK_S), 3))
+            popped: Any = await self._ask(self.redis.blpop([key], wait), key, foreign=False)
+            if popped is False:
+                return None
+            if popped:
+                return _bytes(popped[1])
+
+    async def audit(self, entry: bytes) -> str:
+        return await self._add(self.keys.audit, b"a", entry, self.audit_cap)
+
+    async def audit_tail(self, count: int) -> list[tuple[str, bytes]]:
+        if count <= 0:
+            return []
+        key = self.keys.audit
+        raw: Any = await self._ask(self.redis.xrevrange(key, count=count), key, foreign=[])
+        return _entries(raw, b"a")
+
     async def close(self) -> None:
         await self.redis.aclose()
 
 
-def _entries(raw: Any) -> list[tuple[str, bytes]]:
-    """Stream entries as (id, the `e` field); an entry without it gives b"" (which then
-    fails to decode and is reported with its id)."""
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _bytes(value: bytes | str | None) -> bytes | None:
+    """A reply as bytes (the client replies bytes; redis-py's types allow str too)."""
+    return value.encode() if isinstance(value, str) else value
+
+
+def _entries(raw: Any, field: bytes = b"e") -> list[tuple[str, bytes]]:
+    """Stream entries as (id, `field`); an entry without it gives b"" (which then fails
+    to decode and is reported with its id)."""
     out: list[tuple[str, bytes]] = []
     for stream_id, fields in raw:
-        text = stream_id.decode() if isinstance(stream_id, bytes) else str(stream_id)
-        out.append((text, (fields or {}).get(b"e", b"")))
+        out.append((_text(stream_id), (fields or {}).get(field, b"")))
     return out

@@ -3,7 +3,10 @@
 `StateWriter` (the active engine): every handled event is appended to the journal
 (`record`); once per loop turn everything recorded since the last write goes to the
 store in one fenced write, with the read-model changes and, every `snapshot_every`
-events or `snapshot_seconds`, a snapshot (which trims the journal before it). One
+events or `snapshot_seconds`, a snapshot (which trims the journal before it). A
+supervisor command the engine applied (`command_done`) has its id written to the status
+hash in the same write as the journal entry of the event it became, so a successor
+neither applies it again nor misses one that was not applied (store/base.py). One
 write is in flight at a time; events keep coming meanwhile and go in the next one,
 so store round trips never hold up routing.
 
@@ -37,11 +40,12 @@ from acd.store.base import (
     Lease,
     Op,
     Recovery,
-    Store,
+    StateStore,
     StoreError,
     Unavailable,
     loop_time,
 )
+from acd.store.keys import LAST_COMMAND
 from acd.store.projection import Projection
 from acd.store.records import (
     JOURNAL_DECODER,
@@ -76,7 +80,7 @@ class WriterStats(msgspec.Struct):
 class StateWriter:
     def __init__(
         self,
-        store: Store,
+        store: StateStore,
         engine: Engine,
         lease: Lease,
         *,
@@ -85,11 +89,14 @@ class StateWriter:
         snapshot_every: int = 20_000,
         snapshot_seconds: float = 60.0,
         ended_ttl: int = 3600,
+        speed: float = 1.0,
     ) -> None:
+        """`speed`: how fast the engine's clock runs against the wall (`acd serve
+        --speed`), for readers of the live snapshot."""
         self.store = store
         self.engine = engine
         self.lease = lease
-        self.projection = Projection(store.keys, engine, ended_ttl=ended_ttl)
+        self.projection = Projection(store.keys, engine, ended_ttl=ended_ttl, speed=speed)
         self.stats = WriterStats()
         self.snapshot_every = snapshot_every
         self.snapshot_seconds = snapshot_seconds
@@ -109,6 +116,10 @@ class StateWriter:
         self._idle.set()
         self._lost_views: list[Op] = []
         """Ended calls' expiring views from writes that failed (for the rewrite)."""
+        self.last_command = ""
+        """The last supervisor command applied by this engine ("": none yet)."""
+        self._command_due = False
+        """`last_command` is not yet in a write."""
 
     # ------------------------------------------------------------------ the journal
 
@@ -127,6 +138,21 @@ class StateWriter:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._turn_over)
 
+    def command_done(self, command_id: str) -> None:
+        """The engine has applied supervisor command `command_id` (`Store.commands`), or
+        refused it for good (expired, invalid): its id goes to the status hash
+        (`keys.LAST_COMMAND`) in the next write, the one that carries the journal
+        entries recorded so far. Call it right after `record`ing the event the command
+        became, in the same loop turn, so the two are written together. Snapshots and
+        the rewrite after an outage carry it again."""
+        if self._stopped:
+            return
+        self.last_command = command_id
+        self._command_due = True
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._turn_over)
+
     def _turn_over(self) -> None:
         self._scheduled = False
         if not self._writing and not self.stats.degraded and not self._stopped:
@@ -136,7 +162,12 @@ class StateWriter:
 
     async def _drain(self) -> None:
         try:
-            while self._journal or self.engine.changed_calls or self.engine.changed_agents:
+            while (
+                self._journal
+                or self._command_due
+                or self.engine.changed_calls
+                or self.engine.changed_agents
+            ):
                 journal, ops = self._take()
                 started = time.perf_counter()  # a cost statistic: wall time on purpose
                 try:
@@ -163,7 +194,12 @@ class StateWriter:
         """Everything to write now, taken at once (no await), so a snapshot in it is
         exactly the state after its last journal entry."""
         journal, self._journal = self._journal, []
+        if journal:
+            self.projection.touched()
         ops = self.projection.changes()
+        if self._command_due:
+            self._command_due = False
+            ops.append(("hset", self.store.keys.status, LAST_COMMAND, self.last_command))
         due = self._since_snapshot >= self.snapshot_every or (
             loop_time() - self._snapshot_at >= self.snapshot_seconds
         )
@@ -183,12 +219,17 @@ class StateWriter:
         self._snapshot_at = loop_time()
         self.stats.snapshots += 1
         keys = self.store.keys
-        return [
+        ops: list[Op] = [
             ("set", keys.snapshot, msgspec.msgpack.encode(record)),
             ("trim", keys.journal, f"{epoch}-{self._n + 1}"),
             ("hset", keys.status, "epoch", epoch),
             ("hset", keys.status, "owner", self.lease.owner),
         ]
+        if self.last_command:
+            # Again with the state that holds its effect: the write that first carried
+            # it may have been lost to an outage (the rewrite after it comes here).
+            ops.append(("hset", keys.status, LAST_COMMAND, self.last_command))
+        return ops
 
     async def start(self) -> None:
         """On taking the lease: a snapshot of the state we carry on from and the whole
@@ -241,8 +282,11 @@ class StateWriter:
                 else:
                     await self.store.renew(self.lease)
                     if not self._writing and self.projection.figures_due():
-                        # A quiet floor: the figures still catch up with the engine.
-                        await self.store.write(self.lease, [], self.projection.figures())
+                        # A quiet floor: the figures and the live snapshot still catch
+                        # up with the engine (when their intervals allow).
+                        ops = self.projection.catch_up()
+                        if ops:
+                            await self.store.write(self.lease, [], ops)
             except Fenced as e:  # first: Fenced is a StoreError too
                 self._fenced(str(e))
             except (Unavailable, StoreError) as e:
@@ -340,7 +384,7 @@ def apply(
 class Follower:
     """A standby's copy of the engine, kept up to date from the journal."""
 
-    def __init__(self, site: SiteConfig, store: Store) -> None:
+    def __init__(self, site: SiteConfig, store: StateStore) -> None:
         self.site = site
         self.store = store
         self.engine: Engine | None = None

@@ -921,6 +921,8 @@ EXIT_STATUSES = {
     "curve shapes": (0, 1, 2),
     "erlang": (0, 1, 2),
     "load": (0, 1, 2),
+    "demo": (0, 1, 2),
+    "wallboard": (0, 1, 2),
 }
 
 

@@ -283,17 +283,23 @@ def package_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+LAYERS_BROKEN = (
+    "Layers: cli over load over ari/store/softphone_sim/web/queue_log over engine over config"
+    " BROKEN"
+)
+
+
 @pytest.mark.parametrize(
     ("sample", "contract", "chain"),
     [
         (
             "from acd.store.redis import connect\n",
-            "Layers: cli over load over ari/store/softphone_sim/web/queue_log over engine over config BROKEN",
+            LAYERS_BROKEN,
             "acd.engine.sample -> acd.store.redis (l.1)",
         ),
         (
             "from acd.ari import controller\n",
-            "Layers: cli over load over ari/store/softphone_sim/web/queue_log over engine over config BROKEN",
+            LAYERS_BROKEN,
             "acd.engine.sample -> acd.ari.controller (l.1)",
         ),
     ],
@@ -309,7 +315,7 @@ def test_samples_4_and_5_the_engine_importing_a_part_above_it_breaks_the_layers(
     finally:
         module.unlink()
     assert code == 1, out
-    assert contract in out, out
+    assert contract in " ".join(out.split()), out  # lint-imports wraps long names
     assert chain in out, out
 
 

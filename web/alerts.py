@@ -34,6 +34,8 @@ def alerts(snapshot: Snapshot, cfg: Wallboard) -> list[Alert]:
                                threshold=cfg.vendor_near_cap, detail=cap))
     stuck: dict[str, float] = {str(k): v for k, v in cfg.agent_stuck_seconds.items()}
     for a in snapshot.agents:
+        if a.reason == "standby":
+            continue  # held back by the pool's size, not by the agent: nothing to chase
         limit = stuck.get(a.state)
         if limit is not None and now - a.since > limit:
             found.append(Alert(kind="agent_stuck", subject=a.id, value=now - a.since,

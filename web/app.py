@@ -1,0 +1,130 @@
+"""The web server: the page, the API, the event stream and `/metrics`, on aiohttp.
+
+`Web` is built with the site, the tokens and a `Source`; `Web.run(host, port)` serves
+until cancelled (a task of the caller's root TaskGroup), with one producer task
+polling the source (`web.stream.Broadcaster`). It binds to 127.0.0.1 unless told
+otherwise. No request ever gets a traceback: anything unexpected is logged here and
+answered 500 with one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+from acd import __version__
+from acd.config.schema import SiteConfig
+from acd.web import openapi
+from acd.web.api import Api, error
+from acd.web.auth import Tokens
+from acd.web.sources import Source
+from acd.web.stream import Broadcaster
+
+log = logging.getLogger("acd.web")
+
+STATIC = Path(__file__).parent / "static"
+MAX_BODY = 64 * 1024
+"""No action needs more; a bigger body is refused (413) before it is read."""
+SECURITY_HEADERS = {
+    # Everything the page needs comes from this server: scripts, styles, the stream.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class Web:
+    def __init__(self, site: SiteConfig, tokens: Tokens, source: Source,
+                 period: float = 1.0) -> None:
+        self.site = site
+        self.tokens = tokens
+        self.source = source
+        self.broadcaster = Broadcaster(site, source, period)
+        self.api = Api(tokens, source, self.broadcaster)
+        self.openapi = openapi.encoded(f"ACD {site.site.name}", __version__)
+        self.app = self._build()
+        self.url = ""
+        """Where it listens, once `run` has bound: http://HOST:PORT/."""
+
+    def _build(self) -> web.Application:
+        app = web.Application(middlewares=[_errors], client_max_size=MAX_BODY)
+        app.router.add_get("/api/openapi.json", self._openapi)
+        app.router.add_get("/metrics", self._metrics)
+        app.add_routes(self.api.routes())
+        app.router.add_get("/", self._index)
+        if STATIC.is_dir():
+            app.router.add_static("/", STATIC, follow_symlinks=False)
+        app.on_response_prepare.append(_headers)
+        return app
+
+    async def run(self, host: str, port: int, ready: Callable[[str], None] | None = None) -> None:
+        """Serve until cancelled. The first update is built before the port opens, so
+        no page or API read ever finds the floor unread."""
+        snapshot = await self.source.poll()
+        if snapshot is not None:
+            self.broadcaster.publish(snapshot)
+        runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
+                               shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port, reuse_address=True)
+            await site.start()
+            bound = runner.addresses[0]
+            shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+            self.url = f"http://{shown}:{bound[1]}/"
+            log.info("wallboard and API on %s", self.url)
+            if ready is not None:
+                ready(self.url)
+            await self.broadcaster.run()
+        finally:
+            self.broadcaster.stop()
+            await runner.cleanup()
+
+    async def _index(self, request: web.Request) -> web.StreamResponse:
+        index = STATIC / "index.html"
+        if not index.is_file():
+            return error(404, "the wallboard page is not installed")
+        return web.FileResponse(index)
+
+    async def _openapi(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.openapi, content_type="application/json")
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        if self.api.principal(request) is None:
+            return error(401, "a viewer or supervisor token is needed (Authorization: Bearer)")
+        update = self.broadcaster.update
+        if update is None:
+            return error(503, "the floor has not been read yet")
+        from acd.web.metrics import CONTENT_TYPE, render  # prometheus_client: only when asked
+
+        return web.Response(body=render(update.snapshot, self.site),
+                            headers={"Content-Type": CONTENT_TYPE})
+
+
+@web.middleware
+async def _errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every error as JSON with one line; never a traceback to the client."""
+    try:
+        return await handler(request)
+    except web.HTTPException as e:
+        if e.content_type == "application/json" or e.status < 400:
+            raise
+        return error(e.status, e.reason)
+    except (asyncio.CancelledError, ConnectionError):
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error(500, "the server failed on this request; it is logged")
+
+
+async def _headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(SECURITY_HEADERS)
+    if request.path.startswith("/api/") and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
