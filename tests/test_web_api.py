@@ -192,3 +192,20 @@ def test_a_browser_session_cookie_replaces_the_token() -> None:
                 assert r.status == 401
 
     run_virtual(main())
+
+
+def test_odd_requests_get_a_json_refusal_never_a_server_error() -> None:
+    async def main() -> None:
+        async with served(SITE) as board, board.client(SUPERVISOR) as kim:
+            async with kim.get("/api/nothing") as r:
+                assert (r.status, r.content_type) == (404, "application/json")
+                assert (await r.json())["error"]
+            async with kim.post("/api/surge", data=b'{"stage": 1}', headers={
+                "Content-Type": "application/json", "Content-Encoding": "gzip",
+            }) as r:  # declared gzip, but not: the body cannot be read
+                assert r.status == 400, await r.text()
+            async with kim.post("/api/surge", json={"stage": 0.0}) as r:
+                assert r.status == 200  # 0.0 is the whole number 0, as JSON Schema says
+            assert board.floor.engine.stage_pinned == 0
+
+    run_virtual(main())

@@ -280,7 +280,9 @@ async def _body(request: web.Request, kind: type) -> Any:
     except web.HTTPException:
         raise  # e.g. 413: a body over MAX_BODY
     except (aiohttp.web.RequestPayloadError, aiohttp.ClientPayloadError) as e:
-        return error(400, f"the body could not be read ({e})")
+        refusal = error(400, f"the body could not be read ({e})")
+        refusal.force_close()  # the rest of the body cannot be read either: end here
+        return refusal
     try:
         value = _whole_numbers(msgspec.json.decode(raw or b"{}"))
     except msgspec.DecodeError as e:

@@ -27,6 +27,10 @@ from acd.web.stream import Broadcaster
 log = logging.getLogger("acd.web")
 
 STATIC = Path(__file__).parent / "static"
+PAGE_FILES = frozenset(
+    p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*") if p.is_file()
+) if STATIC.is_dir() else frozenset()
+"""The page's files, as served (`vendor/uPlot.min.css`, `app.js`, ...)."""
 MAX_BODY = 64 * 1024
 """No action needs more; a bigger body is refused (413) before it is read."""
 SECURITY_HEADERS = {
@@ -57,8 +61,7 @@ class Web:
         app.router.add_get("/metrics", self._metrics)
         app.add_routes(self.api.routes())
         app.router.add_get("/", self._index)
-        if STATIC.is_dir():
-            app.router.add_static("/", STATIC, follow_symlinks=False)
+        app.router.add_get(r"/{path:[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)?}", self._static)
         app.on_response_prepare.append(_headers)
         return app
 
@@ -90,6 +93,13 @@ class Web:
         if not index.is_file():
             return error(404, "the wallboard page is not installed")
         return web.FileResponse(index)
+
+    async def _static(self, request: web.Request) -> web.StreamResponse:
+        """The page's own files, and only them (a name not among them: 404, as JSON)."""
+        path = request.match_info["path"]
+        if path not in PAGE_FILES:
+            return error(404, f"no {request.path} here")
+        return web.FileResponse(STATIC / path)
 
     async def _openapi(self, request: web.Request) -> web.Response:
         return web.Response(body=self.openapi, content_type="application/json")
