@@ -334,6 +334,31 @@ def test_a_wrong_token_shows_an_error_and_no_data(chromium: Chromium) -> None:
     chromium.run(main())
 
 
+def test_the_demo_link_logs_in_and_every_label_is_in_both_languages(chromium: Chromium) -> None:
+    """`acd demo` prints the page's address with the supervisor's token in its #fragment:
+    the page logs in with it and drops it from the address bar. Every label the page
+    has in English it has in Korean too (a missing one would show its key)."""
+
+    async def main() -> None:
+        floor = Floor(SITE)
+        floor.login("a1")
+        async with serving(floor) as board, chromium.page() as page:
+            await page.goto(f"{board.url}#token={SUPERVISOR}")
+            await expect(page.get_by_test_id("waiting-gen")).to_be_visible(timeout=WAIT)
+            await expect(page.get_by_test_id("role")).to_have_text("Supervisor")
+            assert "token" not in page.url
+            missing = await page.evaluate(
+                """async () => {
+                    const { STRINGS } = await import("/i18n.js");
+                    const en = Object.keys(STRINGS.en), ko = Object.keys(STRINGS.ko);
+                    return [en.filter((k) => !ko.includes(k)), ko.filter((k) => !en.includes(k))];
+                }"""
+            )
+            assert missing == [[], []]
+
+    chromium.run(main())
+
+
 def test_the_supervisor_view_on_a_1080p_screen(chromium: Chromium, tmp_path: Path) -> None:
     """The whole supervisor view at 1920x1080, with a busy floor; saved as a PNG (to
     ACD_SCREENSHOT_DIR when set) for a person to look at."""

@@ -391,7 +391,7 @@ function renderAlerts(u) {
     const newCount = alerts.length;
     const oldCount = V.alertsKey ? V.alertsKey.split("|").length - 1 : 0;
     V.alertsKey = key;
-    setText($("alerts-count"), t("alerts.count", { n: num(alerts.length) }));
+    setText($("alerts-count"), alerts.length === 1 ? t("alerts.count_one") : t("alerts.count", { n: num(alerts.length) }));
     const groups = $("alert-groups");
     groups.replaceChildren();
     V.alertEls = [];

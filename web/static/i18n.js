@@ -33,6 +33,7 @@ export const STRINGS = {
     "login.unreachable": "The server could not be reached",
 
     "alerts.count": "{n} alerts",
+    "alerts.count_one": "1 alert",
     "alerts.more": "+{n} more",
     "alert.service_level": "{subject} {value} (target {threshold})",
     "alert.longest_wait": "{subject}: waiting {value} (limit {threshold})",
@@ -229,6 +230,7 @@ export const STRINGS = {
     "login.unreachable": "서버에 연결할 수 없습니다",
 
     "alerts.count": "경보 {n}건",
+    "alerts.count_one": "경보 1건",
     "alerts.more": "외 {n}건",
     "alert.service_level": "{subject} {value} (목표 {threshold})",
     "alert.longest_wait": "{subject}: {value} 대기 중 (기준 {threshold})",
