@@ -366,6 +366,30 @@ class AriClient:
             params["timeout"] = str(max(1, round(timeout)))
         await self.request("POST", f"/channels/{channel_id}/dial", params)
 
+    async def snoop(
+        self,
+        channel_id: str,
+        *,
+        snoop_id: str,
+        app_args: list[str],
+        spy: str = "both",
+        whisper: str = "none",
+    ) -> models.Channel:
+        """Spy on (and whisper into) `channel_id` through a new `Snoop/...` channel with
+        id `snoop_id`, which enters this application (StasisStart with `app_args`).
+        Directions are the channel's: `in` what it sends, `out` what it is sent (so
+        `whisper=out` is heard by that channel's own phone; res/res_stasis_snoop.c maps
+        out to AST_AUDIOHOOK_DIRECTION_WRITE, as app_chanspy's whisper mode writes).
+        404: the channel is gone; 400: bad directions."""
+        params = {
+            "spy": spy,
+            "whisper": whisper,
+            "app": self.app,
+            "appArgs": ",".join(app_args),
+            "snoopId": snoop_id,
+        }
+        return await self._decode(_CHANNEL, "POST", f"/channels/{channel_id}/snoop", params)
+
     async def get_variable(self, channel_id: str, name: str) -> str:
         var = await self._decode(
             _VARIABLE, "GET", f"/channels/{channel_id}/variable", {"variable": name}

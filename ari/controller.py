@@ -13,7 +13,13 @@ The engine decides; the controller only translates, in both directions:
   17 busy: transcript 04); after it, a hang-up (see `ari.legs.end_event`);
 - an agent's call to a feature code (`Stasis(acd,login)`, `logout`, `pause`,
   `unpause`, `ready`) logs them in and so on; the agent is known by the endpoint;
-- an agent's keys `live.abusive_dtmf` during a conversation flag the caller as abusive.
+- an agent's keys `live.abusive_dtmf` during a conversation flag the caller as abusive;
+- a supervisor (`Supervise`) is rung on a leg `supervisor,<call>`; on answer, to listen
+  or whisper, the agent's leg is snooped (`POST /channels/{id}/snoop`, spy both,
+  whisper out: what the agent's phone is sent) into a snoop channel `snoop,<call>`,
+  and the two are bridged in a spy bridge; to barge, the supervisor joins the call's
+  talk bridge. Neither leg is ever news for the engine: when either the supervisor or
+  the conversation ends, the rest is hung up and the spy bridge destroyed.
 
 Commands run as REST calls in the order the engine gave them for each call (one
 lane per call), concurrently across calls. A REST failure becomes an engine event:
@@ -44,10 +50,13 @@ from acd.ari.client import AriClient, AriError
 from acd.ari.clock import Clock
 from acd.ari.legs import (
     HOLD_PREFIX,
+    SPY_PREFIX,
+    SUPERVISION_KINDS,
     TALK_PREFIX,
     CallLegs,
     Leg,
     LegKind,
+    Supervision,
     end_event,
     endpoint_of,
     leg_id,
@@ -77,6 +86,9 @@ HANDED_BACK_STATES = frozenset(
 )
 """Calls whose callers are told and handed back on shutdown (the others are talking,
 hearing a last prompt, or have no line up)."""
+
+SUPERVISOR_RING_SECONDS = 30.0
+"""How long a supervisor's phone rings before the supervision is given up."""
 
 
 class Lanes:
@@ -206,6 +218,8 @@ class Controller:
         self._answered_at: dict[str, float] = {}
         self._kept_bridges: set[str] = set()
         """Agents' own talk bridges known to exist in Asterisk."""
+        self.supervisions: dict[str, Supervision] = {}
+        """Supervisors on calls, by the channel id of the supervisor's leg."""
         self._spawn = spawn
 
     # ------------------------------------------------------------------ the engine
@@ -375,6 +389,9 @@ class Controller:
         call = self.calls.get(leg.call_id)
         if call is None:
             return
+        if leg.kind in SUPERVISION_KINDS:
+            self._supervision_up(call, leg)
+            return
         if len(self.stats.bridge_ms) < FIRST_COMMAND_SAMPLES:
             self._answered_at[leg.channel_id] = time.perf_counter()
         if leg.kind == "agent":
@@ -447,8 +464,14 @@ class Controller:
         if leg.kind == "feature" or call is None:
             self.legs.pop(leg.channel_id, None)
             return
+        self._supervision_gone(call, leg)
         event = end_event(leg, call)
-        if leg.bridge.startswith(TALK_PREFIX) and call.talk_bridge == leg.bridge:
+        if (
+            leg.bridge.startswith(TALK_PREFIX)
+            and call.talk_bridge == leg.bridge
+            # A barging supervisor leaving an agent's kept bridge ends no conversation.
+            and not (leg.kind == "supervisor" and leg.bridge in self._kept_bridges)
+        ):
             self._release_talk_bridge(call)
         if event is not None:
             self.feed(event)
@@ -831,6 +854,144 @@ class Controller:
 
         self.lanes.submit(call.call_id, hang_up)
 
+    # ------------------------------------------------------------------ supervisors
+
+    def _do_supervise(self, c: cmd.Supervise) -> None:
+        """Ring the supervisor; the rest follows their answer (`_supervision_up`)."""
+        call = self.calls.get(c.call_id)
+        agent = self.legs.get(call.agent) if call is not None and call.agent else None
+        if call is None or agent is None or agent.gone or not agent.answered:
+            log.warning("supervise %s: the call has no agent leg in a conversation", c.call_id)
+            return
+        if c.mode == "barge" and not call.talk_bridge:
+            log.warning("barge into %s: the call is not bridged", c.call_id)
+            return
+        leg = self._new_leg(call, "supervisor", c.agent_id)
+        self.supervisions[leg.channel_id] = Supervision(
+            call_id=c.call_id, mode=c.mode, supervisor=leg.channel_id, agent_leg=agent.channel_id
+        )
+        variables = {"ACD_CALL": c.call_id, "ACD_AGENT": c.agent_id, "ACD_SUPERVISE": c.mode}
+        engine_call = self.engine.calls.get(c.call_id)
+        number = engine_call.caller if engine_call is not None else ""
+        self._originate(c, call, leg, c.endpoint, SUPERVISOR_RING_SECONDS, number, variables)
+
+    def _supervision_of(self, leg: Leg) -> Supervision | None:
+        if leg.kind == "supervisor":
+            return self.supervisions.get(leg.channel_id)
+        for sup in self.supervisions.values():
+            if sup.snoop == leg.channel_id:
+                return sup
+        return None
+
+    def _supervision_up(self, call: CallLegs, leg: Leg) -> None:
+        """A supervisor answered (barge: join the talk; else snoop the agent's leg), or
+        their snoop channel entered Stasis (bridge it with the supervisor)."""
+        sup = self._supervision_of(leg)
+        if sup is None:
+            self._release(leg.channel_id, call.call_id)  # its supervision already ended
+            return
+        if leg.kind == "snoop":
+            self._spy_bridge_add(sup, leg.channel_id)
+        elif sup.mode == "barge":
+            self._barge(call, sup, leg)
+        else:
+            self._snoop(call, sup, leg)
+
+    def _barge(self, call: CallLegs, sup: Supervision, leg: Leg) -> None:
+        bridge = call.talk_bridge
+
+        async def join() -> None:
+            if leg.gone or sup.supervisor not in self.supervisions:
+                return
+            if not bridge:
+                log.warning("barge into %s: the conversation is over", call.call_id)
+                self._end_supervision(sup)
+                return
+            try:
+                await self.ari.add_channels(bridge, [leg.channel_id])
+                leg.bridge = bridge
+            except AriError as err:
+                self._supervision_failed(sup, err)
+
+        self.lanes.submit(call.call_id, join)
+
+    def _snoop(self, call: CallLegs, sup: Supervision, leg: Leg) -> None:
+        agent = self.legs.get(sup.agent_leg)
+        if agent is None or agent.gone:
+            self._end_supervision(sup)
+            return
+        snoop = self._new_leg(call, "snoop", agent.agent_id)
+        snoop.dialling = True
+        sup.snoop = snoop.channel_id
+        sup.bridge = f"{SPY_PREFIX}{self._unique()}"
+        whisper = "out" if sup.mode == "whisper" else "none"
+
+        async def start() -> None:
+            if sup.supervisor not in self.supervisions:
+                snoop.dialling = False
+                snoop.released = True
+                self._gone(snoop)
+                return
+            try:
+                await self.ari.create_bridge(sup.bridge, "mixing", name=sup.bridge)
+                await self.ari.add_channels(sup.bridge, [leg.channel_id])
+                leg.bridge = sup.bridge
+                # The snoop's StasisStart (its "answer") adds it to the bridge.
+                await self.ari.snoop(
+                    agent.channel_id, snoop_id=snoop.channel_id, spy="both", whisper=whisper,
+                    app_args=["snoop", call.call_id],
+                )
+            except AriError as err:
+                self._supervision_failed(sup, err)
+                if err.status != 0:  # no snoop channel was made: none will end
+                    self._gone(snoop)
+            finally:
+                snoop.dialling = False
+
+        self.lanes.submit(call.call_id, start)
+
+    def _spy_bridge_add(self, sup: Supervision, channel: str) -> None:
+        async def add() -> None:
+            leg = self.legs.get(channel)
+            if leg is None or leg.gone or sup.supervisor not in self.supervisions:
+                return
+            try:
+                await self.ari.add_channels(sup.bridge, [channel])
+                leg.bridge = sup.bridge
+            except AriError as err:
+                self._supervision_failed(sup, err)
+
+        self.lanes.submit(sup.call_id, add)
+
+    def _supervision_failed(self, sup: Supervision, err: AriError) -> None:
+        """A REST call of a supervision failed: logged, and the supervision ends (the
+        conversation itself is untouched)."""
+        self.stats.rest_failures += 1
+        log.warning("supervision (%s) of call %s failed: %s", sup.mode, sup.call_id, err)
+        self._end_supervision(sup)
+
+    def _supervision_gone(self, call: CallLegs, leg: Leg) -> None:
+        """A leg of a call ended: a supervisor or a snoop ends its supervision; an
+        answered party of the conversation ends every supervision of the call."""
+        if leg.kind in SUPERVISION_KINDS:
+            sup = self._supervision_of(leg)
+            if sup is not None:
+                self._end_supervision(sup)
+        elif leg.answered:
+            for sup in [s for s in self.supervisions.values() if s.call_id == call.call_id]:
+                self._end_supervision(sup)
+
+    def _end_supervision(self, sup: Supervision) -> None:
+        """Hang up the supervisor's leg and the snoop channel, destroy the spy bridge."""
+        if self.supervisions.pop(sup.supervisor, None) is None:
+            return
+        for channel in (sup.supervisor, sup.snoop):
+            if channel:
+                self._release(channel, sup.call_id)
+        if sup.bridge:
+            bridge = sup.bridge
+            self.lanes.submit(sup.call_id, lambda: self._quietly(self.ari.destroy_bridge(bridge)))
+
     def _do_outcome(self, c: cmd.CallOutcome) -> None:
         self.stats.outcomes[c.outcome] = self.stats.outcomes.get(c.outcome, 0) + 1
         log.debug("call %s: %s (queue %s)", c.call_id, c.outcome, c.queue)
@@ -895,7 +1056,8 @@ class Controller:
                 self._gone(leg)
                 continue
             leg.bridge = members.get(leg.channel_id, "")
-            if not leg.answered and found.state == "Up" and leg.kind != "feature":
+            # A snoop channel is Up from birth: its StasisStart is its "answer".
+            if not leg.answered and found.state == "Up" and leg.kind not in ("feature", "snoop"):
                 self.stats.reconciled_answered += 1
                 self._answered(leg)
         for call in list(self.engine.calls.values()):
@@ -948,8 +1110,9 @@ class Controller:
                 self._adopt_stranger(ch)
                 return
             kind, call_id, agent_id = parsed
-            if call_id not in self.engine.calls:
-                # Our leg, for a call that is over: nobody needs it any more.
+            if call_id not in self.engine.calls or kind in SUPERVISION_KINDS:
+                # Our leg, for a call that is over, or a supervision a predecessor
+                # started (its session is not known here): nobody needs it any more.
                 self.stats.stray_events += 1
                 self._spawn(self._quietly(self.ari.hangup(ch.id)))
                 return
@@ -1163,6 +1326,7 @@ class Controller:
         cmd.CancelVendor: _do_cancel_vendor,
         cmd.DialCallback: _do_dial_callback,
         cmd.SendLink: _do_send_link,
+        cmd.Supervise: _do_supervise,
         cmd.HangupCaller: _do_hangup_caller,
         cmd.CallOutcome: _do_outcome,
     }

@@ -18,11 +18,17 @@ from typing import Literal, get_args
 
 from acd.engine import events as ev
 
-LegKind = Literal["caller", "agent", "vendor", "callback", "feature"]
+LegKind = Literal["caller", "agent", "vendor", "callback", "feature", "supervisor", "snoop"]
+
+SUPERVISION_KINDS = frozenset({"supervisor", "snoop"})
+"""A supervisor's phone and the snoop channel on an agent's leg: their ends are no
+news for the engine (see `Supervision`)."""
 
 HOLD_PREFIX = "acd-hold-"
 """Holding bridges are named after their queue: `acd-hold-<queue>`."""
 TALK_PREFIX = "acd-talk-"
+SPY_PREFIX = "acd-spy-"
+"""The mixing bridge of a supervisor listening or whispering: their leg and the snoop."""
 
 
 @dataclass(slots=True)
@@ -62,6 +68,23 @@ class CallLegs:
     """Every channel id this call ever had."""
 
 
+@dataclass(slots=True)
+class Supervision:
+    """A supervisor on a call (the engine's `Supervise`): their phone's leg and, to
+    listen or whisper, a snoop channel on the agent's leg, both in a bridge of their
+    own; to barge, their leg joins the call's talk bridge. Ends with either side."""
+
+    call_id: str
+    mode: str
+    supervisor: str
+    """Channel id of the supervisor's leg."""
+    agent_leg: str
+    """The agent's leg it was asked for (the one snooped on)."""
+    snoop: str = ""
+    bridge: str = ""
+    """The spy bridge (listen, whisper) once asked for."""
+
+
 MISS_CAUSES: dict[int, ev.MissCause] = {
     17: "busy",  # USER_BUSY: SIP 486
     18: "no_answer",  # NO_USER_RESPONSE
@@ -88,9 +111,10 @@ def end_event(leg: Leg, call: CallLegs | None) -> ev.Event | None:
     - a ringing agent, vendor or callback leg that the engine did not cancel: a miss or
       failure, with the cause Asterisk gave (17 busy, 19 no answer, ...);
     - an answered agent or vendor leg the engine did not hang up: they hung up;
-    - an answered callback leg: the called-back caller hung up.
+    - an answered callback leg: the called-back caller hung up;
+    - a supervisor's leg or a snoop channel: nothing (the controller ends the rest).
     """
-    if leg.kind == "feature" or leg.released or call is None:
+    if leg.kind == "feature" or leg.kind in SUPERVISION_KINDS or leg.released or call is None:
         return None
     cid = call.call_id
     if leg.kind == "caller":

@@ -126,6 +126,18 @@ class SendLink(_Command, frozen=True):
     link: str
 
 
+class Supervise(_Command, frozen=True):
+    """Ring the supervisor's `endpoint` and, on answer, let them listen to the agent's
+    leg, whisper to the agent, or join the call's conversation (`mode`). The engine
+    keeps no state for it: the PBX side ends it when either the supervisor or the
+    conversation ends."""
+
+    call_id: str
+    agent_id: str
+    endpoint: str
+    mode: Literal["listen", "whisper", "barge"]
+
+
 HangupReason = Literal["normal", "busy", "congestion", "no_answer"]
 
 
@@ -175,6 +187,7 @@ Command = (
     | CancelVendor
     | DialCallback
     | SendLink
+    | Supervise
     | HangupCaller
     | CallOutcome
 )

@@ -28,7 +28,8 @@ sharing the state declared once in `engine.base`:
 - `engine.overflow`: vendor overflow;
 - `engine.callbacks`: callbacks;
 - `engine.agent_states`: agents' state moves and their own requests;
-- `engine.pools`: pool sizes, surge stages, supervisors' changes.
+- `engine.pools`: pool sizes, surge stages, supervisors' changes and their
+  listening, whispering and barging in on calls.
 """
 
 from __future__ import annotations
@@ -169,6 +170,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
             ev.SetAgentSkill: self._on_set_skill,
             ev.MoveAgent: self._on_move_agent,
             ev.SetAnnouncement: self._on_set_announcement,
+            ev.SuperviseCall: self._on_supervise,
             ev.TimerFired: lambda e: None,
         }
         calls, agents = self.calls, self.agents

@@ -181,6 +181,20 @@ class SetAnnouncement(_Event, frozen=True):
     queues: list[str] = []
 
 
+SuperviseMode = Literal["listen", "whisper", "barge"]
+"""`listen`: the supervisor hears both sides, nobody hears them; `whisper`: only the
+agent hears them (coaching); `barge`: they join the conversation."""
+
+
+class SuperviseCall(_Event, frozen=True):
+    """A supervisor asks to listen to, whisper to or barge into a call in conversation
+    with an agent; their own phone (`endpoint`, e.g. `PJSIP/sup01`) is rung."""
+
+    call_id: str
+    endpoint: str
+    mode: SuperviseMode
+
+
 # --- the clock and the PBX ---------------------------------------------------------
 
 
@@ -213,6 +227,7 @@ Event = (
     | SetAgentSkill
     | MoveAgent
     | SetAnnouncement
+    | SuperviseCall
     | TimerFired
 )
 

@@ -6,13 +6,15 @@ latest logged in go on standby first (after their call), the earliest on standby
 back first. The surge stage follows the inbound rate (or is pinned by a supervisor);
 a new stage may change pool sizes and qualify waiting callers for overflow. The
 supervisor also changes agents' skills and pools, the distancing level, and the
-announcement played to callers joining a queue.
+announcement played to callers joining a queue, and may listen to, whisper to or barge
+into a call in conversation with an agent (a `Supervise` command; no state is kept).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from acd.engine import commands as cmd
 from acd.engine import events as ev
 from acd.engine import facts as fact
 from acd.engine.base import EngineBase
@@ -237,3 +239,18 @@ class Pools(EngineBase):
             return
         self.announcement = list(e.media)
         self.announcement_queues = frozenset(e.queues)
+
+    def _on_supervise(self, e: ev.SuperviseCall) -> None:
+        call = self._call(e.call_id, "supervision")
+        if call is None:
+            return
+        # Only a conversation the caller and the agent are both in (not the
+        # pre-connect notice, not an abusive caller's warning): there is a talk to hear.
+        if call.state is not C.CONNECTED or not call.agent_id:
+            self._anomaly("supervision of a call not in a conversation with an agent")
+            return
+        self._emit(
+            cmd.Supervise(
+                call_id=call.id, agent_id=call.agent_id, endpoint=e.endpoint, mode=e.mode
+            )
+        )

@@ -308,3 +308,49 @@ def test_at_shutdown_a_waiting_caller_is_told_and_handed_to_the_dialplan(lab: La
     assert played.index("custom/acd-service-moving") < played.index("vm-goodbye")
     lab.until_no_channels()
     assert lab.bridges() == []
+
+
+def test_a_snoop_on_a_live_call_enters_stasis_as_a_snoop_channel(lab: Lab) -> None:
+    """What the controller's listen and whisper count on (ari/controller.py): POST
+    /channels/{id}/snoop with a snoopId answers the new channel, which enters the
+    application (StasisStart with the appArgs) as `Snoop/<uniqueid>-...`, and ends by
+    itself (StasisEnd) when the channel it spies on hangs up."""
+
+    async def scenario() -> None:
+        async with AriClient(lab.asterisk.ari_url, USER, PASSWORD, app="acd") as client:
+            started: asyncio.Queue[models.StasisStart] = asyncio.Queue()
+            ended: asyncio.Queue[str] = asyncio.Queue()
+
+            async def listen() -> None:
+                async for event in client.events():
+                    if isinstance(event, models.StasisStart):
+                        await started.put(event)
+                    elif isinstance(event, models.StasisEnd):
+                        await ended.put(event.channel.id)
+
+            listener = asyncio.create_task(listen())
+            await asyncio.get_running_loop().run_in_executor(
+                None, until, lab.app_registered, "the test's ARI application registered"
+            )
+            # The caller hangs up by itself a few seconds after the answer: a BYE from
+            # Asterisk that early could reach SIPp before its scenario waits for one.
+            caller = lab.call(patience=5.0)
+            channel = (await asyncio.wait_for(started.get(), 30)).channel.id
+            await client.answer(channel)
+            snoop = await client.snoop(
+                channel, snoop_id="acd-snoop-test", spy="both", whisper="out",
+                app_args=["snoop", channel],
+            )
+            assert snoop.id == "acd-snoop-test" and snoop.name.startswith(f"Snoop/{channel}-")
+            entered = await asyncio.wait_for(started.get(), 30)
+            assert entered.channel.id == "acd-snoop-test"
+            assert list(entered.args) == ["snoop", channel]
+            with pytest.raises(AriError) as missing:
+                await client.snoop("no-such-channel", snoop_id="x", app_args=[])
+            assert missing.value.status == 404
+            gone = {await asyncio.wait_for(ended.get(), 30) for _ in range(2)}
+            assert gone == {channel, "acd-snoop-test"}
+            listener.cancel()
+            caller.wait_for("1 hung up")
+
+    asyncio.run(scenario())

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Page, expect
 
+from acd.engine import commands as cmd
 from acd.engine.states import AgentState
 from acd.store.memory import MemoryStore
 from acd.web.app import Web
@@ -230,6 +231,34 @@ def test_a_supervisor_pauses_an_agent_from_the_page(chromium: Chromium) -> None:
 
             (entry,) = await read_audit(board.store, 10)
             assert (entry.who, entry.role, entry.ok) == ("kim", "supervisor", True)
+
+    chromium.run(main())
+
+
+def test_a_supervisor_listens_in_on_an_agents_call_from_the_page(chromium: Chromium) -> None:
+    """The agent's dialog offers listen / whisper / barge while the agent is on a call:
+    the engine is asked to ring the supervisor's own phone into that call."""
+
+    async def main() -> None:
+        floor = Floor(SITE)
+        floor.login("a1")
+        floor.call("c1")
+        floor.answer("a1", "c1")
+        async with serving(floor) as board, chromium.page() as page:
+            await sign_in(page, board, SUPERVISOR)
+            await expect(page.get_by_test_id("state-a1")).to_have_attribute(
+                "data-state", "on_call", timeout=WAIT)
+            await page.get_by_test_id("manage-a1").click()
+            await page.get_by_test_id("dlg-supervise-endpoint").fill("PJSIP/supervisor1")
+            async with page.expect_response(lambda r: r.url.endswith("/api/calls/c1/whisper")
+                                            ) as answer:
+                await page.get_by_test_id("dlg-whisper").click()
+            response = await answer.value
+            assert response.status == 200, await response.text()
+            (asked,) = floor.commands(cmd.Supervise, "c1")
+            assert (asked.agent_id, asked.endpoint, asked.mode) == (
+                "a1", "PJSIP/supervisor1", "whisper")
+            await expect(page.get_by_test_id("toast")).to_have_attribute("data-ok", "true")
 
     chromium.run(main())
 

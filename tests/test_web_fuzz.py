@@ -84,7 +84,11 @@ SITE = site_from_yaml("""
       - {id: h2, endpoint: PJSIP/h2, pool: home, skills: [{skill: gen, level: 2}]}
 """)
 
-KNOWN_PATH = {"agent": ["a1", "a2", "a3", "a4", "h1", "h2"], "queue": ["gen", "vip"]}
+KNOWN_PATH = {
+    "agent": ["a1", "a2", "a3", "a4", "h1", "h2"],
+    "queue": ["gen", "vip"],
+    "call": ["c1", "c2", "c3", "c4"],  # c1, c2 in conversation; c3, c4 waiting
+}
 """Names the site knows. Random strings alone would only ever be answered 404 (or 422)."""
 KNOWN_BODY = {"pool": ["floor", "home"], "skill": ["gen", "vip"], "token": [SUPERVISOR, VIEWER]}
 

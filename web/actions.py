@@ -4,8 +4,8 @@ Each action becomes one engine event (`acd.engine.events`), handed to the engine
 way every other event is (the live controller's `feed`: journaled, replayable). The
 engine itself decides whether the event means something in the agent's state: an
 event it refuses is counted as an anomaly, and that refusal is the action's answer
-(409, with the engine's own words). Unknown agents and queues are refused before the
-engine sees them (404), as are body values that name nothing in the configuration
+(409, with the engine's own words). Unknown agents, queues and calls are refused before
+the engine sees them (404), as are body values that name nothing in the configuration
 (422, naming the field).
 """
 
@@ -24,6 +24,9 @@ Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[^\
 Media = Annotated[str, msgspec.Meta(pattern=r"^(sound|recording|tone|digits|number):[!-~]{1,200}$")]
 """An Asterisk media URI of printable ASCII (the same class in Python's and JSON Schema's
 regular expressions, which disagree on what `\\s` is)."""
+Endpoint = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,19}/[!-~]{1,100}$")]
+"""An Asterisk endpoint `TECH/resource` (`PJSIP/sup01`, `PJSIP/+8210...@pstn`), as ARI's
+originate takes it."""
 
 
 # --- request bodies (the API's JSON; their JSON Schemas go into the OpenAPI document) ----
@@ -50,6 +53,11 @@ class SkillBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class StageBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     stage: Annotated[int, msgspec.Meta(ge=0, le=100)] | None
     """The stage to pin, or null to hand it back to the automatic rule."""
+
+
+class SuperviseBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    endpoint: Endpoint
+    """The supervisor's own phone, rung for the call (`PJSIP/sup01`)."""
 
 
 class AnnouncementBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -97,7 +105,13 @@ class Announce(_Action, frozen=True):
     media: list[str]
 
 
-Action = Pause | Unpause | LogOff | MovePool | SetSkill | PinStage | Announce
+class Supervise(_Action, frozen=True):
+    call: str
+    endpoint: str
+    mode: ev.SuperviseMode
+
+
+Action = Pause | Unpause | LogOff | MovePool | SetSkill | PinStage | Announce | Supervise
 
 
 class Result(msgspec.Struct, frozen=True, kw_only=True):
@@ -133,6 +147,8 @@ def _refuse(engine: Engine, action: Action) -> Result | None:
     agent = getattr(action, "agent", None)
     if agent is not None and agent not in engine.agents:
         return Result(ok=False, status=404, message=f"no agent {agent!r} at this site")
+    if isinstance(action, Supervise) and action.call not in engine.calls:
+        return Result(ok=False, status=404, message=f"no call {action.call!r} at this site")
     if isinstance(action, Announce) and action.queue not in engine.queues:
         return Result(ok=False, status=404, message=f"no queue {action.queue!r} at this site")
     if isinstance(action, MovePool) and action.pool not in config.pools:
@@ -181,6 +197,8 @@ def _event(engine: Engine, action: Action) -> ev.Event:
             return ev.SetAgentSkill(agent_id=agent, skill=skill, level=level)
         case PinStage(stage=stage):
             return ev.SetSurgeStage(stage=stage)
+        case Supervise(call=call, endpoint=endpoint, mode=mode):
+            return ev.SuperviseCall(call_id=call, endpoint=endpoint, mode=mode)
         case Announce(queue=queue, media=media):
             queues = _announced(engine)
             if media:
@@ -209,6 +227,8 @@ def _what(action: Action) -> str:
             return f"set agent {agent}'s skill {skill} to {level if level is not None else 'none'}"
         case PinStage(stage=stage):
             return "release the surge stage" if stage is None else f"pin surge stage {stage}"
+        case Supervise(call=call, endpoint=endpoint, mode=mode):
+            return f"{mode} on call {call} from {endpoint}"
         case Announce(queue=queue, media=media):
             return (f"start the announcement in {queue}" if media
                     else f"stop the announcement in {queue}")
@@ -220,6 +240,8 @@ def _done(engine: Engine, action: Action) -> str:
     if isinstance(action, PinStage):
         return f"surge stage {engine.stage}" + (" (pinned)" if engine.stage_pinned is not None
                                                 else " (automatic)")
+    if isinstance(action, Supervise):
+        return f"{_what(action)}: ringing {action.endpoint}"
     agent_id = getattr(action, "agent", None)
     if agent_id is None:
         return f"{_what(action)}: done"

@@ -20,6 +20,7 @@ import aiohttp
 import msgspec
 from aiohttp import web
 
+from acd.engine.events import SuperviseMode
 from acd.engine.snapshot import AgentView, IntervalView, QueueView
 from acd.store.records import CallView
 from acd.web import actions as act
@@ -102,6 +103,15 @@ ROUTES: list[Route] = [
     Route("POST", "/api/queues/{queue}/announcement", "announce", "supervisor",
           "Start (media) or stop ([]) the emergency announcement of a queue",
           body=act.AnnouncementBody, answer=act.Result),
+    Route("POST", "/api/calls/{call}/listen", "listen", "supervisor",
+          "Ring the supervisor's phone to hear both sides of a call with an agent "
+          "(nobody hears them)", body=act.SuperviseBody, answer=act.Result),
+    Route("POST", "/api/calls/{call}/whisper", "whisper", "supervisor",
+          "Ring the supervisor's phone to hear a call and speak to the agent alone "
+          "(coaching)", body=act.SuperviseBody, answer=act.Result),
+    Route("POST", "/api/calls/{call}/barge", "barge", "supervisor",
+          "Ring the supervisor's phone to join a call's conversation (everyone hears "
+          "everyone)", body=act.SuperviseBody, answer=act.Result),
 ]
 
 
@@ -269,6 +279,22 @@ class Api:
     async def announce(self, request: web.Request, body: act.AnnouncementBody) -> web.Response:
         return await self._act(request, act.Announce(queue=request.match_info["queue"],
                                                      media=list(body.media)))
+
+
+    async def listen(self, request: web.Request, body: act.SuperviseBody) -> web.Response:
+        return await self._supervise(request, body, "listen")
+
+    async def whisper(self, request: web.Request, body: act.SuperviseBody) -> web.Response:
+        return await self._supervise(request, body, "whisper")
+
+    async def barge(self, request: web.Request, body: act.SuperviseBody) -> web.Response:
+        return await self._supervise(request, body, "barge")
+
+    async def _supervise(
+        self, request: web.Request, body: act.SuperviseBody, mode: SuperviseMode
+    ) -> web.Response:
+        return await self._act(request, act.Supervise(
+            call=request.match_info["call"], endpoint=body.endpoint, mode=mode))
 
 
 async def _body(request: web.Request, kind: type) -> Any:

@@ -325,6 +325,79 @@ class Asterisk(AsteriskCore):
         self._emit(models.StasisStart, args=chan.stasis_args, channel=chan.snapshot())
         return snapshot
 
+    def snoop(
+        self,
+        channel_id: str,
+        *,
+        spy: str | None,
+        whisper: str | None,
+        app: str | None,
+        app_args: str | None,
+        snoop_id: str | None,
+    ) -> models.Channel:
+        """POST /channels/{id}/snoop (res/ari/resource_channels.c, res_stasis_snoop.c):
+        a channel `Snoop/<spyee uniqueid>-<8 hex>`, Up, with no caller id, enters
+        Stasis(app,appArgs) from its own thread: StasisStart on the next loop turn,
+        StasisEnd when it ends (not subscribed past it, like a dialplan channel). It
+        ends by itself when the channel it spies on does. Answers the snapshot at
+        creation (before Stasis)."""
+        directions = ("none", "both", "out", "in")
+        spy, whisper = spy or "none", whisper or "none"
+        if spy not in directions:
+            raise AriError(400, "Invalid direction specified for spy")
+        if whisper not in directions:
+            raise AriError(400, "Invalid direction specified for whisper")
+        if spy == "none" and whisper == "none":
+            raise AriError(400, "Direction must be specified for at least spy or whisper")
+        if not app:
+            raise AriError(400, "Application name is required")
+        spyee = self.channels.get(channel_id)
+        if spyee is None or not spyee.alive:
+            raise AriError(404, "Provided channel was not found")
+        if app != self.app:
+            # The virtual PBX serves one application; Asterisk's snoop thread would
+            # fail to enter an unregistered one and hang the channel up.
+            raise AriError(400, f"Stasis application {app} is not registered")
+        if snoop_id and snoop_id in self.channels:
+            raise AriError(500, "Snoop channel could not be created")
+        fields: dict[str, Any] = {"id": snoop_id} if snoop_id else {}
+        chan = self._new_channel(
+            **fields,
+            name=f"Snoop/{spyee.id}-{self._name_seq:08x}",
+            endpoint="",
+            resource="",
+            protocol_id="",
+            origin=Origin.SNOOP,
+            state="Up",
+            caller=("", ""),
+            connected=("", ""),
+            context="default",
+            exten="s",
+            priority=1,
+            app_name="",
+            app_data="",
+            stasis_args=app_args.split(",") if app_args else [],
+            spyee=spyee.id,
+            spy=spy,
+            whisper=whisper,
+        )
+        self._name_seq += 1
+        snapshot = chan.snapshot()
+
+        def enter() -> None:
+            if not chan.alive:
+                return
+            chan.app_name = "Stasis"
+            chan.app_data = ",".join([self.app, *chan.stasis_args])
+            if not self._app_active():
+                self._teardown(chan, cause=16, notify=False, dialplan_hangup=False)
+                return
+            chan.in_stasis = True
+            self._emit(models.StasisStart, args=chan.stasis_args, channel=chan.snapshot())
+
+        self._later(enter)
+        return snapshot
+
     def dial(self, channel_id: str, caller: str | None, timeout: float) -> None:
         """POST /channels/{id}/dial on a created channel (04, 05)."""
         chan = self.get_channel(channel_id)

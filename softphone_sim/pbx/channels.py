@@ -113,6 +113,7 @@ class Origin(Enum):
     INBOUND = "inbound"  # a call from a phone into the dialplan (Stasis(acd[,args]))
     ORIGINATE = "originate"  # POST /channels: an ast_dial leg, Stasis on answer
     CREATE = "create"  # POST /channels/create: in Stasis at once, dialled by /dial
+    SNOOP = "snoop"  # POST /channels/{id}/snoop: a Snoop/ channel, Up, into Stasis
 
 
 class DialPhase(Enum):
@@ -163,6 +164,9 @@ class Channel:
     pending_answer: bool = False  # the phone decided inside on_incoming
     pending_reject: int | None = None
     line: PbxLine | None = None  # the one Line its far end holds
+    spyee: str = ""  # a snoop channel: the id of the channel it spies on
+    spy: str = "none"  # a snoop channel's directions, as asked (none, both, out, in)
+    whisper: str = "none"
 
     def snapshot(self) -> models.Channel:
         return models.Channel(

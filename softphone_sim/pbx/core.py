@@ -13,6 +13,7 @@ import logging
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from acd.ari import models
@@ -219,6 +220,11 @@ class AsteriskCore(ABC):
             del self.channels[chan.id]
         if notify:
             self._tell(chan, lambda far, line: far.on_hangup(line, cause))
+        for snoop in [c for c in self.channels.values() if c.spyee == chan.id]:
+            # Its audiohooks are done: the snoop channel's next read fails and its
+            # thread hangs it up (res/res_stasis_snoop.c snoop_read), a moment later.
+            self._later(partial(self._teardown, snoop, cause=16, notify=False,
+                                dialplan_hangup=False))
 
     # ----------------------------------------------------------------------------------
     # Bridges

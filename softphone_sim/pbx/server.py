@@ -328,6 +328,8 @@ class AriServer:
         r.add_post("/ari/channels/{id}/play", self.play_channel)
         r.add_post("/ari/channels/{id}/play/{pid}", self.play_channel)
         r.add_post("/ari/channels/{id}/dial", self.dial)
+        r.add_post("/ari/channels/{id}/snoop", self.snoop)
+        r.add_post("/ari/channels/{id}/snoop/{sid}", self.snoop)
         r.add_post("/ari/channels/{id}/continue", self.continue_)
         r.add_get("/ari/channels/{id}/variable", self.get_variable)
         r.add_post("/ari/channels/{id}/variable", self.set_variable)
@@ -528,6 +530,22 @@ class AriServer:
             self._number(self._param(request, body, "timeout"), 0.0, "timeout"),
         )
         return _no_content()
+
+    async def snoop(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+
+        def p(name: str) -> str | None:
+            return self._param(request, body, name)
+
+        snapshot = self.ast.snoop(
+            request.match_info["id"],
+            spy=p("spy"),
+            whisper=p("whisper"),
+            app=p("app"),
+            app_args=p("appArgs"),
+            snoop_id=request.match_info.get("sid") or p("snoopId"),
+        )
+        return _json(snapshot)
 
     async def continue_(self, request: web.Request) -> web.Response:
         body = await self._body(request)

@@ -1038,16 +1038,32 @@ function buildDialog() {
     skillSelects.set(id, sel);
     skillRows.append(h("tr", {}, h("th", { scope: "row" }, name), h("td", {}, sel), h("td", {}, set)));
   }
+  // Listen, whisper or barge on the agent's call: the supervisor's own phone rings.
+  // Their endpoint is remembered in this browser (it is not a secret).
+  const phone = h("input", { type: "text", testid: "dlg-supervise-endpoint", placeholder: "PJSIP/supervisor1", "aria-label": t("act.supervise_phone"), maxlength: "80", value: localStorage.getItem("acd.supervisorPhone") || "" });
+  const supervise = (mode) => () => {
+    const endpoint = phone.value.trim();
+    if (!endpoint) return phone.focus();
+    localStorage.setItem("acd.supervisorPhone", endpoint);
+    const agent = currentDialogAgent();
+    if (!agent.call_id) return toast(`${t(`act.${mode}`)}: ${t("act.supervise_no_call")}`, false);
+    act(`/api/calls/${encodeURIComponent(agent.call_id)}/${mode}`, { endpoint }, `${t(`act.${mode}`)} · ${agentLabel(agent)}`);
+  };
+  const superviseRow = h("div", { class: "row" }, phone,
+    ...["listen", "whisper", "barge"].map((mode) => h("button", { type: "button", class: "btn", testid: `dlg-${mode}`, onclick: supervise(mode) }, t(`act.${mode}`))),
+  );
+  const superviseSection = h("section", {}, h("h3", {}, t("act.supervise")), superviseRow);
   dlg.replaceChildren(
     h("form", { method: "dialog", class: "dlg-body" },
       h("header", {}, title, h("button", { class: "btn subtle", testid: "dlg-close", value: "close", "aria-label": t("act.close") }, "×")),
       stateLine,
+      superviseSection,
       h("section", {}, h("h3", {}, t("act.pause_reason")), h("div", { class: "row" }, reason, other, pauseBtn, unpauseBtn, logoffBtn)),
       h("section", {}, h("h3", {}, t("act.move_to")), h("div", { class: "row" }, poolSel, moveBtn)),
       h("section", {}, h("h3", {}, t("act.skills")), h("table", { class: "skills" }, skillRows)),
     ),
   );
-  dialogParts = { title, stateLine, pauseBtn, unpauseBtn, logoffBtn };
+  dialogParts = { title, stateLine, pauseBtn, unpauseBtn, logoffBtn, superviseSection };
   renderDialog();
 }
 
@@ -1069,6 +1085,7 @@ function renderDialog() {
   p.pauseBtn.hidden = a.state === "paused" || a.state === "logged_out";
   p.unpauseBtn.hidden = a.state !== "paused";
   p.logoffBtn.hidden = a.state === "logged_out";
+  p.superviseSection.hidden = a.state !== "on_call" || !a.call_id;
   tickDialog();
 }
 
