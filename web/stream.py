@@ -7,6 +7,11 @@ yet, then waits for the next one; a page that writes slowly simply skips to the 
 when it is ready again (latest wins), so it holds back neither the producer nor the
 engine nor the other pages.
 
+The producer also wakes the pages: in slices of `SLICE`, yielding to the loop between
+slices, so a thousand pages' writes never hold the engine's loop in one block (routing
+events get in between slices); and it sends the heartbeat to every page of a quiet
+floor, so a page's handler waits on nothing but its own wake-up (no timer per page).
+
 Event ids are `<run>.<seq>`: `run` marks this server run, so after a server restart a
 browser's `Last-Event-ID` from the previous run never matches and it gets the latest
 at once; a reconnect within a run that already has the latest gets nothing twice.
@@ -31,6 +36,10 @@ from acd.web.update import StageInfo, Update
 HEARTBEAT = 15.0
 """Seconds between heartbeat events on a quiet stream: proxies keep it open, a page
 knows it is alive, and a dead client is noticed."""
+HEARTBEAT_MESSAGE = b"event: heartbeat\ndata: {}\n\n"
+SLICE = 50
+"""Pages woken per turn of the loop (benchmarks/wallboard.py: a page's write costs tens
+of microseconds, so a slice holds the loop a few milliseconds at most)."""
 RETRY_MS = 2000
 """How soon a browser reconnects after the stream drops (the SSE `retry:` field)."""
 
@@ -62,6 +71,9 @@ class Broadcaster:
             for s in sorted(site.surge.stages, key=lambda s: s.stage)
         ]
         self._fresh = asyncio.Event()
+        self._waiters: list[asyncio.Future[None]] = []
+        """One future per page waiting for the next message; resolved by `_wake`."""
+        self._beats = 0
         self.clients = 0
         self._stopping = False
 
@@ -69,6 +81,8 @@ class Broadcaster:
         """Poll the source and publish, until cancelled. `on_update` sees every new
         snapshot (e.g. the metrics)."""
         loop = asyncio.get_running_loop()
+        await self._wake()  # pages that came before the first poll
+        heartbeat_at = loop.time() + HEARTBEAT
         while True:
             started = loop.time()
             snapshot = await self.source.poll()
@@ -76,7 +90,22 @@ class Broadcaster:
                 self.publish(snapshot)
                 if on_update is not None:
                     on_update(snapshot)
+                heartbeat_at = started + HEARTBEAT
+                await self._wake()
+            elif started >= heartbeat_at:
+                self._beats += 1
+                heartbeat_at = started + HEARTBEAT
+                await self._wake()
             await asyncio.sleep(max(0.0, self.period - (loop.time() - started)))
+
+    async def _wake(self) -> None:
+        """Wake every waiting page, `SLICE` at a time, yielding to the loop in between."""
+        waiters, self._waiters = self._waiters, []
+        for i, waiter in enumerate(waiters, start=1):
+            if not waiter.done():
+                waiter.set_result(None)
+            if i % SLICE == 0:
+                await asyncio.sleep(0)
 
     def publish(self, snapshot: Snapshot) -> None:
         self._seq += 1
@@ -112,6 +141,10 @@ class Broadcaster:
         """Let every open stream end (server shutdown)."""
         self._stopping = True
         self._fresh.set()
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters = []
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
@@ -123,19 +156,23 @@ class Broadcaster:
         )
         await response.prepare(request)
         sent = request.headers.get("Last-Event-ID", "")
+        beats = self._beats
+        loop = asyncio.get_running_loop()
         self.clients += 1
         try:
             await response.write(f"retry: {RETRY_MS}\n\n".encode())
             while not self._stopping:
-                fresh = self._fresh
                 if self.event_id and self.event_id != sent:
                     sent = self.event_id
                     await response.write(self.message)
                     continue  # a newer one may have come while writing
-                try:
-                    await asyncio.wait_for(fresh.wait(), HEARTBEAT)
-                except TimeoutError:
-                    await response.write(b"event: heartbeat\ndata: {}\n\n")
+                if beats != self._beats:
+                    beats = self._beats
+                    await response.write(HEARTBEAT_MESSAGE)
+                    continue
+                waiter = loop.create_future()
+                self._waiters.append(waiter)
+                await waiter
         except (ConnectionResetError, ConnectionError):
             pass  # the page went away
         finally:
