@@ -105,6 +105,7 @@ async def demo(site: Any, curve: Any, args: argparse.Namespace, host: str, port:
     from acd.ari.client import AriClient
     from acd.ari.clock import Clock
     from acd.ari.controller import Controller
+    from acd.cli.web_options import serve_web
     from acd.engine import Engine
     from acd.softphone_sim.pbx import VirtualPbx
     from acd.softphone_sim.pbx.population import Population
@@ -152,15 +153,9 @@ async def demo(site: Any, curve: Any, args: argparse.Namespace, host: str, port:
                 print(f"playing {args.curve} from {args.start} for {args.minutes} minutes at "
                       f"{args.speed:g}x; Ctrl-C stops", flush=True)
 
-            async def serve() -> None:
-                try:
-                    await web.run(host, port, ready)
-                except OSError as e:
-                    failed.append(f"--listen {args.listen}: cannot listen there "
-                                  f"({e.strerror or e})")
-                    stop.set()
-
-            web_task = tg.create_task(serve())
+            web_task = tg.create_task(
+                serve_web(web, (host, port), "--listen", failed, stop, ready)
+            )
             await stop.wait()
             web_task.cancel()
             events.cancel()

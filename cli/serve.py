@@ -187,18 +187,10 @@ def check_flags(args: argparse.Namespace) -> None:
     if args.web_tokens is not None and args.web is None:
         raise ValueError("--web-tokens needs --web HOST:PORT (where to serve the wallboard)")
     if args.web is not None:
-        from acd.web.auth import TokenError, load_tokens
+        from acd.cli.web_options import required_tokens
 
         args.web_address = listen_address(args.web, "--web", 8080)
-        try:
-            args.tokens = load_tokens(args.web_tokens)
-        except TokenError as e:
-            raise ValueError(str(e)) from None
-        if not args.tokens:
-            raise ValueError(
-                "--web needs tokens: set ACD_WEB_VIEWER_TOKEN and ACD_WEB_SUPERVISOR_TOKEN, "
-                "or give --web-tokens FILE"
-            )
+        args.tokens = required_tokens(args.web_tokens)
 
 
 def refusal(url: str, user: str, status: int) -> str:
@@ -440,16 +432,12 @@ async def serve_web(
 ) -> None:
     """The wallboard on this engine, until cancelled; an address that cannot be listened
     on stops `acd serve` with one line naming `--web`."""
+    from acd.cli import web_options
     from acd.web.app import Web
     from acd.web.sources import EngineSource
 
-    host, port = args.web_address
     web = Web(site, args.tokens, EngineSource(engine, clock.now, feed, store, args.speed))
-    try:
-        await web.run(host, port)
-    except OSError as e:
-        failed.append(f"--web {args.web}: cannot listen there ({e.strerror or e})")
-        stop.set()
+    await web_options.serve_web(web, args.web_address, "--web", failed, stop)
 
 
 def open_store(site: SiteConfig, url: str | None) -> Store:

@@ -50,7 +50,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from acd.web.auth import TokenError, load_tokens
+    from acd.cli.web_options import required_tokens
 
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -60,19 +60,16 @@ def run(args: argparse.Namespace) -> int:
         print(errors, file=sys.stderr)
         return 1
     try:
-        host, port = listen_address(args.listen, "--listen", 8080)
-        tokens = load_tokens(args.web_tokens)
-    except (ValueError, TokenError) as e:
+        address = listen_address(args.listen, "--listen", 8080)
+        tokens = required_tokens(args.web_tokens)
+    except ValueError as e:  # TokenError too
         print(f"acd wallboard: {e}", file=sys.stderr)
         return 1
-    if not tokens:
-        print("acd wallboard: no tokens: set ACD_WEB_VIEWER_TOKEN and ACD_WEB_SUPERVISOR_TOKEN, "
-              "or give --web-tokens FILE", file=sys.stderr)
-        return 1
-    return asyncio.run(serve(site, args, host, port, tokens))
+    return asyncio.run(serve(site, args, address, tokens))
 
 
-async def serve(site: Any, args: argparse.Namespace, host: str, port: int, tokens: Any) -> int:
+async def serve(site: Any, args: argparse.Namespace, address: tuple[str, int], tokens: Any) -> int:
+    from acd.cli.web_options import serve_web
     from acd.store.base import Unavailable
     from acd.store.redis import RedisStore
     from acd.web.app import Web
@@ -97,16 +94,8 @@ async def serve(site: Any, args: argparse.Namespace, host: str, port: int, token
             print(f"acd wallboard: --redis {store.name}: cannot reach it ({e})", file=sys.stderr)
             return 1
         web = Web(site, tokens, StoreSource(store))
-
-        async def serving() -> None:
-            try:
-                await web.run(host, port)
-            except OSError as e:
-                failed.append(f"--listen {args.listen}: cannot listen there ({e.strerror or e})")
-                stop.set()
-
         async with asyncio.TaskGroup() as tg:
-            task = tg.create_task(serving())
+            task = tg.create_task(serve_web(web, address, "--listen", failed, stop))
             await stop.wait()
             task.cancel()
     finally:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import looptime
 import pytest
@@ -185,3 +185,25 @@ async def zrange(store: AnyStore, key: str) -> list[tuple[str, float]]:
         list[tuple[bytes, float]], await store.redis.zrange(key, 0, -1, withscores=True)
     )
     return [(text(m), s) for m, s in raw]
+
+
+async def until_blocked(store: AnyStore, reading: asyncio.Task[Any]) -> None:
+    """Return once `reading` (a blocking read: `tail`, `commands`, `await_answer`) is
+    blocked waiting; fail if it returned instead.
+
+    Redis shows it: the server counts a blocked client. The memory store's wait is on
+    the loop's virtual clock: 0.1 s of it (no wall time) passes here, and a read that
+    did not wait would be done by then."""
+    if on_virtual_clock():
+        await asyncio.sleep(0.1)
+    else:
+        assert isinstance(store, RedisStore)
+
+        async def blocked() -> bool:
+            if reading.done():
+                return True  # it returned: reported below
+            info = await store.redis.info("clients")
+            return int(info["blocked_clients"]) >= 1
+
+        await eventually(blocked, "the read never blocked")
+    assert not reading.done(), f"the read returned {reading.result()!r} instead of waiting"

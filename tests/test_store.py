@@ -38,7 +38,6 @@ from tests.redis_server import RedisServer
 from tests.stores import (
     AnyStore,
     Make,
-    eventually,
     get,
     hgetall,
     maker,
@@ -47,6 +46,7 @@ from tests.stores import (
     run,
     text,
     ttl,
+    until_blocked,
     until_expired,
     until_lease_lapses,
     zrange,
@@ -321,28 +321,6 @@ def test_a_refused_write_changes_nothing(
 HANG = 10.0
 """Seconds after which a call that should already have returned is taken as hung: a
 bound that fails a test instead of hanging it, not a measure of anything."""
-
-
-async def until_blocked(store: AnyStore, reading: asyncio.Task[list[tuple[str, bytes]]]) -> None:
-    """Return once `reading` (a `tail` with a block time) is blocked waiting for the
-    journal; fail if it returned instead.
-
-    Redis shows it: the server counts a client blocked in XREAD. The memory store's
-    wait is on the loop's virtual clock: 0.1 s of it (no wall time) passes here, and a
-    read that did not wait would be done by then."""
-    if on_virtual_clock():
-        await asyncio.sleep(0.1)
-    else:
-        assert isinstance(store, RedisStore)
-
-        async def blocked() -> bool:
-            if reading.done():
-                return True  # it returned: reported below
-            info = await store.redis.info("clients")
-            return int(info["blocked_clients"]) >= 1
-
-        await eventually(blocked, "the read never blocked in XREAD")
-    assert not reading.done(), f"the read returned {reading.result()!r} instead of waiting"
 
 
 def test_tail_returns_later_entries_and_waits_for_a_write(make_store: Make) -> None:

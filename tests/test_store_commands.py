@@ -51,6 +51,7 @@ from tests.stores import (
     redis,
     run,
     ttl,
+    until_blocked,
     until_lease_lapses,
 )
 
@@ -195,26 +196,6 @@ class Seen:
 
     async def close(self) -> None:
         await self.inner.close()
-
-
-async def until_blocked(store: AnyStore, reading: asyncio.Task[Any]) -> None:
-    """Return once `reading` (a blocking read: `commands`, `await_answer`) is blocked;
-    fail if it returned instead. Redis counts a blocked client; the memory store's wait
-    is on the loop's virtual clock: 0.1 s of it (no wall time) passes here, and a read
-    that did not wait would be done by then."""
-    if on_virtual_clock():
-        await asyncio.sleep(0.1)
-    else:
-        assert isinstance(store, RedisStore)
-
-        async def blocked() -> bool:
-            if reading.done():
-                return True  # it returned: reported below
-            info = await store.redis.info("clients")
-            return int(info["blocked_clients"]) >= 1
-
-        await eventually(blocked, "the read never blocked")
-    assert not reading.done(), f"the read returned {reading.result()!r} instead of waiting"
 
 
 # --- supervisor commands and their replies ---------------------------------------------
