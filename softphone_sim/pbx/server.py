@@ -407,21 +407,26 @@ class AriServer:
                 params.append(("api_key", conn.request.query["api_key"]))
             if request.content_type:
                 headers["Content-Type"] = request.content_type
-            async with self._self_client.request(
-                request.method, url, params=params, data=request.message_body, headers=headers
-            ) as resp:
-                body = await resp.text()
-                answer = models.RESTResponse(
-                    application=self.ast.app,
-                    timestamp=ari_time(self.clock.now()),
-                    transaction_id=request.transaction_id,
-                    request_id=request.request_id,
-                    status_code=resp.status,
-                    reason_phrase=resp.reason or "",
-                    uri=request.uri,
-                    content_type=resp.content_type if body else None,
-                    message_body=body or None,
-                )
+            try:
+                async with self._self_client.request(
+                    request.method, url, params=params, data=request.message_body, headers=headers
+                ) as resp:
+                    body = await resp.text()
+                    answer = models.RESTResponse(
+                        application=self.ast.app,
+                        timestamp=ari_time(self.clock.now()),
+                        transaction_id=request.transaction_id,
+                        request_id=request.request_id,
+                        status_code=resp.status,
+                        reason_phrase=resp.reason or "",
+                        uri=request.uri,
+                        content_type=resp.content_type if body else None,
+                        message_body=body or None,
+                    )
+            except aiohttp.ClientError:
+                # This server is stopping (its own HTTP side is gone): no answer, as an
+                # Asterisk shutting down gives none; the app's socket closes next.
+                return
             if conn.open:
                 conn.queue.put_nowait(_encoder.encode(answer))
 
