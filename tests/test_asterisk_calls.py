@@ -71,10 +71,15 @@ def test_keys_by_sip_info_and_the_caller_hangs_up_first(lab: Lab) -> None:
 
 
 def test_a_caller_who_gives_up_on_hold_is_an_abandon(lab: Lab) -> None:
-    lab.start_engine()  # nobody logged in: the caller waits
+    queue_log = lab.home / "queue_log"
+    lab.start_engine(SITE, "--queue-log", str(queue_log))  # nobody logged in: the caller waits
     caller = lab.call(keys=(Key("1", after=1.0),), patience=6.0)
     caller.wait_for("1 hung up")
     lab.until_no_channels()
+    # Asterisk forgets the channel before the engine has heard of its end: the
+    # engine's own record of the abandon is the signal that it has.
+    until(lambda: queue_log.exists() and "|ABANDON|" in queue_log.read_text(),
+          "the abandon in the engine's queue_log")
     stats = lab.stop_engine()
     assert stats["controller"]["outcomes"] == {"abandoned": 1}
     assert lab.bridges() == []
