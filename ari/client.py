@@ -9,9 +9,14 @@ Contract:
 - `events()` yields decoded events forever: it reconnects with backoff when the socket
   drops or cannot be opened (Asterisk may be starting), except when the upgrade is
   answered 401, 403 or 404 (`REFUSED_FOR_GOOD`: wrong credentials, or no ARI at this
-  URL): then it raises `AriError` with that status. It calls `on_connect` after
-  every (re)connection, before yielding the first event of that connection, so the
-  caller can reconcile what it missed in the gap;
+  URL): then it raises `AriError` with that status. After every (re)connection it
+  checks that the user may write (`check_write_access`: a user that is `read_only`
+  in ari.conf reads events but is refused every call control with 403) and raises
+  `AriError` 403 when it may not; then it calls `on_connect`, before yielding the first
+  event of that connection, so the caller can reconcile what it missed in the gap;
+- `on_refused`, when set, is called with the error of every REST call Asterisk
+  answers 401 or 403 (`REST_REFUSED`): credentials changed under a running engine
+  (ari.conf reloaded) fail every call from then on, and no retry helps;
 - credentials travel in an Authorization header, never in a URL, so they cannot reach
   a log line (aiohttp logs URLs; Asterisk accepts Basic auth on the WebSocket upgrade).
 
@@ -36,6 +41,15 @@ from acd.ari import models
 from acd.ari.frames import decode_event
 
 log = logging.getLogger("acd.ari")
+
+REST_REFUSED = frozenset({401, 403})
+"""Statuses of a REST answer that refuse the user, not the request: wrong credentials
+(401), or a user without write access (403, `read_only = yes` in ari.conf)."""
+
+WRITE_PROBE = "/playbacks/acd-write-access-probe"
+"""A playback that never exists: deleting it changes nothing. Asterisk refuses a
+read-only user's DELETE before it looks the resource up (res_ari.c,
+`ast_ari_invoke`), so 403 means read-only and 404 means the user may write."""
 
 REFUSED_FOR_GOOD = frozenset({401, 403, 404})
 """Statuses of the events socket's upgrade that no retry can change: credentials
@@ -125,6 +139,8 @@ class AriClient:
         # Requests past the bound wait here, outside their timeout, rather than in
         # aiohttp's pool where the wait would count against it.
         self._in_flight = asyncio.Semaphore(max_in_flight)
+        self.on_refused: Callable[[AriError], None] | None = None
+        """Called with every REST call's error whose status is in REST_REFUSED."""
         self.on_round_trip: Callable[[float], None] | None = None
         """Called with the seconds each REST call took, waiting for its turn included
         (on the loop's clock), answered or not: the brakes watch it."""
@@ -240,7 +256,10 @@ class AriClient:
                 message = str(msgspec.json.decode(data).get("message", ""))
             except (msgspec.DecodeError, AttributeError):
                 message = data[:200].decode("utf-8", "replace")
-            raise AriError(method, path, status, message)
+            error = AriError(method, path, status, message)
+            if status in REST_REFUSED and self.on_refused is not None:
+                self.on_refused(error)
+            raise error
         return data if status != 204 and data else None
 
     async def _request(
@@ -278,6 +297,18 @@ class AriClient:
             return decoder.decode(data)
         except msgspec.DecodeError as e:
             raise AriError(method, path, 0, f"unexpected answer: {e}") from e
+
+    async def check_write_access(self) -> None:
+        """Raise `AriError` (403) when Asterisk refuses this user every write (a
+        `read_only` user: it would see calls arrive and could answer none). Any other
+        answer, or none, proves nothing either way and is left to the calls themselves.
+        Not counted as a request: it is no call control."""
+        try:
+            async with self._http().delete(self.root + WRITE_PROBE) as resp:
+                if resp.status in REST_REFUSED:
+                    raise AriError("DELETE", WRITE_PROBE, resp.status, "Write access denied")
+        except (aiohttp.ClientError, TimeoutError):
+            pass
 
     async def asterisk_time(self) -> float:
         """Asterisk's clock (epoch seconds), from GET /asterisk/ping."""
@@ -499,6 +530,7 @@ class AriClient:
             self.counters.connects += 1
             log.info("ARI events: connected to %s for app %s", url, self.app)
             try:
+                await self.check_write_access()
                 # The hook's requests go over HTTP: this generator reads the socket, and
                 # it is busy running the hook.
                 if on_connect is not None:

@@ -18,9 +18,11 @@ another engine holds the lease now (this one was fenced out and stepped down).
 Exit 1, with one line naming the flag, for what no retry can mend: a bad flag value
 (checked before anything starts: `--ari-url`, `--standby` without `--redis`,
 `--lease-ms`, `--snapshot-every`, a `--stats-json` that cannot be written), or an
-Asterisk that refuses the credentials (401/403 on the events socket) or a server
-without ARI events at `--ari-url` (404). A refused connection is retried (Asterisk
-may be starting).
+Asterisk that refuses the credentials (401/403 on the events socket, or 401 on any
+call once running), a user without write access (`read_only = yes` in ari.conf:
+checked on every connection, before the first caller), or a server without ARI
+events at `--ari-url` (404). A refused connection is retried (Asterisk may be
+starting).
 
 `--speed` and `--start` run the engine's clock compressed, for demos and tests
 against the virtual PBX (`acd pbx`) running at the same speed (`--start pbx` takes
@@ -57,6 +59,7 @@ from acd.config.schema import SiteConfig
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from acd.ari.client import AriError
     from acd.ari.clock import Clock
     from acd.engine import Engine
     from acd.engine.events import Event
@@ -193,9 +196,17 @@ def check_flags(args: argparse.Namespace) -> None:
         args.tokens = required_tokens(args.web_tokens)
 
 
-def refusal(url: str, user: str, status: int) -> str:
-    """The line `acd serve` ends with when Asterisk answers the events socket with
-    `status` (one of REFUSED_FOR_GOOD). Never the password."""
+def refusal(url: str, user: str, error: AriError) -> str:
+    """The line `acd serve` ends with when Asterisk refuses it for good: the events
+    socket answered with a status of REFUSED_FOR_GOOD, or a REST call 401 or 403 (a
+    user without write access: `ari.check_write_access`). Never the password."""
+    status = error.status
+    if status == 403 and error.method != "GET":
+        return (
+            f"--ari-url {url}: Asterisk refused user {user!r} control of calls (HTTP 403 "
+            f"on {error.method} /ari{error.path}: {error.message}): in ari.conf the "
+            "user needs read_only = no"
+        )
     if status in (401, 403):
         return (
             f"--ari-url {url}: Asterisk refused the ARI credentials of user {user!r} "
@@ -257,7 +268,7 @@ async def serve(
     store = open_store(site, args.redis)
     owner = f"{socket.gethostname()}:{os.getpid()}"
     fenced: list[str] = []
-    refused: list[int] = []
+    refused: list[AriError] = []
     failed: list[str] = []
     try:
         taken = await take_lease(site, store, owner, args, stop)
@@ -288,6 +299,13 @@ async def serve(
         max_in_flight=site.live.admission.max_requests_in_flight,
         rest_over_websocket=args.ari_rest == "auto",
     ) as client:
+
+        def on_refused(err: AriError) -> None:
+            # Credentials changed under us (ari.conf reloaded): every call would fail.
+            refused.append(err)
+            stop.set()
+
+        client.on_refused = on_refused
         async with asyncio.TaskGroup() as tg:
             from acd.store.writer import StateWriter
 
@@ -312,7 +330,7 @@ async def serve(
                 except AriError as err:
                     if err.status not in REFUSED_FOR_GOOD:
                         raise
-                    refused.append(err.status)
+                    refused.append(err)
                     stop.set()
 
             events = tg.create_task(follow_events())

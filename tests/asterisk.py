@@ -58,6 +58,9 @@ RTP_PORTS = 4000
 """Asterisk's RTP port range: a channel takes two, so 2,000 channels at once (the
 load benchmarks' peaks); fewer and Asterisk refuses calls with 488."""
 USER = "acd"
+READ_ONLY_USER = "watcher"
+"""A second ARI user, `read_only = yes` in ari.conf, with the same password: it may
+read and follow events, and is refused every call control (403)."""
 STARTUP_SECONDS = 30.0
 """Wall seconds Asterisk may take to answer ARI before the test fails (it takes about
 one on this machine; the bound only turns a broken start into a clear failure)."""
@@ -257,6 +260,8 @@ class AsteriskServer:
         ari = (SAMPLES / "ari.conf").read_text()
         (etc / "ari.conf").write_text(
             re.sub(r"(?m)^password = CHANGE-ME", f"password = {PASSWORD}", ari)
+            + f"\n[{READ_ONLY_USER}]\ntype = user\nread_only = yes\n"
+            f"password_format = plain\npassword = {PASSWORD}\n"
         )
         for name in ("extensions.conf", "musiconhold.conf"):
             shutil.copy(SAMPLES / name, etc / name)

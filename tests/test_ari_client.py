@@ -185,3 +185,32 @@ def test_rest_failures_become_ari_errors_with_their_status() -> None:
             assert down.value.status == 0
 
     run_virtual(refused())
+
+
+def test_a_refused_user_reaches_on_refused_and_a_missing_channel_does_not() -> None:
+    """Credentials changed under a running engine (ari.conf reloaded): the REST call's
+    401 is handed to `on_refused`, so `acd serve` can stop instead of failing every
+    call; a channel that hung up (404) is an ordinary failure of one call."""
+
+    async def unauthorized(request: web.Request) -> web.Response:
+        return web.json_response({"message": "Authentication required"}, status=401)
+
+    async def gone(request: web.Request) -> web.Response:
+        return web.json_response({"message": "Channel not found"}, status=404)
+
+    app = web.Application()
+    app.router.add_post("/ari/channels/{id}/answer", unauthorized)
+    app.router.add_post("/ari/channels/{id}/ring", gone)
+    refusals: list[AriError] = []
+
+    async def body(url: str) -> None:
+        async with AriClient(url, "acd", "pw") as client:
+            client.on_refused = refusals.append
+            with pytest.raises(AriError):
+                await client.ring("c1")
+            assert refusals == []
+            with pytest.raises(AriError) as refused:
+                await client.answer("c1")
+            assert refusals == [refused.value] and refused.value.status == 401
+
+    run_virtual(with_server(app, body))

@@ -7,6 +7,9 @@ and no bridge of ours."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import redis
 
 from acd.ari import models
 from acd.ari.client import AriClient, AriError
-from tests.asterisk import PASSWORD, USER
+from tests.asterisk import PASSWORD, READ_ONLY_USER, USER
 from tests.lab import SITE, Lab, until
 from tests.redis_server import RedisServer
 from tests.sipp import Key
@@ -83,6 +86,27 @@ def test_a_caller_who_gives_up_on_hold_is_an_abandon(lab: Lab) -> None:
     stats = lab.stop_engine()
     assert stats["controller"]["outcomes"] == {"abandoned": 1}
     assert lab.bridges() == []
+
+
+def test_serve_as_a_read_only_ari_user_stops_at_once_and_says_why(lab: Lab) -> None:
+    """A user `read_only = yes` in ari.conf gets events but may not answer a call:
+    `acd serve` says so in one line at start instead of failing every caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ACD_ARI")}
+    env.update(ACD_ARI_USER=READ_ONLY_USER, ACD_ARI_PASSWORD=PASSWORD)
+    done = subprocess.run(
+        [sys.executable, "-m", "acd.cli.main", "serve", str(SITE),
+         "--ari-url", lab.asterisk.ari_url],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.splitlines()[-1]
+    assert last == (
+        f"acd serve: --ari-url {lab.asterisk.ari_url}: Asterisk refused user 'watcher' "
+        "control of calls (HTTP 403 on DELETE /ari/playbacks/acd-write-access-probe: "
+        "Write access denied): in ari.conf the user needs read_only = no"
+    ), done.stderr
+    assert "Traceback" not in done.stderr and PASSWORD not in done.stderr
+    assert not lab.app_registered()  # nothing of ours is left listening
 
 
 def test_a_missed_ring_goes_to_the_next_agent(lab: Lab) -> None:
