@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from acd.cli.commands import help_of
+from acd.cli.log_times import FORMAT, stamp_with
 from acd.cli.options import (
     ari_credentials,
     check_output,
@@ -55,6 +56,7 @@ from acd.cli.options import (
 )
 from acd.config.loader import ConfigErrors, load_site
 from acd.config.schema import SiteConfig
+from acd.engine.localtime import parse_offset
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -146,8 +148,6 @@ def start_time(site: SiteConfig, text: str | None) -> float | None:
             from acd.softphone_sim.people import day_start
 
             return day_start(site) + local_minute(text) * 60.0
-        from acd.engine.localtime import parse_offset
-
         local = datetime.datetime.fromisoformat(text).replace(tzinfo=datetime.UTC)
         return local.timestamp() - parse_offset(site.site.utc_offset)
     except ValueError as e:
@@ -220,9 +220,7 @@ def refusal(url: str, user: str, error: AriError) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=args.log_level, format=FORMAT)
     try:
         site = load_site(args.config)
     except ConfigErrors as errors:
@@ -265,6 +263,8 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     clock = Clock(args.speed, start)
+    # The log's times are the engine's (compressed in a demo), in the site's time.
+    stamp_with(clock.now, parse_offset(site.site.utc_offset))
     store = open_store(site, args.redis)
     owner = f"{socket.gethostname()}:{os.getpid()}"
     fenced: list[str] = []

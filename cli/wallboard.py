@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 from acd.cli.commands import help_of
+from acd.cli.log_times import FORMAT
 from acd.cli.options import listen_address
 from acd.config.loader import ConfigErrors, load_site
 
@@ -52,8 +53,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from acd.cli.web_options import required_tokens
 
-    logging.basicConfig(level=args.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level, format=FORMAT)
     try:
         site = load_site(args.config)
     except ConfigErrors as errors:

@@ -72,7 +72,7 @@ def test_waits_for_asterisk_stops_on_sigterm_and_never_shows_the_password(
                 sys.executable, "-m", "acd.cli.main", "serve", CONFIG,
                 "--ari-url", f"http://127.0.0.1:{free_port()}",  # nobody listens there
                 "--ari-password-file", str(pw_file), "--stats-json", str(stats),
-                "--log-level", "DEBUG",
+                "--log-level", "DEBUG", "--speed", "30", "--start", "2026-06-09T10:00",
             ],
             cwd=ROOT, env=env, stdout=out_file, stderr=err_file,
         )
@@ -90,6 +90,10 @@ def test_waits_for_asterisk_stops_on_sigterm_and_never_shows_the_password(
     assert "stopped: 0 calls" in err  # a clean stop, not a kill
     assert secret not in out + err
     assert stats.exists() and secret not in stats.read_text()
+    # The log's times are the engine's clock in the site's time (10:00 in Seoul at
+    # 30x), not the wall clock: they match the queue_log and the wallboard.
+    stamps = [line[:16] for line in err.splitlines() if line[:2] == "20"]
+    assert stamps and set(stamps) <= {f"2026-06-09 10:0{m}" for m in range(10)}, err
 
 
 def test_sample_asterisk_agents_match_the_reference_roster() -> None:
