@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import datetime
 import json
+import math
 import os
 import sys
 import time
@@ -263,6 +264,13 @@ def engine_clock(status: dict[str, str], wall: float) -> dict[str, Any]:
 async def _read_state(r: Any, keys: Keys, problems: list[str], wall: float) -> dict[str, Any]:
     raw_status = await _read(r.hgetall(keys.status), keys.status, problems) or {}
     status = {_text(k): _text(v) for k, v in raw_status.items()}
+    for field in ("updated_at", "written_at"):
+        value = status.get(field)
+        if value is not None and _float(value) is None:
+            # Not a time: the durations are shown as they are, not measured on it.
+            problems.append(f"{keys.status} {field}: {value[:40]!r} is not a time "
+                            "(epoch seconds); ignored")
+            del status[field]
     lease = await _read(r.get(keys.lease), keys.lease, problems)
     clock = engine_clock(status, wall)
     now: float | None = clock["now"]
@@ -355,10 +363,12 @@ def _int(value: str | None) -> int | None:
 
 
 def _float(value: str | None) -> float | None:
+    """A finite number, or None (absent, not a number, inf, nan)."""
     try:
-        return float(value) if value is not None else None
+        number = float(value) if value is not None else None
     except ValueError:
         return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _value(v: Any) -> str:

@@ -7,7 +7,8 @@ it (`decode_or_report`); it never stops an engine.
 from __future__ import annotations
 
 import logging
-from typing import TypeVar
+import sys
+from typing import Annotated, TypeVar
 
 import msgspec
 
@@ -18,6 +19,11 @@ from acd.engine.snapshot import Snapshot
 log = logging.getLogger("acd.store")
 
 T = TypeVar("T")
+
+Time = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
+"""A time (epoch seconds, on the engine's clock): a finite number. An infinite or NaN one
+is not the engine's (it writes none), and a reader measuring a wait from it would fail:
+such a record does not decode, and is reported and skipped like any foreign one."""
 
 
 class JournalEntry(msgspec.Struct, frozen=True, array_like=True):
@@ -43,7 +49,7 @@ class CallView(msgspec.Struct, kw_only=True, omit_defaults=True):
     id: str
     caller: str
     state: str
-    since: float
+    since: Time
     queue: str = ""
     priority: int = 0
     agent: str = ""
@@ -57,7 +63,7 @@ class AgentView(msgspec.Struct, kw_only=True, omit_defaults=True):
     id: str
     pool: str
     state: str
-    since: float
+    since: Time
     reason: str = ""
     call: str = ""
 

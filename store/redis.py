@@ -39,9 +39,24 @@ from acd.store.keys import LAST_COMMAND, Keys
 
 ACQUIRE = """
 -- KEYS: lease, epoch, snapshot. ARGV: owner, ttl ms, need snapshot (1/0).
-if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+-- A lease that is not one an engine set (`<epoch>:<owner>` with a time to live) never
+-- lapses, and an epoch that is not an integer cannot grow: both are someone else's
+-- data, left alone and named to the caller (BADLEASE, BADEPOCH), never taken over.
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local held = redis.pcall('GET', KEYS[1])
+  if type(held) ~= 'string' then
+    return redis.error_reply('BADLEASE it holds a ' .. redis.call('TYPE', KEYS[1])['ok'])
+  end
+  if not string.match(held, '^%d+:') or redis.call('PTTL', KEYS[1]) < 0 then
+    local shown = string.gsub(string.sub(held, 1, 40), '[^%w%p ]', '?')
+    return redis.error_reply('BADLEASE it holds "' .. shown .. '" with a time to live of '
+      .. redis.call('PTTL', KEYS[1]) .. ' ms')
+  end
+  return false
+end
 if ARGV[3] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then return false end
-local epoch = redis.call('INCR', KEYS[2])
+local epoch = redis.pcall('INCR', KEYS[2])
+if type(epoch) == 'table' then return redis.error_reply('BADEPOCH ' .. epoch.err) end
 redis.call('SET', KEYS[1], epoch .. ':' .. ARGV[1], 'NX', 'PX', ARGV[2])
 return epoch
 """
@@ -76,7 +91,7 @@ local n = tonumber(ARGV[2])
 local last = {0, 0}
 if redis.call('EXISTS', KEYS[2]) == 1 then
   if redis.call('TYPE', KEYS[2])['ok'] ~= 'stream' then
-    return redis.error_reply('BADWRITE the journal key is not a stream')
+    return redis.error_reply('BADWRITE ' .. KEYS[2] .. ' is not a stream')
   end
   local top = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
   if #top > 0 then last = id(top[1][1]) end
@@ -216,10 +231,26 @@ class RedisStore:
             raise StoreError(f"{self.name}: {e}") from e
 
     async def acquire(self, owner: str, ttl_ms: int, *, need_snapshot: bool) -> Lease | None:
+        """As the contract says; a lease or epoch key holding someone else's data (see
+        ACQUIRE) is reported, naming the key and what to do, and no lease is taken."""
         k = self.keys
-        epoch = await self._call(
-            self._acquire, [k.lease, k.epoch, k.snapshot], [owner, ttl_ms, int(need_snapshot)]
-        )
+        try:
+            epoch = await self._call(
+                self._acquire, [k.lease, k.epoch, k.snapshot], [owner, ttl_ms, int(need_snapshot)]
+            )
+        except Unavailable:
+            raise
+        except StoreError as e:
+            why = str(e).partition("BADLEASE ")[2] or str(e).partition("BADEPOCH ")[2]
+            if not why:
+                raise
+            key, what = (k.lease, "not a lease an engine set, and it never lapses") \
+                if "BADLEASE" in str(e) else (k.epoch, "not a fencing epoch that can grow")
+            self.problems.report(
+                f"{key}: {why.split(' script: ')[0]}: {what}; no engine takes the lease "
+                "until it is set right or deleted"
+            )
+            return None
         return None if epoch is None else Lease(owner, int(epoch), ttl_ms)
 
     async def renew(self, lease: Lease) -> None:
@@ -274,7 +305,11 @@ class RedisStore:
         except (RedisConnectionError, RedisTimeoutError, OSError) as e:
             raise Unavailable(f"{self.name}: {e}") from e
         except ResponseError as e:
-            raise StoreError(f"{self.keys.journal}: {e}") from e
+            # Someone else's data in the key: reported (load() skips it too); wait as a
+            # quiet journal would, so a follower's loop does not spin.
+            self.problems.report(f"{self.keys.journal}: skipped ({e})")
+            await asyncio.sleep(min(block_ms, 1500) / 1000.0)
+            return []
         return _entries(found[0][1]) if found else []
 
     # ------------------------------------------------------------ wallboard servers

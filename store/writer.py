@@ -357,6 +357,12 @@ def recover(site: SiteConfig, recovery: Recovery, keys_name: str) -> tuple[
     if record is None:
         return None, "0-0", problems
     try:
+        stream_id(record.last)
+    except ValueError:
+        problems.append(f"{keys_name}snapshot: its last journal id {record.last!r} is not a "
+                        "stream id; the snapshot is not used")
+        return None, "0-0", problems
+    try:
         engine = restore(site, record.state)
     except StateMismatch as e:
         problems.append(f"{keys_name}snapshot: {e}")

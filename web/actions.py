@@ -20,13 +20,25 @@ from acd.engine import Engine
 from acd.engine import events as ev
 from acd.engine.states import AgentState
 
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f]+$")]
-Media = Annotated[str, msgspec.Meta(pattern=r"^(sound|recording|tone|digits|number):[!-~]{1,200}$")]
+# Every pattern ends in `$(?!\n)`: Python's `$` (msgspec checks with `re.search`) also
+# matches before a final newline, so "lunch\n" would pass where JSON Schema's `$` (the
+# OpenAPI document's) refuses it; the lookahead makes the two agree.
+Reason = Annotated[str, msgspec.Meta(
+    min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$(?!\n)"
+)]
+"""A pause reason: no control character (C0, DEL or C1), as it goes into logs and the
+`queue_log` line by line."""
+Media = Annotated[str, msgspec.Meta(
+    pattern=r"^(sound|recording|tone|digits|number):[!-~]{1,200}$(?!\n)"
+)]
 """An Asterisk media URI of printable ASCII (the same class in Python's and JSON Schema's
 regular expressions, which disagree on what `\\s` is)."""
-Endpoint = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,19}/[!-~]{1,100}$")]
+Endpoint = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,19}/[!-~]{1,100}$(?!\n)")]
 """An Asterisk endpoint `TECH/resource` (`PJSIP/sup01`, `PJSIP/+8210...@pstn`), as ARI's
 originate takes it."""
+Playlist = Annotated[list[Media], msgspec.Meta(max_length=10)]
+Level = Annotated[int, msgspec.Meta(ge=1, le=5)]
+Stage = Annotated[int, msgspec.Meta(ge=0, le=100)]
 
 
 # --- request bodies (the API's JSON; their JSON Schemas go into the OpenAPI document) ----
@@ -46,12 +58,12 @@ class PoolBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class SkillBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     skill: str
-    level: Annotated[int, msgspec.Meta(ge=1, le=5)] | None
+    level: Level | None
     """1-5, or null to withdraw the skill."""
 
 
 class StageBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    stage: Annotated[int, msgspec.Meta(ge=0, le=100)] | None
+    stage: Stage | None
     """The stage to pin, or null to hand it back to the automatic rule."""
 
 
@@ -61,11 +73,14 @@ class SuperviseBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class AnnouncementBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    media: Annotated[list[Media], msgspec.Meta(max_length=10)]
+    media: Playlist
     """What callers hear, in order (Asterisk media URIs); [] stops it."""
 
 
 # --- actions: a body with its target, as the audit trail and the command stream keep it --
+# Their values carry the bodies' constraints: an action read back from the command stream
+# (written by a wallboard server, or by anyone who can write to Redis) is held to what the
+# API would have taken.
 
 
 class _Action(msgspec.Struct, frozen=True, tag=True, kw_only=True):
@@ -74,7 +89,7 @@ class _Action(msgspec.Struct, frozen=True, tag=True, kw_only=True):
 
 class Pause(_Action, frozen=True):
     agent: str
-    reason: str
+    reason: Reason
 
 
 class Unpause(_Action, frozen=True):
@@ -93,21 +108,21 @@ class MovePool(_Action, frozen=True):
 class SetSkill(_Action, frozen=True):
     agent: str
     skill: str
-    level: int | None
+    level: Level | None
 
 
 class PinStage(_Action, frozen=True):
-    stage: int | None
+    stage: Stage | None
 
 
 class Announce(_Action, frozen=True):
     queue: str
-    media: list[str]
+    media: Playlist
 
 
 class Supervise(_Action, frozen=True):
     call: str
-    endpoint: str
+    endpoint: Endpoint
     mode: ev.SuperviseMode
 
 

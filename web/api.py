@@ -1,12 +1,15 @@
 """The supervisor API: JSON over HTTP, its routes written once as data (`ROUTES`), from
 which both the server's router and the OpenAPI description (`web.openapi`) are made.
 
-Reading needs a viewer or supervisor token, acting a supervisor token (`web.auth`):
-missing or wrong, 401; a viewer acting, 403; nothing changes. Bodies are JSON
-(`Content-Type: application/json`, which a cross-site form cannot send), decoded into
-typed records: a bad one gets 400 (not JSON) or 422 naming the field. Reads come from
-the update the broadcaster built last (at most a second old), never from a new
-snapshot per request.
+Reading needs a viewer or supervisor token (`Authorization: Bearer TOKEN`, the scheme
+in any case, or the session cookie), acting a supervisor token (`web.auth`): missing or
+wrong, 401; a viewer acting, 403; nothing changes. Bodies are JSON (`Content-Type:
+application/json`, which a cross-site form cannot send), decoded into typed records: a
+bad one gets 400 (not JSON) or 422 naming the field. Taken as any JSON client means
+them: a `charset` parameter on the content type, an empty body (`{}`: every field its
+default), a key given twice (the last counts, as `JSON.parse`), `2.0` for 2; a body
+sent with a read is ignored. Reads come from the update the broadcaster built last (at
+most a second old), never from a new snapshot per request.
 """
 
 from __future__ import annotations
@@ -137,8 +140,9 @@ class Api:
 
     def principal(self, request: web.Request) -> Principal | None:
         header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            return self.tokens.check(header[len("Bearer "):].strip())
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer":  # schemes are case-insensitive (RFC 9110, 11.1)
+            return self.tokens.check(token.strip())
         cookie = request.cookies.get(COOKIE)
         if cookie:
             return self.tokens.from_cookie(cookie, time.time())

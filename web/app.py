@@ -4,7 +4,8 @@
 until cancelled (a task of the caller's root TaskGroup), with one producer task
 polling the source (`web.stream.Broadcaster`). It binds to 127.0.0.1 unless told
 otherwise. No request ever gets a traceback: anything unexpected is logged here and
-answered 500 with one line.
+answered 500 with one line; a request aiohttp's HTTP parser refuses (a line over 8 KiB,
+a malformed header: answered 400 before any handler) is one WARNING line in the log.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from acd import __version__
 from acd.config.schema import SiteConfig
@@ -25,6 +27,8 @@ from acd.web.sources import Source
 from acd.web.stream import Broadcaster
 
 log = logging.getLogger("acd.web")
+http_log = logging.getLogger("acd.web.http")
+"""aiohttp's server log for this server (its `logger`), with `_OneLine`."""
 
 STATIC = Path(__file__).parent / "static"
 PAGE_FILES = frozenset(
@@ -72,7 +76,7 @@ class Web:
         if snapshot is not None:
             self.broadcaster.publish(snapshot)
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
-                               shutdown_timeout=1.0)
+                               shutdown_timeout=1.0, logger=http_log)
         await runner.setup()
         try:
             site = web.TCPSite(runner, host, port, reuse_address=True)
@@ -126,12 +130,44 @@ async def _errors(
     except web.HTTPException as e:
         if e.content_type == "application/json" or e.status < 400:
             raise
-        return error(e.status, e.reason)
+        refusal = error(e.status, _refusal(request, e))
+        if "Allow" in e.headers:  # a 405 must say what is allowed (RFC 9110, 15.5.6)
+            refusal.headers["Allow"] = e.headers["Allow"]
+        return refusal
     except (asyncio.CancelledError, ConnectionError):
         raise
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return error(500, "the server failed on this request; it is logged")
+
+
+def _refusal(request: web.Request, e: web.HTTPException) -> str:
+    """aiohttp's refusals in the words of this API: what was asked, and what is allowed."""
+    if isinstance(e, web.HTTPNotFound):
+        return f"no {request.path} here"
+    if isinstance(e, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(e.allowed_methods))
+        return f"{request.method} is not allowed on {request.path} (allowed: {allowed})"
+    if isinstance(e, web.HTTPRequestEntityTooLarge):
+        return f"the body is over {MAX_BODY} bytes, more than any action needs"
+    return e.reason
+
+
+class _OneLine(logging.Filter):
+    """A request the HTTP parser refused is the client's mistake, answered 400: logged as
+    one WARNING line naming the client and what was wrong, without a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and record.levelno >= logging.ERROR:
+            what = " ".join(error.message.split())
+            record.msg, record.args = f"{record.getMessage()}: {error.code} {what}", ()
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+http_log.addFilter(_OneLine())
 
 
 async def _headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -117,6 +117,11 @@ def _apply(
     except msgspec.DecodeError as e:
         log.warning("supervisor command %s: unreadable, ignored (%s)", command_id, e)
         return None, Result(ok=False, status=422, message=f"the command could not be read ({e})")
+    if command.role != "supervisor":  # a wallboard server submits no other: not ours
+        log.warning("supervisor command %s: from a %r, not a supervisor; refused", command_id,
+                    command.role)
+        return command, Result(ok=False, status=403, message=f"{command.who} is not a "
+                               "supervisor: acting needs a supervisor token; not applied")
     age = command_age(command_id, clock_ms)
     if age > MAX_AGE:
         return command, Result(ok=False, status=409, message=f"expired: sent {age:.0f} s ago, "

@@ -138,8 +138,14 @@ class StoreSource:
             return None
         try:
             snapshot = _SNAPSHOT_DECODER.decode(data)
-        except msgspec.DecodeError:
-            return None  # a writer of another version: keep the last good one
+        except msgspec.DecodeError as e:
+            # A writer of another version, or someone else's data: keep the last good
+            # one, and say so (once: the key is read every second).
+            self.store.problems.report(
+                f"{self.store.keys.live}: undecodable live snapshot skipped ({e}); the "
+                "pages keep the last one read"
+            )
+            return None
         self._last = data
         self.speed = snapshot.speed
         return snapshot
@@ -149,8 +155,11 @@ class StoreSource:
         for data in await self.store.waiting_calls(queue, limit):
             try:
                 views.append(_CALL_DECODER.decode(data))
-            except msgspec.DecodeError:
-                continue
+            except msgspec.DecodeError as e:
+                self.store.problems.report(
+                    f"{self.store.keys.waiting(queue)}: a waiting call's undecodable record "
+                    f"skipped ({e})"
+                )
         return views
 
     async def act(self, action: Action, who: Principal) -> Result:
@@ -180,9 +189,10 @@ async def record(
 
 async def read_audit(store: Store, count: int) -> list[AuditEntry]:
     entries: list[AuditEntry] = []
-    for _id, data in await store.audit_tail(count):
+    for entry_id, data in await store.audit_tail(count):
         try:
             entries.append(_AUDIT_DECODER.decode(data))
-        except msgspec.DecodeError:
-            continue  # someone else's data in the key: not ours to show
+        except msgspec.DecodeError as e:  # someone else's data in the key: not ours to show
+            store.problems.report(f"{store.keys.audit} {entry_id}: undecodable record "
+                                  f"skipped ({e})")
     return entries
