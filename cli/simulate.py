@@ -138,7 +138,7 @@ blocked: turned away because the queue was full (max_waiting)."""
 
 def run(args: argparse.Namespace) -> int:
     from acd.softphone_sim.replay import replay
-    from acd.softphone_sim.report import render_html, summary_table
+    from acd.softphone_sim.report import idle_line, render_html, summary_table
 
     try:
         for flag, path in (
@@ -187,6 +187,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if result.bound is not None:
         print(limit_line(result))
+    idle = idle_line(result)
+    if idle is not None:  # capacity left unused while callers gave up: said once, plainly
+        print(idle)
     print(
         f"\n{result.calls} calls ({result.first_calls} first calls, {result.redials} redials) in "
         f"{result.run.wall_seconds:.2f} s: {result.run.calls_per_second:,.0f} calls/s, "

@@ -17,14 +17,14 @@ import random
 import resource
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from acd.config.schema import SiteConfig
 from acd.engine import Engine
 from acd.engine import commands as cmd
 from acd.engine import events as ev
-from acd.engine.metrics import QueueCounters
-from acd.engine.states import STAFFED_STATES
+from acd.engine.metrics import Interval, QueueCounters
+from acd.engine.states import BUSY_STATES, STAFFED_STATES, AgentState
 from acd.softphone_sim.bound import pooled_limit
 from acd.softphone_sim.curves import Arrival, Curve
 from acd.softphone_sim.loop import VirtualTime
@@ -36,12 +36,23 @@ from acd.softphone_sim.result import (
     Result,
     RunInfo,
     VendorResult,
+    find_idle_while_abandoning,
 )
 
 DRAIN_SECONDS = 3 * 3600.0
 """After midnight the replay runs on until the last callers are served or give up."""
 SAMPLE_SECONDS = 60.0
 """How often the queue lengths are sampled for the per-interval longest queue."""
+
+
+class Sample(NamedTuple):
+    """The queues at one sampling minute, all queues together."""
+
+    at: float
+    in_line: int
+    """Calls in line: callers on the line and callbacks waiting for their turn."""
+    callbacks: int
+    """Of those, callbacks (the caller's line down, their place kept)."""
 
 
 class Caller:
@@ -86,8 +97,8 @@ class Day:
         self._next_id = 0
         self._on_arrival = on_arrival
         self._number: dict[str, str] = {}
-        self.samples: list[tuple[float, int]] = []
-        """(time, callers waiting in all queues), once a minute."""
+        self.samples: list[Sample] = []
+        """The queues once a minute."""
         self.vendor_calls: dict[int, dict[str, int]] = {}
         """Calls sent to each vendor, by interval of the day."""
         self.arrivals: Iterator[Arrival] = iter(())
@@ -261,7 +272,13 @@ class Day:
     # ------------------------------------------------------------------ sampling
 
     def _sample(self, now: float) -> None:
-        self.samples.append((now, sum(len(q.waiting) for q in self.engine.queues.values())))
+        in_line = callbacks = 0
+        for q in self.engine.queues.values():
+            in_line += len(q.waiting)
+            # Callbacks keep their place in `waiting` with the line down: counted apart
+            # so the report does not show them as callers on hold.
+            callbacks += q.callbacks_in_line
+        self.samples.append(Sample(now, in_line, callbacks))
         self.vt.schedule(now + SAMPLE_SECONDS, ("sample",))
         if len(self.callers) > 2 * len(self.engine.calls) + 1000:
             self.forget_ended()
@@ -287,6 +304,49 @@ def _figures(q: QueueCounters) -> Figures:
         answered_within_sl=q.answered_within_sl,
         abandoned_after_sl=q.abandoned_after_sl,
     )
+
+
+def _open_agent_time(
+    engine: Engine, start: float, interval_seconds: float, intervals: int, now: float
+) -> dict[tuple[int, str], tuple[float, float]]:
+    """(interval of the day, pool) -> (available, handling) seconds of the agents'
+    stretches still open when the replay ends. The engine credits an agent's time to
+    the pool when the agent changes state (engine/metrics.py), so an agent available
+    from 15:00 to the end without a change would count for nothing: a pool that sat
+    idle all along would look logged out. Counted the way `Engine` counts it."""
+    found: dict[tuple[int, str], tuple[float, float]] = {}
+    end = start + intervals * interval_seconds
+    for agent in engine.agents.values():
+        handling = agent.state in BUSY_STATES or (
+            agent.state is AgentState.WRAP_UP and agent.reason == "acw"
+        )
+        if agent.state is not AgentState.AVAILABLE and not handling:
+            continue
+        t = max(agent.state_since, start)
+        while t < min(now, end):
+            i = int((t - start) // interval_seconds)
+            upto = min(now, end, start + (i + 1) * interval_seconds)
+            available, busy = found.get((i, agent.pool), (0.0, 0.0))
+            if handling:
+                busy += upto - t
+            else:
+                available += upto - t
+            found[(i, agent.pool)] = (available, busy)
+            t = upto
+    return found
+
+
+def _occupancy(
+    slot: Interval | None, pool: str, open_time: tuple[float, float] | None
+) -> float | None:
+    """The pool's occupancy in the interval, its agents' open stretches included
+    (`_open_agent_time`); None when none of its agents was in service in it."""
+    counters = slot.pools.get(pool) if slot is not None else None
+    if open_time is None:
+        return counters.occupancy if counters is not None else None
+    handling = (counters.handling_seconds if counters is not None else 0.0) + open_time[1]
+    available = (counters.available_seconds if counters is not None else 0.0) + open_time[0]
+    return handling / (handling + available) if handling + available else None
 
 
 def _hhmm(t: float, start: float) -> str:
@@ -344,11 +404,15 @@ def replay(
     vt.schedule(start, ("sample",))
     follower = follow(engine, start) if follow is not None else None
 
-    staffed_at: list[int] = []
+    staffed_at: list[dict[str, int]] = []
     stage_at: list[int] = []
     for i in range(n_intervals):
         vt.run(start + i * interval_seconds)
-        staffed_at.append(sum(1 for a in engine.agents.values() if a.state in STAFFED_STATES))
+        staffed = dict.fromkeys(site.pools, 0)
+        for agent in engine.agents.values():
+            if agent.state in STAFFED_STATES:
+                staffed[agent.pool] = staffed.get(agent.pool, 0) + 1
+        staffed_at.append(staffed)
         stage_at.append(engine.stage)
         if follower is not None:
             follower.drain()
@@ -381,6 +445,9 @@ def replay(
         wall,
     )
     result.bound = pooled_limit(site, result, start)
+    result.idle_while_abandoning = find_idle_while_abandoning(
+        result.intervals, round(interval_seconds / 60)
+    )
     return result
 
 
@@ -393,7 +460,7 @@ def _result(
     day: Day,
     vt: VirtualTime,
     start: float,
-    staffed_at: list[int],
+    staffed_at: list[dict[str, int]],
     stage_at: list[int],
     arrivals: list[int],
     wall: float,
@@ -405,30 +472,49 @@ def _result(
     aht = total.aht_seconds or 1.0
     expected = curve.expected_per_interval(interval_seconds)
     longest: dict[int, int] = {}
-    for t, n in day.samples:
-        i = int((t - start) // interval_seconds)
-        longest[i] = max(longest.get(i, 0), n)
+    on_line: dict[int, int] = {}
+    callbacks: dict[int, int] = {}
+    for sample in day.samples:
+        i = int((sample.at - start) // interval_seconds)
+        longest[i] = max(longest.get(i, 0), sample.in_line)
+        on_line[i] = max(on_line.get(i, 0), sample.in_line - sample.callbacks)
+        callbacks[i] = max(callbacks.get(i, 0), sample.callbacks)
     vendor_calls = day.vendor_calls
+    open_time = _open_agent_time(engine, start, interval_seconds, len(staffed_at), vt.now)
     intervals = []
     for i in range(len(staffed_at)):
         slot = m.intervals.get(first_index + i)
         figures = _figures(slot.total) if slot is not None else _figures(QueueCounters())
         occupancy = {
-            name: (slot.pools[name].occupancy if slot is not None and name in slot.pools else None)
+            name: _occupancy(slot, name, open_time.get((i, name)))
             for name in site.pools
         }
+        staffed = sum(staffed_at[i].values())
         intervals.append(
             IntervalResult(
                 start=_hhmm(start + i * interval_seconds, start),
                 arrivals=arrivals[i],
                 expected=round(expected[i], 3) if i < len(expected) else 0.0,
-                agents_staffed=staffed_at[i],
-                capacity_calls=round(staffed_at[i] * interval_seconds / aht, 1),
+                agents_staffed=staffed,
+                capacity_calls=round(staffed * interval_seconds / aht, 1),
                 longest_queue=longest.get(i, 0),
                 stage=stage_at[i],
                 figures=figures,
                 occupancy=occupancy,
                 vendor_calls=vendor_calls.get(i, {}),
+                longest_queue_on_line=on_line.get(i, 0),
+                most_callbacks_waiting=callbacks.get(i, 0),
+                pools_staffed=staffed_at[i],
+                queues=(
+                    # In the site's queue order, as the day's table.
+                    {
+                        name: _figures(slot.queues[name])
+                        for name in m.queues
+                        if name in slot.queues and slot.queues[name].joined
+                    }
+                    if slot is not None
+                    else {}
+                ),
             )
         )
     worked: dict[str, set[str]] = {name: set() for name in site.pools}

@@ -1,15 +1,20 @@
 """The report of a replay: one self-contained HTML page, and the terminal summary.
 
 `render_html(result)` draws a whole surge day for a supervisor or a planner:
-headline tiles, six inline SVG charts per interval (arrivals against capacity with
-the surge stages shaded, service level and answer rate, longest queue,
-abandonment, vendor use against the contract caps, occupancy per pool), and the
-per-queue, per-pool, per-vendor and outcome tables. The page has no scripts, no
-external fonts or styles and no network references: it opens from a file, mailed
-or archived, as it is.
+a note at the top when a pool sat idle while callers abandoned
+(`Result.idle_while_abandoning`), headline tiles, seven inline SVG charts per
+interval (arrivals against capacity with the surge stages shaded, service level
+and answer rate, callers on the line, callbacks waiting, abandonment, vendor
+use against the contract caps, occupancy per pool with the idle spans shaded),
+the pooled limit when the result has it, one small chart per queue (its calls by
+outcome, answer rate and service level per interval), and the per-queue,
+per-pool, per-vendor and outcome tables. Labels of horizontal lines are placed
+clear of the data. The page has no scripts, no external fonts or styles and no
+network references: it opens from a file, mailed or archived, as it is.
 
 `summary_table(result)` is the per-queue and per-pool tables as aligned plain
-text for the terminal, with a TOTAL row each.
+text for the terminal, with a TOTAL row each; `idle_line(result)` the one line
+naming idle pools while callers abandoned, if any.
 
 The figures are defined once in `engine/metrics.py`; this module only formats.
 """
@@ -21,8 +26,19 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from acd.softphone_sim.result import Bound, Figures, PoolResult, Result
+from acd.softphone_sim.result import (
+    IDLE_ABANDONED_AT_LEAST,
+    IDLE_ABANDONED_SHARE_AT_LEAST,
+    IDLE_OCCUPANCY_BELOW,
+    Bound,
+    Figures,
+    IdleSpan,
+    PoolResult,
+    Result,
+)
 
+RATE_MIN_OFFERED = 5
+"""A queue's interval rates are drawn where at least this many calls were offered."""
 SERVICE_TARGET = 0.8
 """The target line of the service-level chart (the trade's 80 %)."""
 
@@ -38,6 +54,10 @@ INK = "#1d2430"
 MUTED = "#5a6677"
 GRID = "#e3e8ef"
 SERIES = [BLUE, VERMILLION, GREEN, PURPLE, ORANGE, SKY, INK, YELLOW]
+OTHER = "#b4bfcc"
+"""Calls neither answered nor abandoned (short abandons, blocked, callbacks not reached)."""
+IDLE_FILL = "#f7cdbd"
+"""Behind the intervals in which a pool sat idle while callers abandoned."""
 STAGE_FILL = ["#ffffff", "#fff1b8", "#ffd6a8", "#ffb3b3", "#f0a0d0"]
 """Background of each surge stage (0 is none); stages above the list use its last."""
 
@@ -150,14 +170,28 @@ def _f(value: float) -> str:
     return f"{value:.1f}"
 
 
+Box = tuple[float, float, float, float]
+"""(left, top, right, bottom) in pixels."""
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 class _Chart:
-    """One chart over the intervals of the day: x is the interval, y a quantity."""
+    """One chart over the intervals of the day: x is the interval, y a quantity.
+
+    What is drawn over the plot (bars, lines, horizontal lines) is recorded per
+    interval as the vertical pixel ranges it covers, so that the labels of horizontal
+    lines go where no data is (`_place_labels`), or into the legend when nowhere is."""
 
     WIDTH = 1000.0
     LEFT = 72.0
     RIGHT = 30.0
     PLOT_HEIGHT = 220.0
     FONT = 12.0
+    MAX_X_LABELS = 13
+    """Hour labels on the time axis at most (each needs about 70 px)."""
 
     def __init__(
         self,
@@ -185,16 +219,21 @@ class _Chart:
             self.ticks = _nice_ticks(y_max, self.integer)
         self.y_top = self.ticks[-1]
         self.legend_rows = self._layout_legend()
-        rows = max(len(self.legend_rows), 1)
-        self.top = 12.0 + rows * 20.0 + 8.0
+        rows = len(self.legend_rows)
+        # Without a legend, just room for the top tick's label.
+        self.top = 12.0 + rows * 20.0 + 8.0 if rows else 14.0
         self.height = self.top + self.PLOT_HEIGHT + 46.0
         self.plot_width = self.WIDTH - self.LEFT - self.RIGHT
         self.slot = self.plot_width / max(self.n, 1)
         self.back: list[str] = []
         self.body: list[str] = []
         self.labels: list[tuple[float, str, str]] = []
-        """Right-hand labels of horizontal lines: (y, text, colour)."""
+        """Labels of horizontal lines: (y of the line, text, colour)."""
         self.hover: list[str] = []
+        self.occupied: list[list[tuple[float, float]]] = [[] for _ in range(self.n)]
+        """Per interval, the (top, bottom) pixel ranges covered by data: no label there."""
+        self.right_axis: list[tuple[float, str]] = []
+        """Labels of a right-hand axis: (y, text)."""
 
     # coordinates
     def x(self, i: float) -> float:
@@ -210,6 +249,10 @@ class _Chart:
     @property
     def bottom(self) -> float:
         return self.top + self.PLOT_HEIGHT
+
+    def _occupy(self, i: int, y0: float, y1: float, pad: float = 1.0) -> None:
+        if 0 <= i < self.n:
+            self.occupied[i].append((min(y0, y1) - pad, max(y0, y1) + pad))
 
     # layers
     def bands(self, stages: Sequence[int]) -> None:
@@ -242,6 +285,7 @@ class _Chart:
                 continue
             top = below + value
             y0, y1 = self.y(below), self.y(top)
+            self._occupy(i, y1, y0)
             self.body.append(
                 f'<rect x="{_f(self.x(i) + pad)}" y="{_f(y1)}" width="{_f(width)}" '
                 f'height="{_f(max(y0 - y1, 0.0))}" fill="{colour}"/>'
@@ -261,12 +305,22 @@ class _Chart:
         flat across its interval (counts per interval), else through the centres."""
         segments: list[list[tuple[float, float]]] = []
         current: list[tuple[float, float]] = []
+        previous: float | None = None
         for i, value in enumerate(values):
             if value is None or not math.isfinite(value):
                 if current:
                     segments.append(current)
                 current = []
+                previous = None
                 continue
+            # The stroke covers this interval at its value and, joining the previous
+            # value, the span between the two in both intervals (step and slope alike).
+            y = self.y(value)
+            self._occupy(i, y, y, max(width, 3.0))
+            if previous is not None:
+                self._occupy(i - 1, previous, y, width)
+                self._occupy(i, previous, y, width)
+            previous = y
             if step:
                 current += [(self.x(i), self.y(value)), (self.x(i + 1), self.y(value))]
             else:
@@ -290,12 +344,36 @@ class _Chart:
 
     def hline(self, value: float, colour: str, label: str, dash: str = "6 4") -> None:
         y = self.y(value)
+        for i in range(self.n):
+            self._occupy(i, y, y)
         self.body.append(
             f'<line x1="{_f(self.LEFT)}" x2="{_f(self.WIDTH - self.RIGHT)}" y1="{_f(y)}" '
             f'y2="{_f(y)}" stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>'
         )
         if label:
             self.labels.append((y, label, colour))
+
+    def shade(self, first: int, last: int, fill: str) -> None:
+        """Shade the intervals `first` to `last` (included) behind the data (what they
+        are is for the legend, and for the tooltips, which lie over them)."""
+        self.back.append(
+            f'<rect x="{_f(self.x(first))}" y="{_f(self.top)}" '
+            f'width="{_f(self.x(last + 1) - self.x(first))}" height="{_f(self.PLOT_HEIGHT)}" '
+            f'fill="{fill}"/>'
+        )
+
+    def percent_right(self, ticks: Sequence[float]) -> None:
+        """A right-hand axis from 0 to 100 % over the whole plot height, labelled at
+        `ticks` (shares); `line_right` draws on it."""
+        self.right_axis = [(self.y_share(t), f"{t * 100:.0f}%") for t in ticks]
+
+    def y_share(self, share: float) -> float:
+        return self.top + self.PLOT_HEIGHT * (1 - min(max(share, 0.0), 1.0))
+
+    def line_right(self, values: Sequence[float | None], colour: str, width: float = 2.0) -> None:
+        """A line of shares (0 to 1) on the right-hand axis, through the interval centres."""
+        scale = self.y_top
+        self.line([None if v is None else v * scale for v in values], colour, width)
 
     def tooltips(self, texts: Sequence[str]) -> None:
         """A hover title per interval (the browser shows it over the column)."""
@@ -356,7 +434,9 @@ class _Chart:
         if self.n == 0:
             return []
         span_hours = self.n * self.step_minutes / 60
-        every = next((h for h in (1, 2, 3, 4, 6, 12) if span_hours / h <= 13), 24)
+        every = next(
+            (h for h in (1, 2, 3, 4, 6, 12) if span_hours / h < self.MAX_X_LABELS), 24
+        )
         if all(m is not None for m in minutes):
             ticks: list[tuple[float, str]] = []
             for i, m in enumerate(minutes):
@@ -374,15 +454,27 @@ class _Chart:
         return [(self.x(i), self.starts[i]) for i in range(0, self.n, stride)]
 
     def render(self) -> str:
-        w, h = self.WIDTH, self.height
+        labels, unplaced = self._place_labels()
+        # A label with no free place joins the legend, which may then need another
+        # row: everything under the legend moves down by as much.
+        legend_height = max(len(self.legend_rows), 1)
+        if unplaced:
+            # A label the legend already has as a key (the target line's) is not repeated.
+            known = {key.label for key in self.legend}
+            self.legend += [_Key(t, c, "dash") for t, c in unplaced if t not in known]
+            self.legend_rows = self._layout_legend()
+        shift = (max(len(self.legend_rows), 1) - legend_height) * 20.0
+        w, h = self.WIDTH, self.height + shift
         out = [
             f'<svg viewBox="0 0 {w:g} {_f(h)}" width="{w:g}" height="{_f(h)}" role="img" '
             f'font-family="system-ui, -apple-system, Segoe UI, Roboto, Noto Sans KR, '
             f'sans-serif" font-size="{self.FONT:g}">',
             f"<title>{_e(self.title)}</title>",
             f'<rect x="0" y="0" width="{w:g}" height="{_f(h)}" fill="#ffffff"/>',
-            *self.back,
         ]
+        if shift:
+            out.append(f'<g transform="translate(0 {_f(shift)})">')
+        out += self.back
         right = self.WIDTH - self.RIGHT
         for value in self.ticks:
             y = self.y(value)
@@ -393,6 +485,11 @@ class _Chart:
             out.append(
                 f'<text x="{_f(self.LEFT - 8)}" y="{_f(y + 4)}" text-anchor="end" '
                 f'fill="{MUTED}">{_e(self._tick_label(value))}</text>'
+            )
+        for y, text in self.right_axis:
+            out.append(
+                f'<text x="{_f(right + 6)}" y="{_f(y + 4)}" text-anchor="start" '
+                f'fill="{MUTED}">{_e(text)}</text>'
             )
         x_ticks = self._x_ticks()
         for x, _ in x_ticks:
@@ -430,29 +527,75 @@ class _Chart:
             f'<text transform="translate(16 {_f(middle)}) rotate(-90)" text-anchor="middle" '
             f'fill="{MUTED}">{_e(self.y_label)}</text>'
         )
-        out += self._line_labels()
-        out += self._legend_svg()
+        out += labels
         out += self.hover
+        if shift:
+            out.append("</g>")
+        out += self._legend_svg()
         out.append("</svg>")
         return "\n".join(out)
 
-    def _line_labels(self) -> list[str]:
-        """Labels of horizontal lines at the right, above their line, pushed apart so
-        none overlaps another."""
+    def _label_box(self, x_end: float, baseline: float, text: str) -> Box:
+        """The box a right-anchored label covers, with a pixel to spare each side."""
+        return (
+            x_end - _text_width(text, self.FONT) - 1,
+            baseline - self.FONT,
+            x_end + 1,
+            baseline + 4,
+        )
+
+    def _free(self, box: Box, taken: Sequence[Box]) -> bool:
+        """Inside the plot, clear of the data and of the labels already placed."""
+        left, top, right, bottom = box
+        if left < self.LEFT + 2 or top < self.top or bottom > self.bottom:
+            return False
+        first = max(int((left - self.LEFT) // self.slot), 0)
+        last = min(int((right - self.LEFT) // self.slot), self.n - 1)
+        for i in range(first, last + 1):
+            for y0, y1 in self.occupied[i]:
+                if y0 < bottom and top < y1:
+                    return False
+        return not any(_overlaps(box, other) for other in taken)
+
+    def _place_labels(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """The labels of horizontal lines, each just above or just below its line,
+        as far right as it goes without touching the data or another label; those
+        that fit nowhere are returned, (text, colour), for the legend."""
         out: list[str] = []
-        placed: list[float] = []
+        unplaced: list[tuple[str, str]] = []
+        taken: list[Box] = []
+        right = self.WIDTH - self.RIGHT - 4
+        step = max(self.slot / 2, 4.0)
         for y, text, colour in sorted(self.labels):
-            baseline = max(y - 5, self.top + 12)
-            for other in placed:
-                if abs(baseline - other) < 15:
-                    baseline = other + 15
-            placed.append(baseline)
+            found: tuple[float, float] | None = None
+            x_end = right
+            while found is None and x_end - _text_width(text, self.FONT) >= self.LEFT + 2:
+                for baseline in (y - 5, y + self.FONT + 3):  # above the line, then below
+                    box = self._label_box(x_end, baseline, text)
+                    if self._free(box, taken):
+                        found = (x_end, baseline)
+                        taken.append(box)
+                        break
+                x_end -= step
+            if found is None:
+                unplaced.append((text, colour))
+                continue
             out.append(
-                f'<text x="{_f(self.WIDTH - self.RIGHT - 4)}" y="{_f(baseline)}" '
+                f'<text x="{_f(found[0])}" y="{_f(found[1])}" '
                 f'text-anchor="end" fill="{colour}" font-weight="600" stroke="#ffffff" '
                 f'stroke-width="3" paint-order="stroke">{_e(text)}</text>'
             )
-        return out
+        return out, unplaced
+
+
+class _SmallChart(_Chart):
+    """A chart half as wide and about half as tall, for one of several side by side."""
+
+    WIDTH = 500.0
+    LEFT = 64.0
+    RIGHT = 40.0
+    PLOT_HEIGHT = 110.0
+    MAX_X_LABELS = 7
 
 
 def _peak(values: Sequence[float | None]) -> tuple[int, float] | None:
@@ -566,26 +709,76 @@ def _charts(result: Result) -> list[str]:
         caption += f" Gaps: {gaps} intervals with no call to measure."
     made.append(_figure(chart, caption))
 
-    # 3. longest queue
-    queue: list[float | None] = [float(iv.longest_queue) for iv in ivs]
+    # 3. longest queue: callers on the line. Callbacks waiting (their line down) get
+    # their own chart: counted together they made a backlog of callbacks look like
+    # callers on hold, thousands at 09:00 and hundreds at midnight.
+    on_line: list[float | None] = [float(iv.longest_queue_on_line) for iv in ivs]
+    callbacks: list[float | None] = [float(iv.most_callbacks_waiting) for iv in ivs]
     chart = _Chart(
         starts,
-        _max(queue),
-        title="Longest queue",
-        y_label="callers waiting",
-        legend=[_Key("most callers waiting at once", PURPLE)],
+        _max(on_line),
+        title="Longest queue: callers on the line",
+        y_label="callers on hold",
+        legend=[_Key("most callers on the line at once (callbacks not counted)", PURPLE)],
         step_minutes=step,
     )
     chart.bands(stages)
-    chart.bars(queue, PURPLE)
-    chart.tooltips([f"{iv.start}: up to {iv.longest_queue:,} callers waiting" for iv in ivs])
-    peak = _peak(queue)
-    caption = "Most callers waiting at once in each interval (sampled each minute), all queues."
+    chart.bars(on_line, PURPLE)
+    chart.tooltips(
+        [
+            f"{iv.start}: up to {iv.longest_queue_on_line:,} callers on the line (and up to "
+            f"{iv.most_callbacks_waiting:,} callbacks waiting)"
+            for iv in ivs
+        ]
+    )
+    caption = (
+        "Most callers on the line at once in each interval: on hold, all queues, sampled "
+        "each minute. Callbacks waiting for their turn are not counted here (the caller "
+        "has hung up and waits at home): they are the next chart."
+    )
+    peak = _peak(on_line)
     if peak is not None:
         caption += f" Peak {_e(_int(int(peak[1])))} at {_e(at(peak[0]))}."
     made.append(_figure(chart, caption))
 
-    # 4. abandonment
+    # 4. callbacks waiting for their turn
+    chart = _Chart(
+        starts,
+        _max(callbacks),
+        title="Callbacks waiting for their turn",
+        y_label="callbacks",
+        legend=[_Key("most callbacks waiting at once", BLUE)],
+        step_minutes=step,
+    )
+    chart.bands(stages)
+    chart.bars(callbacks, BLUE)
+    chart.tooltips(
+        [
+            f"{iv.start}: up to {iv.most_callbacks_waiting:,} callbacks waiting; "
+            f"{iv.longest_queue:,} calls in line at most with the callers on the line"
+            for iv in ivs
+        ]
+    )
+    caption = (
+        "Callbacks keep the caller's place in line while the caller waits at home: most "
+        "of them waiting at once in each interval (sampled each minute with the callers "
+        "on the line, all queues)."
+    )
+    cb_peak = _peak(callbacks)
+    if cb_peak is not None and cb_peak[1] > 0:
+        caption += (
+            f" Peak {_e(_int(int(cb_peak[1])))} at {_e(at(cb_peak[0]))}; "
+            f"{_e(_int(ivs[-1].most_callbacks_waiting))} still waiting in the last interval."
+        )
+    together = _peak([float(iv.longest_queue) for iv in ivs])
+    if together is not None and cb_peak is not None and cb_peak[1] > 0:
+        caption += (
+            " Counted together with the callers on the line (the JSON's longest_queue) "
+            f"the line would peak at {_e(_int(int(together[1])))} at {_e(at(together[0]))}."
+        )
+    made.append(_figure(chart, caption))
+
+    # 5. abandonment
     abandoned: list[float | None] = [float(iv.figures.abandoned) for iv in ivs]
     short: list[float | None] = [float(iv.figures.short_abandoned) for iv in ivs]
     chart = _Chart(
@@ -616,7 +809,7 @@ def _charts(result: Result) -> list[str]:
         )
     )
 
-    # 5. vendor use against the caps
+    # 6. vendor use against the caps
     names = list(result.vendors)
     colours = {name: SERIES[i % len(SERIES)] for i, name in enumerate(names)}
     for iv in ivs:  # vendors seen in intervals but missing from the totals
@@ -677,21 +870,40 @@ def _charts(result: Result) -> list[str]:
         caption += " No vendor in this configuration."
     made.append(_figure(chart, caption))
 
-    # 6. occupancy per pool
+    # 7. occupancy per pool, the spans where a pool sat idle while callers abandoned shaded
     pools = list(result.pools)
     for iv in ivs:
         for name in iv.occupancy:
             if name not in pools:
                 pools.append(name)
+    spans = result.idle_while_abandoning
+    keys = [_Key(name, SERIES[i % len(SERIES)], "line", 2.5) for i, name in enumerate(pools)]
+    idle_at: dict[int, list[str]] = {}  # interval -> the pools idle in it
+    index = {start: i for i, start in enumerate(starts)}
+    for span in spans:
+        first = index.get(span.start)
+        if first is None:
+            continue
+        for i in range(first, min(first + span.intervals, len(ivs))):
+            idle_at.setdefault(i, []).append(span.pool)
+    if spans:
+        idle_pools = ", ".join(dict.fromkeys(span.pool for span in spans))
+        keys.append(_Key(f"{idle_pools} idle while callers abandoned", IDLE_FILL, "band"))
     chart = _Chart(
         starts,
         1.0,
         title="Agent occupancy per pool",
         y_label="occupancy",
-        legend=[_Key(name, SERIES[i % len(SERIES)], "line", 2.5) for i, name in enumerate(pools)],
+        legend=keys,
         percent=True,
         step_minutes=step,
     )
+    for first, last in _runs(sorted(idle_at)):
+        chart.shade(first, last, IDLE_FILL)
+    if spans:
+        chart.hline(
+            IDLE_OCCUPANCY_BELOW, MUTED, f"idle: under {IDLE_OCCUPANCY_BELOW * 100:.0f}%", "2 3"
+        )
     for i, name in enumerate(pools):
         chart.line([iv.occupancy.get(name) for iv in ivs], SERIES[i % len(SERIES)], 2.5)
     chart.tooltips(
@@ -699,20 +911,209 @@ def _charts(result: Result) -> list[str]:
             f"{iv.start}: "
             + (", ".join(f"{n} {_pct(iv.occupancy.get(n))}" for n in pools) or "no pool")
             + f"; {iv.agents_staffed:,} agents staffed"
-            for iv in ivs
+            + (
+                f"; {', '.join(idle_at[i])} idle while {iv.figures.abandoned:,} callers abandoned"
+                if i in idle_at
+                else ""
+            )
+            for i, iv in enumerate(ivs)
         ]
     )
-    made.append(
-        _figure(
-            chart,
-            "Share of the logged-in agents' time spent handling calls (ringing, talking, "
-            "after-call work) rather than waiting for one. Gaps: no agent of the pool "
-            "logged in.",
-        )
+    caption = (
+        "Share of the logged-in agents' time spent handling calls (ringing, talking, "
+        "after-call work) rather than waiting for one. Gaps: no agent of the pool "
+        "logged in."
     )
+    if spans:
+        caption += (
+            f" Shaded: a pool under {IDLE_OCCUPANCY_BELOW * 100:.0f}% occupancy while callers "
+            f"abandoned ({_e(_spans_text(spans))}); see the note at the top."
+        )
+    made.append(_figure(chart, caption))
     if result.bound is not None:
         made.append(_bound_chart(result, result.bound, starts, step))
     return made
+
+
+def _runs(indexes: Sequence[int]) -> list[tuple[int, int]]:
+    """Ascending indexes as runs of consecutive ones: [(first, last), ...]."""
+    runs: list[tuple[int, int]] = []
+    for i in indexes:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def _spans_text(spans: Sequence[IdleSpan]) -> str:
+    return "; ".join(f"{s.pool} {s.start}-{s.end}" for s in spans)
+
+
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h" + (f" {rest:02d} min" if rest else "")
+
+
+def _occupancy_range(span: IdleSpan, dash: str = "–") -> str:
+    low, high = _pct(span.occupancy_min), _pct(span.occupancy_max)
+    return low if low == high else f"{low}{dash}{high}"
+
+
+def _idle_callout(result: Result) -> str:
+    """The note at the top of the page when a pool sat idle while callers abandoned;
+    "" on a day without."""
+    spans = result.idle_while_abandoning
+    if not spans:
+        return ""
+    step = interval_minutes(result)
+    items = []
+    for span in spans:
+        queues = list(span.abandoned_by_queue.items())
+        named = ", ".join(f"{q} {n:,}" for q, n in queues[:4])
+        if len(queues) > 4:
+            named += f" and {sum(n for _, n in queues[4:]):,} in {len(queues) - 4} more"
+        items.append(
+            f"<li><strong>{_e(span.pool)}</strong>: {span.agents:,} agents on duty were busy "
+            f"only {_e(_occupancy_range(span))} of their time from <strong>{_e(span.start)} "
+            f"to {_e(span.end)}</strong> ({_e(_duration(span.intervals * step))}), while "
+            f"<strong>{span.abandoned:,} callers abandoned</strong> in those intervals "
+            f"({_e(_pct(_share(span.abandoned, span.offered)))} of {span.offered:,} offered"
+            + (f": {_e(named)}" if named else "")
+            + ").</li>"
+        )
+    return (
+        '<section class="alert" role="note">'
+        "<h2>Agents sat idle while callers abandoned</h2>"
+        f"<ul>{''.join(items)}</ul>"
+        f"<p>An interval counts when a pool with agents on duty is under "
+        f"{IDLE_OCCUPANCY_BELOW * 100:.0f}% occupancy while at least "
+        f"{IDLE_ABANDONED_AT_LEAST} callers, and at least "
+        f"{IDLE_ABANDONED_SHARE_AT_LEAST * 100:.0f}% of the calls offered, abandoned in "
+        "it. Those agents were free but not matched with the callers: look at which of "
+        "these queues the pool serves, and from when (skills, relaxation steps, "
+        "overflow rules). Shaded on the occupancy chart.</p>"
+        "</section>"
+    )
+
+
+def idle_line(result: Result) -> str | None:
+    """One line for the terminal naming where a pool sat idle while callers abandoned
+    (`Result.idle_while_abandoning`); None on a day without."""
+    spans = result.idle_while_abandoning
+    if not spans:
+        return None
+    parts = [
+        f"{s.pool} {s.start}-{s.end} ({s.agents} agents busy {_occupancy_range(s, '-')}"
+        f", {s.abandoned:,} callers abandoned)"
+        for s in spans
+    ]
+    return (
+        f"Idle while callers abandoned (pool under {IDLE_OCCUPANCY_BELOW * 100:.0f}% "
+        f"occupancy): {'; '.join(parts)}."
+    )
+
+
+def _queue_intervals(result: Result) -> str:
+    """Per queue, one small chart of the calls that joined it in each interval by
+    outcome, with the interval's answer rate and service level."""
+    ivs = result.intervals
+    starts = [iv.start for iv in ivs]
+    step = interval_minutes(result)
+    names = list(result.queues)
+    for iv in ivs:
+        names += [name for name in iv.queues if name not in names]
+    made: list[str] = []
+    quiet: list[str] = []
+    for name in names:
+        per = [iv.queues.get(name) for iv in ivs]
+        if not any(f is not None and f.calls for f in per):
+            quiet.append(name)
+            continue
+        answered = [float(f.answered) if f else 0.0 for f in per]
+        abandoned = [float(f.abandoned) if f else 0.0 for f in per]
+        other = [float(max(f.calls - f.answered - f.abandoned, 0)) if f else 0.0 for f in per]
+        chart = _SmallChart(
+            starts,
+            _max([float(f.calls) if f else 0.0 for f in per]),
+            title=f"{name}: calls per interval, answer rate and service level",
+            y_label=f"calls per {step} min",
+            legend=[],
+            step_minutes=step,
+        )
+        tops = chart.bars(answered, GREEN)
+        tops = chart.bars(abandoned, VERMILLION, tops)
+        chart.bars(other, OTHER, tops)
+        chart.percent_right([0.0, 0.5, 1.0])
+        # A rate of two or three calls swings from 0 to 100 %: drawn only where enough
+        # calls were offered for it to say something (the tooltips give every one).
+        rated = [f if f is not None and f.offered >= RATE_MIN_OFFERED else None for f in per]
+        chart.line_right([f.answer_rate if f else None for f in rated], INK, 1.5)
+        chart.line_right([f.service_level if f else None for f in rated], BLUE, 1.5)
+        chart.tooltips(
+            [
+                f"{iv.start} {name}: "
+                + (
+                    f"offered {f.offered:,}, answered {f.answered:,}, abandoned "
+                    f"{f.abandoned:,}, answer rate {_pct(f.answer_rate)}, service level "
+                    f"{_pct(f.service_level)}"
+                    if f
+                    else "no call"
+                )
+                for iv, f in zip(ivs, per, strict=True)
+            ]
+        )
+        day = result.queues.get(name)
+        caption = (
+            f"Day: {day.offered:,} offered, answer rate {_pct(day.answer_rate)}, service "
+            f"level {_pct(day.service_level)}."
+            if day is not None
+            else ""
+        )
+        lows = [
+            (f.answer_rate, iv.start)
+            for iv, f in zip(ivs, rated, strict=True)
+            if f is not None and f.answer_rate is not None
+        ]
+        if lows:
+            low, when = min(lows)
+            caption += f" Lowest answer rate {_pct(low)} at {when}."
+        made.append(
+            f'<figure class="small"><h3>{_e(name)}</h3>\n{chart.render()}\n'
+            f"<figcaption>{_e(caption)}</figcaption></figure>"
+        )
+    keys = "".join(
+        f'<span class="key"><span class="box" style="background:{colour}"></span>'
+        f"{_e(text)}</span>"
+        for colour, text in (
+            (GREEN, "answered (agents, vendors, callbacks)"),
+            (VERMILLION, "abandoned"),
+            (OTHER, "other (short abandons, blocked, callbacks failed)"),
+        )
+    ) + "".join(
+        f'<span class="key"><span class="stroke" style="border-color:{colour}"></span>'
+        f"{_e(text)}</span>"
+        for colour, text in ((INK, "answer rate"), (BLUE, "service level"))
+    )
+    intro = (
+        f'<p class="keys">{keys}</p>'
+        '<p class="note">Per queue, the calls that joined it in each interval, by outcome '
+        "(bars, left axis, each queue on its own scale), and the interval's answer rate "
+        f"and service level (lines, right axis, 0 to 100%; drawn where at least "
+        f"{RATE_MIN_OFFERED} calls were offered). Summed over the queues they "
+        "are the interval figures of the charts above; the JSON has them per interval "
+        "under <code>queues</code>.</p>"
+    )
+    if not made:
+        intro = '<p class="note">No call joined a queue.</p>'
+    note = (
+        f'<p class="note">No call in any interval: {_e(", ".join(quiet))}.</p>'
+        if quiet and made
+        else ""
+    )
+    return intro + '<div class="smalls">' + "\n".join(made) + "</div>" + note
 
 
 def _bound_chart(result: Result, bound: Bound, starts: list[str], step: int) -> str:
@@ -1010,6 +1411,20 @@ th.t, td.t { text-align: left; }
 td.t:last-child { white-space: normal; }
 tr.total td { font-weight: 700; border-top: 2px solid #5a6677; }
 .note { color: #5a6677; font-size: 13px; }
+.alert { background: #fff4ef; border: 1px solid #e9b39c; border-left: 6px solid #D55E00;
+  border-radius: 8px; padding: 10px 16px; margin: 14px 0 4px; }
+.alert h2 { margin: 0 0 6px; color: #9a3a00; }
+.alert ul { margin: 0 0 6px; padding-left: 20px; }
+.alert p { margin: 0; color: #5a6677; font-size: 13px; }
+.smalls { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr));
+  gap: 0 14px; }
+figure.small { margin: 7px 0; padding: 10px 12px 8px; }
+.keys { margin: 6px 0; font-size: 13px; }
+.key { display: inline-block; margin-right: 14px; white-space: nowrap; }
+.key .box { display: inline-block; width: 12px; height: 12px; border-radius: 2px;
+  margin-right: 6px; vertical-align: -1px; }
+.key .stroke { display: inline-block; width: 20px; border-top: 2px solid; margin-right: 6px;
+  vertical-align: 4px; }
 footer { color: #5a6677; font-size: 12px; margin-top: 28px; border-top: 1px solid #d5dce5;
   padding-top: 8px; }
 @media print { body { background: #fff; } figure, .wrap, .tile { box-shadow: none; } }
@@ -1040,12 +1455,17 @@ def render_html(result: Result) -> str:
         f'<p class="meta">configuration <b>{_e(r.config)}</b> · curve <b>{_e(r.curve)}</b> · '
         f"seed <b>{_e(r.seed)}</b> · date <b>{_e(r.date)}</b> · {len(r.intervals)} intervals "
         f"of {step} min, {_e(first)} to {_e(last)}</p>",
+        _idle_callout(r),
         _tiles(r),
         _stages(r),
         "</header>",
         "<section>",
         "<h2>The day, interval by interval</h2>",
         *_charts(r),
+        "</section>",
+        "<section>",
+        "<h2>Queues, interval by interval</h2>",
+        _queue_intervals(r),
         "</section>",
         "<section>",
         "<h2>Queues</h2>",

@@ -100,10 +100,14 @@ def test_same_seed_same_day_byte_for_byte(seoul: SiteConfig, day: Result) -> Non
     assert without_run(other) != without_run(day)
 
 
-def test_a_surge_day_switches_stages_and_overflows(seoul: SiteConfig) -> None:
+@pytest.fixture(scope="module")
+def surge(seoul: SiteConfig) -> Result:
     # 24,000 calls from 10:00 to 14:00: 6,000 an hour (144,000 a day at that rate)
     # is past stage 2 and, at about 250 s a call, beyond what the floor can answer.
-    surge = replay(seoul, small_day(24_000, "surge", first=40, last=56), seed=3)
+    return replay(seoul, small_day(24_000, "surge", first=40, last=56), seed=3)
+
+
+def test_a_surge_day_switches_stages_and_overflows(surge: Result) -> None:
     assert [stage for _, stage in surge.stages][:2] == [1, 2]
     assert surge.total.overflowed > 0
     assert sum(v.dialled for v in surge.vendors.values()) >= surge.total.overflowed
@@ -152,9 +156,21 @@ def test_simulate_command_writes_json_and_report(
         assert key in data
     assert set(data["run"]) >= {"wall_seconds", "events_per_second"}
     html = out_html.read_text()
-    assert html.count("<svg") == 7  # six charts and answered against the pooled limit
+    # seven charts, answered against the pooled limit, one small chart per queue called
+    queues_called = sum(1 for q in data["queues"].values() if q["calls"])
+    assert html.count("<svg") == 8 + queues_called
     assert "Answered against the pooled limit" in html
     assert f"{data['calls']:,}" in html
+    # a quiet day: no pool sat idle while callers abandoned, and nothing says so
+    assert data["idle_while_abandoning"] == []
+    assert "Idle while" not in printed and '<section class="alert"' not in html
+    assert set(data["intervals"][40]) >= {
+        "longest_queue",
+        "longest_queue_on_line",
+        "most_callbacks_waiting",
+        "pools_staffed",
+        "queues",
+    }
 
 
 def test_simulate_refuses_a_bad_curve_naming_the_line(
@@ -188,3 +204,109 @@ def test_curve_branch_without_behaviour_is_refused(seoul: SiteConfig) -> None:
     curve = Curve.from_columns("odd", 15, columns)
     with pytest.raises(ValueError, match="chatbot"):
         replay(seoul, curve, seed=1)
+
+
+def test_callbacks_waiting_are_counted_apart_from_callers_on_the_line(surge: Result) -> None:
+    # The surge day offers callbacks; the callers who take one hang up and keep their
+    # place: `longest_queue` counts them, `longest_queue_on_line` does not.
+    assert surge.total.callbacks > 0
+    assert max(iv.most_callbacks_waiting for iv in surge.intervals) > 0
+    for iv in surge.intervals:
+        assert iv.longest_queue_on_line <= iv.longest_queue, iv.start
+        assert iv.most_callbacks_waiting <= iv.longest_queue, iv.start
+        # sampled together, each minute: the peak of the sum is at most the sum of peaks
+        assert iv.longest_queue <= iv.longest_queue_on_line + iv.most_callbacks_waiting
+    assert any(iv.longest_queue_on_line < iv.longest_queue for iv in surge.intervals)
+
+
+COUNTS = ("calls", "offered", "answered", "abandoned", "answered_within_sl", "abandoned_after_sl")
+
+
+def test_per_queue_interval_figures_add_up_to_the_day(day: Result, surge: Result) -> None:
+    for result in (day, surge):
+        for iv in result.intervals:
+            for key in COUNTS:
+                by_queue = sum(getattr(f, key) for f in iv.queues.values())
+                assert by_queue == getattr(iv.figures, key), (iv.start, key)
+            for f in iv.queues.values():
+                assert f.calls > 0
+                assert f.answer_rate == (f.answered / f.offered if f.offered else None)
+    # A quiet day ends before midnight: every call joined in one of the day's intervals,
+    # so each queue's intervals add up to its figures for the day.
+    for name, q in day.queues.items():
+        mine = [iv.queues[name] for iv in day.intervals if name in iv.queues]
+        for key in COUNTS:
+            assert sum(getattr(f, key) for f in mine) == getattr(q, key), (name, key)
+    assert sum(1 for iv in day.intervals if iv.queues) > 40
+
+
+def test_pools_staffed_add_up_to_the_agents_staffed(day: Result) -> None:
+    for iv in day.intervals:
+        assert sum(iv.pools_staffed.values()) == iv.agents_staffed
+        assert set(iv.pools_staffed) == set(day.pools)
+
+
+# A pool the routing never gives a call: "spare" takes only queue qb, and every caller
+# goes to qa, whose two agents (pool "main") are swamped from 10:00 to 11:00. Nobody
+# has a shift: the spare agents stay available, without a change of state, all day.
+IDLE_SITE = """
+site:
+  name: idle spare
+  short_abandon_seconds: 0
+  interval_minutes: 15
+skills: {a: {}, b: {}}
+pools: {main: {kind: in_house}, spare: {kind: in_house}}
+queues:
+  qa: {skill: a, pools: [main], wrap_up_seconds: 0}
+  qb: {skill: b, pools: [spare], wrap_up_seconds: 0}
+ivr:
+  entry: start
+  nodes:
+    start: {kind: announce, prompt: [], next: {queue: qa}}
+agent_groups:
+  - {count: 2, first_id: 1000, pool: main, skills: [{skill: a, level: 1}]}
+  - {count: 6, first_id: 2000, pool: spare, skills: [{skill: b, level: 1}]}
+simulation:
+  branches:
+    x: {keys: [], talk: {kind: exponential, mean_seconds: 120}}
+  patience: {kind: exponential, mean_seconds: 60}
+  redial: {probability: 0}
+  agents: {answer_min_seconds: 0, answer_max_seconds: 0, miss_probability: 0}
+"""
+
+
+def idle_curve() -> Curve:
+    """60 calls an interval from 10:00 to 11:00, none otherwise."""
+    return Curve.from_columns("swamped", 15, {"x": [60.0 * (40 <= i < 44) for i in range(96)]})
+
+
+def test_an_idle_pool_while_another_queue_abandons_is_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "idle.yaml"
+    config.write_text(IDLE_SITE)
+    curve = tmp_path / "swamped.csv"
+    write_curve(idle_curve(), curve)
+    out_json, out_html = tmp_path / "idle.json", tmp_path / "idle.html"
+    argv = ["simulate", str(config), "--curve", str(curve), "--seed", "2", "--quiet"]
+    assert main([*argv, "--json", str(out_json), "--report", str(out_html)]) == 0
+    printed = capsys.readouterr().out
+    data = json.loads(out_json.read_text())
+    spans = data["idle_while_abandoning"]
+    assert [(s["pool"], s["start"], s["end"]) for s in spans] == [("spare", "10:00", "11:00")]
+    span = spans[0]
+    assert span["agents"] == 6 and span["occupancy_max"] == 0.0
+    abandoned = sum(iv["figures"]["abandoned"] for iv in data["intervals"][40:44])
+    assert span["abandoned"] == abandoned > 100
+    assert span["abandoned_by_queue"] == {"qa": abandoned}
+    # One line in the terminal, the note at the top of the report.
+    lines = [line for line in printed.splitlines() if line.startswith("Idle while")]
+    assert lines == [
+        "Idle while callers abandoned (pool under 20% occupancy): spare 10:00-11:00 "
+        f"(6 agents busy 0.0%, {abandoned:,} callers abandoned)."
+    ]
+    html = out_html.read_text()
+    callout = html.split('<section class="alert" role="note">')[1].split("</section>")[0]
+    assert "<strong>spare</strong>: 6 agents on duty" in callout
+    assert "<strong>10:00 to 11:00</strong>" in callout
+    assert f"{abandoned:,} callers abandoned" in callout and f"qa {abandoned:,}" in callout

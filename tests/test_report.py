@@ -1,20 +1,26 @@
 """The replay report: a hand-built day of 96 intervals with a mid-morning surge,
-three queues (one named to need escaping), two pools, two vendors."""
+three queues (one named to need escaping), two pools, two vendors; and days built
+to show one thing (a pool idle while callers abandon, labels with no free place)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from html.parser import HTMLParser
 
-from acd.softphone_sim.report import render_html, summary_table
+import pytest
+
+from acd.softphone_sim.report import IDLE_FILL, idle_line, render_html, summary_table
 from acd.softphone_sim.result import (
     Figures,
+    IdleSpan,
     IntervalResult,
     PoolResult,
     Result,
     RunInfo,
     VendorResult,
+    find_idle_while_abandoning,
 )
 
 NASTY = "<b>&x"
@@ -78,19 +84,34 @@ def interval(i: int) -> IntervalResult:
     within = round(answered * (0.95 if lost == 0 else 0.45))
     vendor_a = min(round(lost * 0.4), 13) if stage else 0
     vendor_b = min(round(lost * 0.2), 8) if stage == 2 else 0
+    after = round(abandoned * 0.7)
     f = figures(
         calls,
         answered,
         abandoned,
         short,
         within=within,
-        after=round(abandoned * 0.7),
+        after=after,
         wait=answered * (15.0 if lost == 0 else 140.0),
         longest=0.0 if not calls else 30.0 + lost * 3,
         overflowed=vendor_a + vendor_b,
         vendor=vendor_a + vendor_b,
         callbacks=lost // 10,
     )
+    # Per queue: "covid" takes a third of every count, "general" the rest, so the two
+    # sum to the interval's figures.
+    third = [n // 3 for n in (calls, answered, abandoned, short, within, after)]
+    queues = {
+        "general": figures(
+            calls - third[0],
+            answered - third[1],
+            abandoned - third[2],
+            short - third[3],
+            within=within - third[4],
+            after=after - third[5],
+        ),
+        "covid": figures(*third[:4], within=third[4], after=third[5]),
+    }
     occupancy_in = None if i == 12 else min(0.97, 0.35 + 0.6 * (calls / (capacity + 1)))
     occupancy_remote = None if staffed == 0 or hour < 8 else 0.8 * (occupancy_in or 0)
     return IntervalResult(
@@ -99,12 +120,22 @@ def interval(i: int) -> IntervalResult:
         expected=surge(hour) * 1.03,
         agents_staffed=staffed,
         capacity_calls=capacity,
-        longest_queue=max(0, lost * 2),
+        longest_queue=max(0, lost * 2) + callbacks_waiting(i),
         stage=stage,
         figures=f,
         occupancy={"in_house": occupancy_in, "remote": occupancy_remote},
         vendor_calls={"vendor_a": vendor_a, "vendor_b": vendor_b},
+        longest_queue_on_line=max(0, lost * 2),
+        most_callbacks_waiting=callbacks_waiting(i),
+        pools_staffed={"in_house": staffed * 2 // 3, "remote": staffed - staffed * 2 // 3},
+        queues={name: q for name, q in queues.items() if q.calls} if calls else {},
     )
+
+
+def callbacks_waiting(i: int) -> int:
+    """A backlog of callbacks far longer than the line, still 300 at midnight (as the
+    80k day's): the report must not show them as callers on hold."""
+    return 0 if i < 36 else 3000 if i < 60 else 300
 
 
 def make_result() -> Result:
@@ -269,13 +300,23 @@ def parse(page: str) -> Checker:
     return checker
 
 
-def test_html_is_balanced_with_six_charts() -> None:
+MAIN_CHARTS = 7
+"""Arrivals, service level, callers on the line, callbacks waiting, abandonment,
+vendors, occupancy (the pooled limit comes with a `bound`, absent here)."""
+
+
+def chart(page: str, n: int) -> str:
+    """The n-th chart of the page (1-based), from its SVG to its caption's end."""
+    return page.split("<svg")[n].split("</figure>")[0]
+
+
+def test_html_is_balanced_with_seven_charts_and_one_per_queue() -> None:
     page = render_html(make_result())
     checker = parse(page)
     assert checker.errors == []
     assert checker.stack == []
-    assert checker.counts["svg"] == 6
-    assert page.count("<svg") == 6
+    assert checker.counts["svg"] == MAIN_CHARTS + 2  # general and covid, per interval
+    assert page.count("<svg") == MAIN_CHARTS + 2
     assert checker.counts["table"] == 4
 
 
@@ -354,12 +395,13 @@ def test_everything_none_or_empty_renders() -> None:
             blocked=0,
         )
         iv.occupancy = dict.fromkeys(iv.occupancy)
+        iv.queues = {}
     r.answer_rate = r.service_level = r.service_level_asterisk = r.asa_seconds = None
     checker = parse(render_html(r))
-    assert checker.errors == [] and checker.counts["svg"] == 6
+    assert checker.errors == [] and checker.counts["svg"] == MAIN_CHARTS
     r.intervals, r.stages, r.vendors, r.queues, r.pools = [], [], {}, {}, {}
     checker = parse(render_html(r))
-    assert checker.errors == [] and checker.counts["svg"] == 6
+    assert checker.errors == [] and checker.counts["svg"] == MAIN_CHARTS
 
 
 def test_self_contained() -> None:
@@ -378,7 +420,8 @@ def test_time_axis_in_local_time() -> None:
 
 def test_vendor_caps_scaled_to_the_interval() -> None:
     page = render_html(make_result())
-    vendors = page.split("<svg")[5].split("</figure>")[0]
+    vendors = chart(page, 6)
+    assert "Vendor use against the contract caps" in vendors
     assert "vendor_a: 50/h = 12.5 per 15 min" in vendors
     assert "vendor_b: 30/h = 7.5 per 15 min" in vendors
     assert "scaled to the 15-minute interval" in vendors
@@ -408,3 +451,245 @@ def test_summary_table() -> None:
     assert pool_part[1].split()[5:] == ["91.2%", "310"]
     # total AHT weighted by handled: (22000 * 310 + 8940 * 335) / 30940 = 317.2
     assert pool_part[3].split() == ["TOTAL", "383", "30,940", "30,940", "-", "317"]
+
+
+# ---------------------------------------------------------------- callers on the line
+
+
+def test_callbacks_waiting_are_not_shown_as_callers_on_hold() -> None:
+    r = make_result()
+    page = render_html(r)
+    on_line, callbacks = chart(page, 3), chart(page, 4)
+    assert "Longest queue: callers on the line" in on_line
+    caption = on_line.split("<figcaption>")[1]
+    assert "Callbacks waiting for their turn are not counted here" in caption
+    peak = max(iv.longest_queue_on_line for iv in r.intervals)
+    assert f"Peak {peak:,} at" in caption
+    # The axis is the line's: the 3,000 callbacks waiting are not on it.
+    tick_labels = re.findall(r'text-anchor="end" fill="#5a6677">([\d,]+)</text>', on_line)
+    ticks = [int(t.replace(",", "")) for t in tick_labels]
+    assert peak <= max(ticks) < 3000
+    assert "Callbacks waiting for their turn" in callbacks
+    caption = callbacks.split("<figcaption>")[1]
+    assert "Peak 3,000 at 09:00" in caption
+    assert "300 still waiting in the last interval" in caption
+    assert "longest_queue" in caption  # where the old, combined figure went
+
+
+# ---------------------------------------------------------------- labels
+
+
+Box = tuple[float, float, float, float]
+
+
+def label_boxes(svg: str) -> dict[str, Box]:
+    """The labels of horizontal lines (bold, right-anchored): text -> box, with the
+    report's own generous width estimate (0.6 of the 12 px font per character)."""
+    found = re.findall(
+        r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="end" fill="#\w+" '
+        r'font-weight="600"[^>]*>([^<]+)</text>',
+        svg,
+    )
+    return {
+        text: (float(x) - len(text) * 7.2, float(y) - 11, float(x), float(y) + 2)
+        for x, y, text in found
+    }
+
+
+def data_points(svg: str, colours: set[str]) -> list[tuple[float, float]]:
+    """Points every pixel along the paths stroked in `colours` (the data lines)."""
+    points: list[tuple[float, float]] = []
+    for d, colour in re.findall(r'<path d="M([^"]+)" fill="none" stroke="(#\w+)"', svg):
+        if colour not in colours:
+            continue
+        corners = [tuple(map(float, p.split())) for p in d.split(" L")]
+        for (x0, y0), (x1, y1) in itertools.pairwise(corners):
+            steps = int(max(abs(x1 - x0), abs(y1 - y0))) + 1
+            points += [
+                (x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps) for k in range(steps + 1)
+            ]
+    return points
+
+
+def test_line_labels_stay_clear_of_the_data() -> None:
+    r = make_result()
+    # The vendors run just over their caps (13 a cap of 12.5, 8 of 7.5) through the
+    # surge and again from 17:00 to 20:00, under the right-hand end of the cap lines,
+    # where their labels used to sit (as on the 80k day's evening).
+    for iv in r.intervals[68:80]:
+        iv.vendor_calls = {"vendor_a": 13, "vendor_b": 8}
+    vendors = chart(render_html(r), 6)
+    lines = data_points(vendors, {"#0072B2", "#D55E00"})
+
+    def crossing(box: Box) -> list[tuple[float, float]]:
+        left, top, right, bottom = box
+        return [p for p in lines if left < p[0] < right and top < p[1] < bottom]
+
+    boxes = label_boxes(vendors)
+    assert set(boxes) == {"vendor_a: 50/h = 12.5 per 15 min", "vendor_b: 30/h = 7.5 per 15 min"}
+    for text, box in boxes.items():
+        assert crossing(box) == [], text
+    # Where they used to be, right-anchored at the plot's end 5 px above their cap
+    # line, the data crosses them.
+    caps = re.findall(
+        r'<line x1="72.0" x2="([\d.]+)" y1="([\d.]+)" y2="[\d.]+" '
+        r'stroke="#\w+" stroke-width="2" stroke-dasharray="6 4"/>',
+        vendors,
+    )
+    assert len(caps) == 2  # drawn in the vendors' order
+    for (right, y), text in zip(caps, ["vendor_a: 50/h", "vendor_b: 30/h"], strict=True):
+        box = next(b for t, b in boxes.items() if t.startswith(text))
+        end, baseline = float(right) - 4, float(y) - 5
+        assert crossing((end - (box[2] - box[0]), baseline - 11, end, baseline + 2))
+    a, b = boxes.values()
+    assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])  # nor each other
+
+
+def test_a_label_with_no_free_place_goes_to_the_legend() -> None:
+    r = make_result()
+    for i, iv in enumerate(r.intervals):  # the answer rate swings 0 to 100 % every interval
+        iv.figures = figures(40, 40 if i % 2 else 0, 0 if i % 2 else 40)
+    sl = chart(render_html(r), 2)
+    assert label_boxes(sl) == {}
+    # Already in the legend as a key: once, not twice.
+    assert sl.count(">target 80%</text>") == 1
+
+
+def test_an_unplaced_label_moves_the_plot_down_under_a_longer_legend() -> None:
+    from acd.softphone_sim.report import _Chart, _Key
+
+    starts = [f"{i // 4:02d}:{i % 4 * 15:02d}" for i in range(96)]
+    wide = "calls, a key wide enough to fill the legend's first row " + "x" * 60
+    c = _Chart(starts, 10, title="t", y_label="y", legend=[_Key(wide, "#0072B2", "line")])
+    assert len(c.legend_rows) == 1
+    c.hline(5, "#D55E00", "a label with nowhere to go")
+    c.line([0.0 if i % 2 else 10.0 for i in range(96)], "#0072B2")  # every slot, top to bottom
+    svg = c.render()
+    assert label_boxes(svg) == {}
+    legend_label = re.search(r'<text x="[\d.]+" y="([\d.]+)"[^>]*>a label with nowhere', svg)
+    assert legend_label is not None and float(legend_label.group(1)) < c.top + 20  # moved
+    assert '<g transform="translate(0 20.0)">' in svg  # the plot, under a second row
+    assert f'height="{c.height + 20:.1f}"' in svg
+
+
+# ---------------------------------------------------------------- queues per interval
+
+
+def test_one_small_chart_per_queue_with_its_interval_figures() -> None:
+    r = make_result()
+    page = render_html(r)
+    section = page.split("<h2>Queues, interval by interval</h2>")[1].split("</section>")[0]
+    titles = re.findall(r'<figure class="small"><h3>(.*?)</h3>', section)
+    assert titles == ["general", "covid"]  # the site's order; NASTY has no interval figures
+    assert "No call in any interval: &lt;b&gt;&amp;x." in section
+    iv = r.intervals[40]
+    covid = iv.queues["covid"]
+    assert (
+        f"{iv.start} covid: offered {covid.offered:,}, answered {covid.answered:,}, abandoned "
+        f"{covid.abandoned:,}, answer rate" in section
+    )
+    assert "answer rate" in section and "service level" in section
+
+
+# ---------------------------------------------------------------- idle while abandoning
+
+
+def bare(start: str, offered: int, abandoned: int, occupancy: float | None) -> IntervalResult:
+    """An interval with only what the idle rule reads: one pool, one queue."""
+    f = figures(offered, offered - abandoned, abandoned)
+    return IntervalResult(
+        start=start,
+        arrivals=offered,
+        expected=float(offered),
+        agents_staffed=5,
+        capacity_calls=15.0,
+        longest_queue=0,
+        stage=0,
+        figures=f,
+        occupancy={"spare": occupancy},
+        vendor_calls={},
+        pools_staffed={"spare": 5},
+        queues={"q": f},
+    )
+
+
+def test_idle_rule_thresholds_and_merging() -> None:
+    cases = [
+        ("10:00", 20, 9, 0.0),  # 9 abandoned: under 10 calls
+        ("10:15", 200, 10, 0.0),  # 10 of 200: 5 %, counts
+        ("10:30", 201, 10, 0.1),  # 10 of 201: under 5 %
+        ("10:45", 100, 50, 0.2),  # 20 %: not under it
+        ("11:00", 100, 50, None),  # nobody of the pool on duty
+        ("11:15", 100, 50, 0.19),
+        ("11:30", 100, 40, 0.01),
+        ("23:45", 100, 40, 0.0),
+    ]
+    spans = find_idle_while_abandoning([bare(*c) for c in cases])
+    assert [(s.start, s.end, s.intervals) for s in spans] == [
+        ("10:15", "10:30", 1),
+        ("11:15", "11:45", 2),
+        ("23:45", "24:00", 1),
+    ]
+    merged = spans[1]
+    assert merged.abandoned == 90 and merged.offered == 200
+    assert (merged.occupancy_min, merged.occupancy_max) == (0.01, 0.19)
+    assert merged.agents == 5 and merged.abandoned_by_queue == {"q": 90}
+
+
+def idle_afternoon() -> Result:
+    """The hand-built day with the remote pool at 5 % from 15:00 to 16:00 while covid
+    callers abandon: 30 of 100 in each of those four intervals."""
+    r = make_result()
+    for iv in r.intervals[60:64]:
+        iv.figures = figures(100, 60, 30)
+        iv.queues = {"covid": figures(100, 60, 30)}
+        iv.occupancy["remote"] = 0.05
+    r.idle_while_abandoning = find_idle_while_abandoning(r.intervals)
+    return r
+
+
+def test_idle_pool_while_callers_abandon_opens_the_report() -> None:
+    r = idle_afternoon()
+    assert [(s.pool, s.start, s.end) for s in r.idle_while_abandoning] == [
+        ("remote", "15:00", "16:00")
+    ]
+    page = render_html(r)
+    callout = page.split('<section class="alert" role="note">')[1].split("</section>")[0]
+    assert page.index('class="alert"') < page.index('class="tiles"')  # above the tiles
+    text = re.sub(r"<[^>]+>", "", callout)
+    assert "Agents sat idle while callers abandoned" in text
+    assert (
+        "remote: 20 agents on duty were busy only 5.0% of their time from 15:00 to 16:00 "
+        "(1 h), while 120 callers abandoned in those intervals (30.0% of 400 offered: "
+        "covid 120)." in text
+    )
+    assert "under 20% occupancy" in text and "at least 10 callers" in text
+    occupancy = chart(page, 7)
+    shaded = re.findall(rf'<rect x="([\d.]+)" [^>]*fill="{IDLE_FILL}"', occupancy)
+    assert len(shaded) == 2  # the span, and its key in the legend
+    span_x = float(shaded[0])
+    assert span_x == pytest.approx(72 + 60 * (1000 - 72 - 30) / 96, abs=0.1)  # from 15:00
+    assert "remote idle while callers abandoned" in occupancy
+    assert "(remote 15:00-16:00)" in occupancy.split("<figcaption>")[1]
+    assert idle_line(r) == (
+        "Idle while callers abandoned (pool under 20% occupancy): remote 15:00-16:00 "
+        "(20 agents busy 5.0%, 120 callers abandoned)."
+    )
+
+
+def test_a_day_without_idle_pools_says_nothing() -> None:
+    r = make_result()
+    r.idle_while_abandoning = find_idle_while_abandoning(r.intervals)
+    assert r.idle_while_abandoning == []
+    page = render_html(r)
+    assert '<section class="alert"' not in page and "idle while" not in page
+    assert idle_line(r) is None
+
+
+def test_idle_spans_survive_the_json() -> None:
+    import msgspec
+
+    r = idle_afternoon()
+    again = msgspec.json.decode(msgspec.json.encode(r), type=Result)
+    assert again.idle_while_abandoning == r.idle_while_abandoning
+    assert isinstance(again.idle_while_abandoning[0], IdleSpan)
