@@ -64,6 +64,7 @@ from acd.ari.legs import (
     playback_id,
     wait_announcement,
 )
+from acd.ari.unanswered import Unanswered
 from acd.config.schema import SiteConfig
 from acd.engine import Engine
 from acd.engine import commands as cmd
@@ -198,6 +199,8 @@ class Controller:
         self.ari = client
         self.clock = clock
         self.stats = Stats()
+        self.unanswered = Unanswered()
+        """Requests Asterisk did not answer: logged as one line every few seconds."""
         self.brakes = Brakes(site.live.admission)
         client.on_round_trip = lambda seconds: self.brakes.round_trip(clock.now(), seconds)
         self.lanes = Lanes(spawn)
@@ -532,10 +535,22 @@ class Controller:
         if seen is not None:
             self.stats.first_command_ms.append((time.perf_counter() - seen) * 1000.0)
 
-    def _failed(self, c: cmd.Command, err: AriError) -> None:
+    def _failed(self, c: cmd.Command, err: AriError, *, caller_left: bool = False) -> None:
+        """Count and log a failed REST call: a warning, unless what it acted on was gone
+        (a channel that hung up, a finished playback), which happens every day."""
         self.stats.rest_failures += 1
-        level = logging.INFO if err.gone else logging.WARNING
-        log.log(level, "%s failed: %s", type(c).__name__, err)
+        level = logging.INFO if err.gone or caller_left else logging.WARNING
+        self._log_failure(level, f"{type(c).__name__} failed: {err}", err)
+
+    def _log_failure(self, level: int, line: str, err: AriError) -> None:
+        """Log a failed request's `line`; one unanswered by Asterisk (status 0) goes
+        into a summary line every few seconds instead (ari/unanswered.py)."""
+        if err.status == 0:
+            summary = self.unanswered.add(line, asyncio.get_running_loop().time())
+            if summary is not None:
+                log.warning("%s", summary)
+        else:
+            log.log(level, "%s", line)
 
     def _do_answer(self, c: cmd.Answer) -> None:
         self._caller_op(c, c.call_id, self.ari.answer)
@@ -658,10 +673,12 @@ class Controller:
                 leg.dialling = False
             except AriError as err:
                 leg.dialling = False
-                self._failed(c, err)
-                if err.status == 400 and "originator" in err.message.lower():
-                    # The caller hung up while we asked: nobody's fault; the caller's
-                    # own hang-up settles the offer.
+                # The caller hung up while we asked (Asterisk's 400 "Provided
+                # originator channel was not found"): nobody's fault, no warning; the
+                # caller's own hang-up settles the offer.
+                caller_left = err.status == 400 and "originator" in err.message.lower()
+                self._failed(c, err, caller_left=caller_left)
+                if caller_left:
                     leg.released = True
                 leg.cause = -1  # the PBX would not dial it: unreachable, not a miss
                 if err.status == 0:
@@ -775,7 +792,9 @@ class Controller:
                     log.info("bridging %s: a leg left first: %s", call.call_id, err)
                 else:
                     self.stats.rest_failures += 1
-                    log.warning("bridging %s failed: %s", call.call_id, err)
+                    self._log_failure(
+                        logging.WARNING, f"bridging {call.call_id} failed: {err}", err
+                    )
                 if left:
                     # Which one left? Ask; the one that is gone ends the call.
                     for leg in (caller, other):
@@ -1003,7 +1022,7 @@ class Controller:
         except AriError as err:
             if not err.gone:
                 self.stats.rest_failures += 1
-                log.warning("%s", err)
+                self._log_failure(logging.WARNING, str(err), err)
 
     # ------------------------------------------------------------------ reconciliation
 

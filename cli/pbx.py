@@ -11,17 +11,20 @@ Asterisk. A test and demo instrument: it shares the people's model with
 ARI credentials: the user is `ACD_ARI_USER` (default `acd`); the password is
 `ACD_ARI_PASSWORD` or the first line of `--ari-password-file`. It is never printed.
 
-It runs until the curve window is over and its last callers are done (or SIGINT or
-SIGTERM), then writes every call's outcome and the summary to `--json` and prints
-the summary. It prints `listening on http://HOST:PORT` (flushed) once it accepts
-connections; `--listen 127.0.0.1:0` picks a free port and prints the one it got.
+It runs until the curve window is over and its last callers are done (callers
+still waiting, redials, callbacks owed: at most `--drain` minutes after the window),
+or SIGINT or SIGTERM, then writes every call's outcome and the summary to `--json`
+and prints the summary. It prints `listening on http://HOST:PORT` (flushed) once it
+accepts connections (`--listen 127.0.0.1:0` picks a free port and prints the one it
+got), then a line of figures every 15 minutes of the simulated day and one when the
+window ends, saying what the run still waits for.
 
 Exit status: 0 when the run ended (and `--json` was written); 1 when the
 configuration, the curve or the `--json` path is refused (checked before the PBX
 listens), the address cannot be listened on, or `--json` could not be written at
 the end (the run is then kept in a temporary file, named on stderr); 2 for a
 command line that is wrong (argparse's, or a flag's value: --listen, --start,
---speed, --duration, no ARI password).
+--speed, --duration, --drain, no ARI password).
 """
 
 from __future__ import annotations
@@ -47,10 +50,13 @@ from acd.cli.options import (
 from acd.cli.simulate import load_day
 from acd.config.schema import SiteConfig
 from acd.softphone_sim.curves import Curve
-from acd.softphone_sim.pbx.population import CallRecord, Population, Summary
+from acd.softphone_sim.pbx.population import DRAIN_SECONDS, CallRecord, Population, Summary
 
 APP_POLL_SECONDS = 0.05
 """Wall seconds between looks for the controller's WebSocket."""
+
+PROGRESS_MINUTES = 15
+"""Minutes of the simulated day between two progress lines (a reporting interval)."""
 
 
 class PbxRun(msgspec.Struct, kw_only=True):
@@ -63,6 +69,7 @@ class PbxRun(msgspec.Struct, kw_only=True):
     date: str
     start: str
     duration_minutes: int
+    drain_minutes: float
     interrupted: bool
     """True when a signal stopped the run before its last callers were done."""
     summary: Summary
@@ -99,6 +106,14 @@ def add_parser(subparsers: Any) -> None:
         help="how long callers keep arriving (default: to the end of the day)",
     )
     p.add_argument(
+        "--drain",
+        type=float,
+        default=DRAIN_SECONDS / 60,
+        metavar="MINUTES",
+        help="after the window, how long at most the run waits for callers still in "
+        "queues, redials and callbacks owed (default %(default)g, as acd simulate)",
+    )
+    p.add_argument(
         "--no-wait",
         action="store_true",
         help="start the people at once instead of when a controller has connected",
@@ -130,10 +145,13 @@ async def serve(
     seed: int,
     start_minute: int,
     duration_minutes: int | None,
+    drain_minutes: float = DRAIN_SECONDS / 60,
     wait_for_app: bool = True,
+    progress: bool = False,
 ) -> tuple[Population, bool]:
     """Run the virtual PBX and its people until the run is over or a signal comes;
-    (the population, interrupted?).
+    (the population, interrupted?). With `progress`, print a line of figures every
+    PROGRESS_MINUTES of the simulated day and one when the window ends.
 
     With `wait_for_app` the people start once a controller has connected to the app:
     agents whose login call finds no controller would stay logged out all day. The
@@ -156,6 +174,7 @@ async def serve(
         seed=seed,
         start_minute=start_minute,
         duration_minutes=duration_minutes,
+        drain_seconds=drain_minutes * 60.0,
     )
     over = asyncio.Event()
     population.on_done = over.set
@@ -179,6 +198,8 @@ async def serve(
             pbx.clock.restart(day_start(site) + start_minute * 60.0)
         if not over.is_set():
             population.start()
+            if progress:
+                report_progress(population, drain_minutes)
             await over.wait()
     finally:
         for sig in signals:
@@ -186,6 +207,51 @@ async def serve(
                 loop.remove_signal_handler(sig)
         await pbx.stop()
     return population, not population.done
+
+
+def _clock_time(population: Population, at: float) -> str:
+    """HH:MM of the simulated day at virtual epoch time `at`."""
+    minute = int((at - population.day_start) // 60)
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def report_progress(population: Population, drain_minutes: float) -> None:
+    """Print the run's figures every PROGRESS_MINUTES of the simulated day until the
+    run is done (a demo's operator sees it move, the drain too), and at the window's
+    end with what the run still waits for."""
+    clock = population.clock
+
+    def figures(at: float) -> None:
+        s = population.summary()
+        print(
+            f"{_clock_time(population, at)}  {s.calls:,} calls: {s.answered:,} answered, "
+            f"{s.abandoned:,} abandoned, {s.in_progress:,} in progress; "
+            f"{population.callbacks_owed:,} callbacks owed",
+            flush=True,
+        )
+
+    def tick(at: float) -> None:
+        if population.done:
+            return
+        if at != population.window_end:  # window_over says it then
+            figures(at)
+        following = at + PROGRESS_MINUTES * 60.0
+        clock.call_at(following, lambda: tick(following))
+
+    def window_over() -> None:
+        figures(population.window_end)
+        if population.outstanding:
+            print(
+                f"{_clock_time(population, population.window_end)}  the window is over: "
+                "the run ends when the calls in progress and the callbacks owed are "
+                f"done, by {_clock_time(population, population.deadline)} at the latest "
+                f"(--drain {drain_minutes:g})",
+                flush=True,
+            )
+
+    population.on_window_over = window_over
+    first = population.window_start + PROGRESS_MINUTES * 60.0
+    clock.call_at(first, lambda: tick(first))
 
 
 def print_summary(summary: Summary) -> None:
@@ -207,6 +273,14 @@ def print_summary(summary: Summary) -> None:
         f"{summary.callbacks_answered} of {summary.callback_legs} callback legs answered, "
         f"{summary.in_progress} still in progress; {summary.agent_misses} rings missed"
     )
+    # Why acd serve's own totals differ, where the operator compares them.
+    print(
+        "These are the callers' figures. acd serve counts from the engine's side: its "
+        f"'answered' includes the {summary.callbacks_answered} callbacks answered, and a "
+        "caller who hangs up while the agent's leg is being bridged is answered there "
+        "and abandoned here (in compressed time, the bridging's wall milliseconds are seconds "
+        "of the day)."
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -218,6 +292,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--start: {error}") from None
         if args.speed <= 0:
             raise ValueError(f"--speed: expected a positive factor, got {args.speed}")
+        if not 0 <= args.drain <= 24 * 60:  # nan fails both
+            raise ValueError(f"--drain: expected 0 to 1440 minutes, got {args.drain}")
         if args.duration is not None and not 0 < args.duration <= 24 * 60 - start_minute:
             raise ValueError(
                 f"--duration: expected 1 to {24 * 60 - start_minute} minutes "
@@ -251,7 +327,9 @@ def run(args: argparse.Namespace) -> int:
                     seed=args.seed,
                     start_minute=start_minute,
                     duration_minutes=args.duration,
+                    drain_minutes=args.drain,
                     wait_for_app=not args.no_wait,
+                    progress=True,
                 )
             )
     except ValueError as error:
@@ -270,6 +348,7 @@ def run(args: argparse.Namespace) -> int:
             date=site.simulation.date,
             start=args.start,
             duration_minutes=args.duration if args.duration is not None else 24 * 60 - start_minute,
+            drain_minutes=args.drain,
             interrupted=interrupted,
             summary=summary,
             calls=population.records,

@@ -4,12 +4,17 @@ lost (each ends with an outcome or is still served) and no agent stays reserved.
 
 from __future__ import annotations
 
+import logging
+
 import msgspec
+import pytest
 
 from acd.engine import persist
 from acd.softphone_sim.pbx import VirtualPbx
 from tests.live import Floor, run_live
 from tests.test_live_features import MENU, site
+
+ANNOUNCE = "announce: {first_after_seconds: 10, every_seconds: 10}"
 
 
 def agents_settled(f: Floor) -> bool:
@@ -214,3 +219,27 @@ def test_a_successor_whose_state_missed_an_answer_does_not_ring_another_agent() 
         assert f.pbx.stats.rest_by_status[400] == 0
 
     run_live(site(), scenario)
+
+
+def test_requests_the_gone_pbx_never_answers_make_one_log_line_every_ten_seconds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The PBX goes away with callers on hold (a demo's `acd pbx` ended, Asterisk
+    stopped): their announcements keep failing with no answer. The operator gets one
+    line every 10 s saying so, not one per request."""
+    caplog.set_level(logging.INFO, logger="acd.controller")
+
+    async def scenario(f: Floor) -> None:
+        waiting = [f.caller(keys={MENU: "1"}, patience=3600.0) for _ in range(6)]
+        for caller in waiting:
+            f.call(caller)
+        await f.until(lambda: all(c.held for c in waiting))
+        await f.pbx.stop()
+        await f.until(lambda: f.controller.unanswered.total >= 30, within=600)
+
+    run_live(site(ANNOUNCE), scenario)
+    lines = [r.getMessage() for r in caplog.records if r.name == "acd.controller"]
+    summaries = [line for line in lines if line.startswith("Asterisk did not answer")]
+    assert not [line for line in lines if "no answer" in line and line not in summaries]
+    assert 2 <= len(summaries) < 30, summaries
+    assert "AnnounceWait failed" in summaries[-1]

@@ -568,6 +568,8 @@ def test_acd_pbx_refuses_bad_input_naming_the_field(
         (["--start", "25:00"], "--start"),
         (["--start", "10:00", "--duration", "900"], "--duration"),
         (["--speed", "0"], "--speed"),
+        (["--drain", "-1"], "--drain"),
+        (["--drain", "nan"], "--drain"),
     ]:
         assert main([*base, *extra]) == 2
         err = capsys.readouterr().err
@@ -586,7 +588,7 @@ def test_acd_pbx_runs_its_window_and_writes_every_call(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "acd.cli.main", "pbx", str(SEOUL), "--listen", "127.0.0.1:0",
-            "--curve", str(NORMAL), "--speed", "600", "--start", "10:00", "--duration", "5",
+            "--curve", str(NORMAL), "--speed", "600", "--start", "10:00", "--duration", "20",
             "--no-wait", "--seed", "3", "--json", str(out),
         ],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -600,9 +602,16 @@ def test_acd_pbx_runs_its_window_and_writes_every_call(tmp_path: Path) -> None:
     data = msgspec.json.decode(out.read_bytes())
     calls = data["calls"]
     assert data["summary"]["calls"] == len(calls) > 50
-    assert all(36000 <= c["placed_at"] < 36300 + 2 for c in calls)  # + the timer jitter
+    assert all(36000 <= c["placed_at"] < 37200 + 2 for c in calls)  # + the timer jitter
     # No controller connected: the dialplan hangs every caller up (cause 16).
     assert {(c["outcome"], c["cause"]) for c in calls} == {(HUNG_UP_BY_PBX, 16)}
+    # A line of figures every 15 minutes of the day and at the window's end; nothing
+    # is left to wait for after it (every caller was hung up).
+    lines = stdout.splitlines()
+    progress = [line for line in lines if line[:2] == "10"]
+    assert [line[:7] for line in progress] == ["10:15  ", "10:20  "], stdout
+    assert progress[-1].startswith(f"10:20  {len(calls):,} calls: 0 answered"), stdout
+    assert "the window is over" not in stdout
 
 
 def test_a_menu_heard_again_gets_the_same_key_again(seoul: SiteConfig) -> None:

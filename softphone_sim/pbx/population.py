@@ -163,7 +163,8 @@ class Population:
     `start_minute` and `duration_minutes` (default: to the end of the day) set the
     window in which first calls are placed, in local time of `simulation.date`. After
     it, redials and callbacks go on until the last caller is done (`done`), at most
-    `DRAIN_SECONDS`. Raises ValueError naming the field for bad input: no
+    `drain_seconds` (default `DRAIN_SECONDS`). Raises ValueError naming the field for
+    bad input: no
     `simulation:` section, a curve branch with no `simulation.branches` entry, a
     window outside the day."""
 
@@ -176,6 +177,7 @@ class Population:
         seed: int,
         start_minute: int = 0,
         duration_minutes: int | None = None,
+        drain_seconds: float = DRAIN_SECONDS,
     ) -> None:
         if not 0 <= start_minute < 24 * 60:
             raise ValueError(f"start: {start_minute} minutes is outside the day (00:00-23:59)")
@@ -198,7 +200,7 @@ class Population:
         self.day_start = day_start(site)
         self.window_start = self.day_start + start_minute * 60.0
         self.window_end = self.window_start + duration_minutes * 60.0
-        self.deadline = self.window_end + DRAIN_SECONDS
+        self.deadline = self.window_end + drain_seconds
         first, last = start_minute * 60.0, (start_minute + duration_minutes) * 60.0
         # The curve's arrivals come in time order, so the window is a slice of them.
         self._arrivals: Iterator[Arrival] = itertools.takewhile(
@@ -219,6 +221,8 @@ class Population:
         self.agent_misses = 0
         self.on_done: Callable[[], None] | None = None
         """Called once when the run is over (see `done`)."""
+        self.on_window_over: Callable[[], None] | None = None
+        """Called once when the window ends, before the run may end with it."""
         self.done = False
         """True once the window is over and no caller, redial or callback is left (or
         the drain deadline passed)."""
@@ -355,18 +359,21 @@ class Population:
 
     # ------------------------------------------------------------------ the end
 
+    @property
+    def outstanding(self) -> bool:
+        """Whether a caller is still up, a redial or a callback still to come."""
+        return bool(
+            self._live or self._pending_redials or self._callback_legs or self._callbacks
+        )
+
     def _end_window(self) -> None:
         self._window_over = True
+        if self.on_window_over is not None:
+            self.on_window_over()
         self._check_done()
 
     def _check_done(self) -> None:
-        if (
-            self._window_over
-            and not self._live
-            and not self._pending_redials
-            and not self._callback_legs
-            and not self._callbacks
-        ):
+        if self._window_over and not self.outstanding:
             self._finish_run()
 
     def _finish_run(self) -> None:
@@ -374,6 +381,12 @@ class Population:
             self.done = True
             if self.on_done is not None:
                 self.on_done()
+
+    @property
+    def callbacks_owed(self) -> int:
+        """Citizens who asked for a callback and have neither been reached nor run out
+        of attempts yet: what keeps a run going after its window."""
+        return len(self._callbacks)
 
     def summary(self) -> Summary:
         """The figures of the calls so far."""
