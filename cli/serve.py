@@ -254,7 +254,7 @@ async def serve(
     from acd.ari.clock import Clock
     from acd.ari.controller import Controller
     from acd.engine import Engine
-    from acd.store.base import Unavailable
+    from acd.store.base import StoreError, Unavailable
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -272,8 +272,9 @@ async def serve(
     failed: list[str] = []
     try:
         taken = await take_lease(site, store, owner, args, stop)
-    except Unavailable as e:
-        log.error("store %s unreachable: %s", store.name, e)
+    except StoreError as e:  # unreachable at the last step, or someone else's data
+        why = "unreachable" if isinstance(e, Unavailable) else "unusable"
+        log.error("store %s %s: %s", store.name, why, e)
         await store.close()
         return 1
     if taken is None:  # stopped while waiting

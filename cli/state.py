@@ -308,6 +308,12 @@ async def _read_state(r: Any, keys: Keys, problems: list[str], wall: float) -> d
         members = await _read(r.zrange(key, 0, -1), key, problems) or []
         ids = [_text(m) for m in members]
         views = await r.mget([keys.call(i) for i in ids]) if ids else []
+        # MGET answers nil for a key of another type as for no key: say which it is.
+        absent = [keys.call(i) for i, data in zip(ids, views, strict=True) if data is None]
+        for absent_key in absent:
+            kind = _text(await r.type(absent_key))
+            if kind != "none":
+                problems.append(f"{absent_key}: skipped (it holds a {kind}, not a call record)")
         waiting: list[dict[str, Any]] = []
         for position, (call_id, data) in enumerate(zip(ids, views, strict=True), start=1):
             entry: dict[str, Any] = {"position": position, "call": call_id}

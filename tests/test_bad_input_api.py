@@ -153,7 +153,7 @@ AUTH = [
     Bad("logging in with a number for a token", "POST", "/api/session", 422, "token",
         body=j({"token": 12345678901234567890}), token=None, field="token"),
     Bad("logging in without a token", "POST", "/api/session", 422, "token", body=j({}),
-        token=None),
+        token=None, field="token"),
     Bad("logging in with an empty token", "POST", "/api/session", 401, "token",
         body=j({"token": ""}), token=None, field="token"),
     Bad("the Bearer scheme in lower case (RFC 9110: schemes are case-insensitive)",
@@ -181,7 +181,8 @@ BODIES = [
     Bad("a reason in Korean", "POST", "/api/agents/h1/pause", 200, body=j({"reason": "점심 식사"}),
         done=paused("h1", "점심 식사")),
     Bad("an unknown field beside the reason", "POST", "/api/agents/h1/pause", 422,
-        "unknown field `priority`", body=j({"reason": "lunch", "priority": 1})),
+        "unknown field `priority`", body=j({"reason": "lunch", "priority": 1}),
+        field="priority"),
     Bad("a key given twice: the last one counts, as JSON.parse", "POST", "/api/agents/h1/pause",
         200, body=b'{"reason": "lunch", "reason": "training"}', done=paused("h1", "training")),
     Bad("an empty body: the reason defaults to break", "POST", "/api/agents/h1/pause", 200,
@@ -209,7 +210,7 @@ BODIES = [
     Bad("a body over 64 KiB", "POST", "/api/agents/h1/pause", 413, "65536",
         body=j({"reason": "x" * (64 * 1024)})),
     Bad("a body to an action that takes none", "POST", "/api/agents/a1/logoff", 422,
-        "unknown field `now`", body=j({"now": True})),
+        "unknown field `now`", body=j({"now": True}), field="now"),
 ]
 
 FIELDS = [
@@ -232,7 +233,7 @@ FIELDS = [
         body=j({"skill": "gen", "level": None}),
         done=lambda f: "gen" not in f.engine.agents["h1"].skills),
     Bad("a level without a skill", "POST", "/api/agents/h1/skills", 422,
-        "missing required field `skill`", body=j({"level": 3})),
+        "missing required field `skill`", body=j({"level": 3}), field="skill"),
     Bad("a skill the site does not have, in Hangul", "POST", "/api/agents/h1/skills", 422,
         "일반", body=j({"skill": "일반", "level": 3}), field="skill"),
     Bad("an empty skill name", "POST", "/api/agents/h1/skills", 422, "skill",

@@ -329,6 +329,8 @@ SEEN = [
          "undecodable record skipped", ("c2", "c3", "a1")),
     Seen("the status hash as a list", wrong_type(KEYS.status), KEYS.status, "WRONGTYPE",
          ("c2", "c3", "a1")),
+    Seen("a waiting call's record as a list", wrong_type(KEYS.call("c2")), KEYS.call("c2"),
+         "it holds a list, not a call record", ("c3", "a1", "reason lunch")),
 ]
 
 

@@ -69,7 +69,7 @@ def test_refusals_name_the_problem_and_change_nothing() -> None:
                     ("/api/agents/zz/pause", {"reason": "break"}, 404, ""),
                     ("/api/agents/a1/pause", {"reason": 5}, 422, "reason"),
                     ("/api/agents/a1/pause", {"reason": "x" * 41}, 422, "reason"),
-                    ("/api/agents/a1/pause", {"why": "break"}, 422, ""),
+                    ("/api/agents/a1/pause", {"why": "break"}, 422, "why"),
                     ("/api/agents/a1/pool", {"pool": "nowhere"}, 422, "pool"),
                     ("/api/agents/a1/skills", {"skill": "gen", "level": 9}, 422, "level"),
                     ("/api/agents/a1/skills", {"skill": "knitting", "level": 2}, 422, "skill"),

@@ -14,6 +14,7 @@ most a second old), never from a new snapshot per request.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -301,6 +302,10 @@ class Api:
             call=request.match_info["call"], endpoint=body.endpoint, mode=mode))
 
 
+FIELD_NAMED = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+"""msgspec's words for a field the body has and should not, or lacks."""
+
+
 async def _body(request: web.Request, kind: type) -> Any:
     """The request's JSON body as `kind`, or the error response naming what is wrong."""
     if request.content_type != "application/json":
@@ -321,7 +326,11 @@ async def _body(request: web.Request, kind: type) -> Any:
         return msgspec.convert(value, type=kind)
     except msgspec.ValidationError as e:
         text = str(e)
-        field = text.rsplit("`$.", 1)[1].rstrip("`").split("[")[0] if "`$." in text else ""
+        named = FIELD_NAMED.search(text)  # "Object missing required field `reason`"
+        field = (
+            text.rsplit("`$.", 1)[1].rstrip("`").split("[")[0] if "`$." in text
+            else named.group(1) if named else ""
+        )
         return error(422, f"bad body: {text}", field)
 
 
