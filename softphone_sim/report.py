@@ -714,22 +714,24 @@ def _charts(result: Result) -> list[str]:
     # callers on hold, thousands at 09:00 and hundreds at midnight.
     on_line: list[float | None] = [float(iv.longest_queue_on_line) for iv in ivs]
     callbacks: list[float | None] = [float(iv.most_callbacks_waiting) for iv in ivs]
-    chart = _Chart(
-        starts,
-        _max(on_line),
-        title="Longest queue: callers on the line",
-        y_label="callers on hold",
-        legend=[_Key("most callers on the line at once (callbacks not counted)", PURPLE)],
-        step_minutes=step,
-    )
-    chart.bands(stages)
-    chart.bars(on_line, PURPLE)
-    chart.tooltips(
+    def counts(values: list[float | None], title: str, y_label: str, key: _Key,
+               tips: list[str]) -> _Chart:
+        """A bar per interval of `values`, the stages shaded behind."""
+        chart = _Chart(starts, _max(values), title=title, y_label=y_label, legend=[key],
+                       step_minutes=step)
+        chart.bands(stages)
+        chart.bars(values, key.colour)
+        chart.tooltips(tips)
+        return chart
+
+    chart = counts(
+        on_line, "Longest queue: callers on the line", "callers on hold",
+        _Key("most callers on the line at once (callbacks not counted)", PURPLE),
         [
             f"{iv.start}: up to {iv.longest_queue_on_line:,} callers on the line (and up to "
             f"{iv.most_callbacks_waiting:,} callbacks waiting)"
             for iv in ivs
-        ]
+        ],
     )
     caption = (
         "Most callers on the line at once in each interval: on hold, all queues, sampled "
@@ -742,22 +744,14 @@ def _charts(result: Result) -> list[str]:
     made.append(_figure(chart, caption))
 
     # 4. callbacks waiting for their turn
-    chart = _Chart(
-        starts,
-        _max(callbacks),
-        title="Callbacks waiting for their turn",
-        y_label="callbacks",
-        legend=[_Key("most callbacks waiting at once", BLUE)],
-        step_minutes=step,
-    )
-    chart.bands(stages)
-    chart.bars(callbacks, BLUE)
-    chart.tooltips(
+    chart = counts(
+        callbacks, "Callbacks waiting for their turn", "callbacks",
+        _Key("most callbacks waiting at once", BLUE),
         [
             f"{iv.start}: up to {iv.most_callbacks_waiting:,} callbacks waiting; "
             f"{iv.longest_queue:,} calls in line at most with the callers on the line"
             for iv in ivs
-        ]
+        ],
     )
     caption = (
         "Callbacks keep the caller's place in line while the caller waits at home: most "
