@@ -161,6 +161,27 @@ class OverflowRule(_Record, frozen=True):
     when: OverflowWhen
 
 
+class PredictedWait(_Record, frozen=True):
+    """Routing on each caller's predicted wait as well as on the fixed seconds.
+
+    A caller whose predicted wait when joining (the queue's estimate, as announced)
+    is over `share_of_patience` of the patience this queue's callers have shown (the
+    time all of them waited, divided by those who gave up: the maximum-likelihood
+    mean of an exponential patience, from the day's outcomes so far) would likely
+    give up before the fixed seconds widen the call's reach. So at once:
+    - with `relax`, the call takes the queue's last relaxation step (every level and
+      pool the `relax` steps admit: the operator's bounds stay the steps themselves);
+    - with `overflow`, it qualifies under each overflow rule whose other conditions
+      hold (the surge stage, the vendors' caps and hours): the rule's waited, line
+      length and predicted-wait triggers are what this replaces.
+    Before the queue has seen a caller give up, nothing changes."""
+
+    relax: bool = True
+    overflow: bool = True
+    share_of_patience: Annotated[float, Meta(gt=0, le=10)] = 1.0
+    """Act when the predicted wait is over this share of the callers' mean patience."""
+
+
 class Announcements(_Record, frozen=True):
     """Periodic position and expected-wait announcements to queued callers."""
 
@@ -210,6 +231,8 @@ class Queue(_Record, frozen=True):
     announce: Announcements | None = None
     relax: list[RelaxStep] = []
     overflow: list[OverflowRule] = []
+    predicted_wait: PredictedWait | None = None
+    """Off by default: the relaxation and overflow rules act on the fixed seconds alone."""
     callback: CallbackOffer | None = None
     max_waiting: Count | None = None
     full_prompt: Media = field(default_factory=lambda: ["sound:queue-full"])

@@ -168,6 +168,17 @@ class QueueCounters(msgspec.Struct, kw_only=True):
         return self.wait_answered_seconds / self.answered_all if self.answered_all else None
 
     @property
+    def mean_patience(self) -> float | None:
+        """Seconds callers of this queue wait before giving up, on average: the time
+        all of them waited (answered, to a vendor, gone) over those who gave up, the
+        maximum-likelihood mean of an exponential patience whose longer waits were cut
+        short by an answer. None until someone gave up (or with no wait histogram)."""
+        gave_up = self.abandoned + self.short_abandoned
+        if not gave_up or self.waits is None:
+            return None
+        return sum(self.waits.sums.values()) / gave_up
+
+    @property
     def aht_seconds(self) -> float | None:
         return (self.talk_seconds + self.wrap_up_seconds) / self.handled if self.handled else None
 

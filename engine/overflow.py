@@ -26,20 +26,24 @@ class Overflow(EngineBase):
     """Overflow of waiting callers to vendors, and the vendors' calls."""
 
     def _check_overflow(self, call: Call, q: QueueRuntime) -> None:
+        """Qualify the call under the first of the queue's overflow rules that holds.
+        For a caller `likely_to_give_up` (`Queue.predicted_wait`) only the rules'
+        bounds count (the surge stage), not their triggers (waited, line length,
+        predicted wait): the caller's predicted wait has already decided."""
         for rule in q.cfg.overflow:
             w = rule.when
-            if (
-                w.waited_over_seconds is not None
-                and self._now - call.enqueued_at < w.waited_over_seconds
-            ):
-                continue
-            if w.queue_longer_than is not None and len(q.waiting) <= w.queue_longer_than:
-                continue
             if w.stage_at_least is not None and self.stage < w.stage_at_least:
                 continue
-            if (
-                w.predicted_wait_over_seconds is not None
-                and self._expected_wait(call, q) <= w.predicted_wait_over_seconds
+            if not call.likely_to_give_up and (
+                (
+                    w.waited_over_seconds is not None
+                    and self._now - call.enqueued_at < w.waited_over_seconds
+                )
+                or (w.queue_longer_than is not None and len(q.waiting) <= w.queue_longer_than)
+                or (
+                    w.predicted_wait_over_seconds is not None
+                    and self._expected_wait(call, q) <= w.predicted_wait_over_seconds
+                )
             ):
                 continue
             call.ready_for_overflow = True

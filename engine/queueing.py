@@ -81,7 +81,25 @@ class Queueing(EngineBase):
             self._arm(now + wait, "overflow", call.id, call.seq)
         self._enter_waiting(call, q)
         if call.state is C.WAITING and not call.callback:
+            self._route_on_predicted_wait(call, q)
+        if call.state is C.WAITING and not call.callback:
             self._maybe_offer_callback(call, q)
+
+    def _route_on_predicted_wait(self, call: Call, q: QueueRuntime) -> None:
+        """The queue's `predicted_wait` rule (config.schema.PredictedWait): a caller
+        whose predicted wait is over the share of the patience its queue's callers have
+        shown gets now the reach the fixed seconds would give later."""
+        rule = q.cfg.predicted_wait
+        if rule is None:
+            return
+        patience = self.metrics.queues[q.name].mean_patience
+        if patience is None or self._expected_wait(call, q) <= rule.share_of_patience * patience:
+            return
+        call.likely_to_give_up = rule.overflow
+        if rule.relax and call.step < q.steps - 1:
+            self._relax_step(call.id, q.steps - 1)
+        if rule.overflow and call.state is C.WAITING and not call.ready_for_overflow:
+            self._check_overflow(call, q)
 
     def _enter_waiting(self, call: Call, q: QueueRuntime) -> None:
         """The call (already WAITING) takes its place in line, then is served if it can be."""
@@ -128,6 +146,8 @@ class Queueing(EngineBase):
 
     def _relax_step(self, call_id: str, step: int) -> None:
         call = self.calls[call_id]
+        if step <= call.step:
+            return  # relaxed further already, on its predicted wait
         q = self.queues[call.queue]
         call.step = step
         if step + 1 < q.steps:

@@ -39,6 +39,10 @@ class Call(msgspec.Struct, kw_only=True):
     version: int = 0
     """Bumped whenever the call's index entries must be superseded."""
     ready_for_overflow: bool = False
+    likely_to_give_up: bool = False
+    """Its predicted wait on joining was over the queue's `predicted_wait` share of the
+    callers' patience: the overflow rules' bounds alone decide for it from then on
+    (a stage reached later qualifies it, as it would a newcomer)."""
     overflow_vendors: list[str] = msgspec.field(default_factory=list)
     """The vendors of the overflow rule the call qualified under, in order."""
     overflowed: bool = False

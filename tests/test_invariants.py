@@ -103,6 +103,7 @@ queues:
       - {vendors: [vend, night], when: {waited_over_seconds: 40}}
       - {vendors: [vend], when: {stage_at_least: 1, queue_longer_than: 1}}
       - {vendors: [vend], when: {predicted_wait_over_seconds: 500}}
+    $predicted
     callback:
       when_expected_wait_over_seconds: 100
       digit: "2"
@@ -219,8 +220,12 @@ protection, two with callbacks; a menu and a sub-menu routing digits to queues w
 priorities; seven agents with overlapping skills and levels; two surge stages."""
 
 STRATEGIES = [
-    {"general": "longest_idle", "vaccine": "skill_level", "foreign": "random"},
-    {"general": "least_occupied", "vaccine": "round_robin", "foreign": "longest_idle"},
+    {"general": "longest_idle", "vaccine": "skill_level", "foreign": "random",
+     "predicted": ""},
+    # The general queue routes on predicted waits too: a caller may take the last
+    # relaxation step and qualify for overflow on joining.
+    {"general": "least_occupied", "vaccine": "round_robin", "foreign": "longest_idle",
+     "predicted": "predicted_wait: {share_of_patience: 0.5}"},
 ]
 SITES = [site_from_yaml(SITE_TEMPLATE.substitute(s)) for s in STRATEGIES]
 SITE = SITES[0]

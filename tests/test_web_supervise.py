@@ -31,8 +31,8 @@ def test_refusals_name_the_problem_and_reach_no_phone() -> None:
                     ("/api/calls/c1/whisper", {"endpoint": "sup01"}, 422, "endpoint"),
                     ("/api/calls/c1/barge", {"endpoint": "PJSIP/a b"}, 422, "endpoint"),
                     ("/api/calls/c1/barge", {"endpoint": 7}, 422, "endpoint"),
-                    ("/api/calls/c1/barge", {}, 422, ""),
-                    ("/api/calls/c1/listen", {"endpoint": "PJSIP/x", "mode": "barge"}, 422, ""),
+                    ("/api/calls/c1/barge", {}, 422, "endpoint"),
+                    ("/api/calls/c1/listen", {"endpoint": "PJSIP/x", "mode": "barge"}, 422, "mode"),
                 ]
                 for path, body, status, field in cases:
                     async with kim.post(path, json=body) as r:
