@@ -30,6 +30,10 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
         "acd.cli.load",
         "replay a window of a surge curve as real SIP calls against Asterisk",
     ),
+    "plan": (
+        "acd.cli.plan",
+        "the fewest seat-hours of the site's shifts that meet a target, checked by replaying",
+    ),
 }
 
 

@@ -923,6 +923,7 @@ EXIT_STATUSES = {
     "load": (0, 1, 2),
     "demo": (0, 1, 2),
     "wallboard": (0, 1, 2),
+    "plan": (0, 1, 2),
 }
 
 
