@@ -13,19 +13,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from acd.planner.result import Check, Marginal, Plan, Roster, RosterCheck
-from acd.softphone_sim.report import (
+from acd.softphone_sim.charts import (
     BLUE,
     CSS,
     GREEN,
     MUTED,
     VERMILLION,
-    _Chart,
-    _e,
-    _figure,
-    _Key,
-    _max,
-    _table,
-    _tile,
+    Chart,
+    Key,
+    escape,
+    figure,
+    max_of,
+    table,
+    tile,
 )
 
 
@@ -267,16 +267,16 @@ def _need_chart(plan: Plan) -> str:
     planned: list[float | None] = [iv.planned_staffed for iv in ivs]
     erlang: list[float | None] = [iv.erlang_staffed for iv in ivs]
     configured: list[float | None] = [iv.configured_staffed for iv in ivs]
-    chart = _Chart(
+    chart = Chart(
         starts,
-        _max(need, planned, erlang, configured),
+        max_of(need, planned, erlang, configured),
         title="Need against agents in service",
         y_label="agents",
         legend=[
-            _Key("planned roster, in service", GREEN),
-            _Key(f"per-interval {plan.model} need", VERMILLION, "line", 2.5),
-            _Key(f"{plan.erlang.name}, in service", BLUE, "line", 2.0),
-            _Key("configured, in service", MUTED, "dash", 1.5),
+            Key("planned roster, in service", GREEN),
+            Key(f"per-interval {plan.model} need", VERMILLION, "line", 2.5),
+            Key(f"{plan.erlang.name}, in service", BLUE, "line", 2.0),
+            Key("configured, in service", MUTED, "dash", 1.5),
         ],
         step_minutes=step,
     )
@@ -296,16 +296,16 @@ def _need_chart(plan: Plan) -> str:
     missed = [iv.start for iv in ivs if iv.check_judged and iv.check_met < iv.check_judged]
     caption = (
         f"Bars: agents in service by the planned roster (on duty, within the pools' caps). "
-        f"Red: the agents per-interval {_e(plan.model)} asks for, all the interval's calls as "
-        f"one queue at their mean handle time. Blue: the {_e(plan.erlang.name)} (that need "
+        f"Red: the agents per-interval {escape(plan.model)} asks for, all the interval's calls as "
+        f"one queue at their mean handle time. Blue: the {escape(plan.erlang.name)} (that need "
         "covered by the site's shifts at the fewest seat-hours); grey: the site as configured."
     )
     if missed:
         caption += (
             f" Intervals that missed the target on at least one check seed: "
-            f"{_e(', '.join(missed))}."
+            f"{escape(', '.join(missed))}."
         )
-    return _figure(chart, caption)
+    return figure(chart, caption)
 
 
 def _check_table(plan: Plan, rc: RosterCheck) -> str:
@@ -320,7 +320,7 @@ def _check_table(plan: Plan, rc: RosterCheck) -> str:
             [str(s.seed), _pct(s.day_figure), "yes" if s.day_met else "no"] for s in c.per_seed
         ]
         rows.append(["ALL", _pct(c.share), f"{c.seeds_meeting}/{len(c.seeds)}"])
-    return _table(headers, rows, total=len(rows) - 1)
+    return table(headers, rows, total=len(rows) - 1)
 
 
 def _rounds_table(plan: Plan) -> str:
@@ -336,7 +336,7 @@ def _rounds_table(plan: Plan) -> str:
         ]
         for r in plan.rounds
     ]
-    return _table(
+    return table(
         ["round", "seat-hours", "met", "holds", "added", "removed", "undone"],
         rows,
         text=(4, 5, 6),
@@ -351,26 +351,26 @@ def render_html(plan: Plan) -> str:
     erlang_hours = p.erlang.roster.seat_hours
     saving = (erlang_hours - planned_hours) / erlang_hours if erlang_hours else 0.0
     tiles = [
-        _tile(
+        tile(
             "planned seat-hours",
             f"{planned_hours:,.0f}",
             f"{p.planned.roster.head_count:,} agents",
             "good" if p.reached else "bad",
         ),
-        _tile(
+        tile(
             p.erlang.name,
             f"{erlang_hours:,.0f}",
             f"{saving:+.1%} saved by the plan",
             "good" if saving >= 0 else "warn",
         ),
-        _tile(
+        tile(
             "check share" if p.target.per == "interval" else "check: days met",
             _pct(check.share) if p.target.per == "interval" else
             f"{check.seeds_meeting}/{len(check.seeds)}",
             f"{len(check.seeds)} fresh seeds",
             "good" if check.holds else "bad",
         ),
-        _tile(
+        tile(
             "configured seat-hours",
             f"{p.configured.roster.seat_hours:,.0f}",
             f"{p.configured.roster.head_count:,} agents",
@@ -384,24 +384,25 @@ def render_html(plan: Plan) -> str:
         for r in p.planned.roster.rows
         for g in r.groups
     ]
-    notes = "".join(f"<li>{_e(n)}</li>" for n in p.notes)
+    notes = "".join(f"<li>{escape(n)}</li>" for n in p.notes)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(f'Staffing plan {p.date}: {p.config}, {p.curve}')}</title>",
+        f"<title>{escape(f'Staffing plan {p.date}: {p.config}, {p.curve}')}</title>",
         f"<style>{CSS}</style>",
         "</head>",
         "<body><main>",
         "<header>",
-        f"<h1>Staffing plan, {_e(p.weekday)} {_e(p.date)}</h1>",
-        f'<p class="meta">configuration <b>{_e(p.config)}</b> · curve <b>{_e(p.curve)}</b> · '
-        f"target <b>{_e(p.target.text)}</b> per <b>{_e(p.target.per)}</b> · planning seeds "
-        f"<b>{_e(_seeds(p.planning_seeds))}</b> · check seeds <b>{_e(_seeds(p.check_seeds))}</b>"
-        "</p>",
-        f'<p class="meta">Target: {_e(p.target_text)}.'
+        f"<h1>Staffing plan, {escape(p.weekday)} {escape(p.date)}</h1>",
+        f'<p class="meta">configuration <b>{escape(p.config)}</b> · curve '
+        f"<b>{escape(p.curve)}</b> · target <b>{escape(p.target.text)}</b> per "
+        f"<b>{escape(p.target.per)}</b> · planning seeds "
+        f"<b>{escape(_seeds(p.planning_seeds))}</b> · check seeds "
+        f"<b>{escape(_seeds(p.check_seeds))}</b></p>",
+        f'<p class="meta">Target: {escape(p.target_text)}.'
         + (
             f" Intervals with fewer than {p.min_calls} offered calls on a seed are not judged on"
             f" that seed; the target holds when at least {p.required_share:.0%} of the judged "
@@ -416,36 +417,36 @@ def render_html(plan: Plan) -> str:
         f"the planning seeds within {len(p.rounds)} rounds; the roster shown is the closest."
         "</p></div>",
         '<div class="tiles">' + "".join(tiles) + "</div>",
-        f"<p>{_e(verdict(p))}</p>",
+        f"<p>{escape(verdict(p))}</p>",
         f"<ul class=\"note\">{notes}</ul>" if notes else "",
         "</header>",
         "<section>",
         "<h2>Roster</h2>",
-        _table(ROSTER_HEADERS, roster_rows, total=len(roster_rows) - 1, text=(0, 1, 2)),
+        table(ROSTER_HEADERS, roster_rows, total=len(roster_rows) - 1, text=(0, 1, 2)),
         '<p class="note">Seat-hours: head-count times hours on duty on the planned day; agents '
         "on standby over a pool's cap count, they are paid. A shift's head-count is shared "
         "among its groups (below).</p>",
         _need_chart(p),
         "<h2>Check on fresh seeds</h2>",
-        f"<p>{_e(check.statement)}</p>",
+        f"<p>{escape(check.statement)}</p>",
         _check_table(p, p.planned),
-        f"<h2>Against per-interval {_e(p.model)} staffing</h2>",
-        _table(COMPARE_HEADERS, compare_rows, text=(0, 4)),
-        f'<p class="note">The {_e(p.erlang.name)} is what a workforce tool schedules: per '
-        f"interval, the agents {_e(p.model)} asks for with the interval's calls (all queues as "
+        f"<h2>Against per-interval {escape(p.model)} staffing</h2>",
+        table(COMPARE_HEADERS, compare_rows, text=(0, 4)),
+        f'<p class="note">The {escape(p.erlang.name)} is what a workforce tool schedules: per '
+        f"interval, the agents {escape(p.model)} asks for with the interval's calls (all queues as "
         "one, at their mean handle time), covered by the site's shifts at the fewest "
         "seat-hours. It and the configured roster are checked on the same fresh seeds as the "
         "plan.</p>",
         "<h2>Marginal value of one more agent</h2>",
-        _table(MARGINAL_HEADERS, marginal_rows, text=(0, 1, 2, 9)),
+        table(MARGINAL_HEADERS, marginal_rows, text=(0, 1, 2, 9)),
         f'<p class="note">Answered calls with one more agent in the shift (its largest group) '
         "less without, of the calls that joined a queue in the shift's hours and the hour "
         f"after, replayed on the {len(p.check_seeds)} check seeds, each paired with the "
         "roster's own day on the same seed (the day takes another course once the agent logs "
         "in: the other hours would add only noise); ± one standard error.</p>",
-        f"<p>{_e(answer_line(p))}</p>",
+        f"<p>{escape(answer_line(p))}</p>",
         "<h2>Groups</h2>",
-        _table(
+        table(
             ["shift", "pool", "first agent", "skills", "configured", "planned"],
             group_rows,
             text=(0, 1, 2, 3),

@@ -556,11 +556,11 @@ def test_a_label_with_no_free_place_goes_to_the_legend() -> None:
 
 
 def test_an_unplaced_label_moves_the_plot_down_under_a_longer_legend() -> None:
-    from acd.softphone_sim.report import _Chart, _Key
+    from acd.softphone_sim.charts import Chart, Key
 
     starts = [f"{i // 4:02d}:{i % 4 * 15:02d}" for i in range(96)]
     wide = "calls, a key wide enough to fill the legend's first row " + "x" * 60
-    c = _Chart(starts, 10, title="t", y_label="y", legend=[_Key(wide, "#0072B2", "line")])
+    c = Chart(starts, 10, title="t", y_label="y", legend=[Key(wide, "#0072B2", "line")])
     assert len(c.legend_rows) == 1
     c.hline(5, "#D55E00", "a label with nowhere to go")
     c.line([0.0 if i % 2 else 10.0 for i in range(96)], "#0072B2")  # every slot, top to bottom
