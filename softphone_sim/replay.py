@@ -17,7 +17,7 @@ import random
 import resource
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, assert_never
 
 from acd.config.schema import SiteConfig
 from acd.engine import Engine
@@ -157,9 +157,40 @@ class Day:
     # ------------------------------------------------------------------ the engine's commands
 
     def on_command(self, c: cmd.Command, now: float) -> None:
-        handler = self._handlers.get(type(c))
-        if handler is not None:
-            handler(self, c, now)
+        """What the people and the PBX do on one engine command. Every kind is matched,
+        the most frequent first (mypy's `assert_never` says when one is missing)."""
+        match c:
+            case cmd.Play():
+                self._play(c, now)
+            case cmd.CallOutcome():
+                self._outcome(c, now)
+            case cmd.StopPlayback():
+                self._stop(c, now)
+            case cmd.Hold():
+                self._hold(c, now)
+            case cmd.RingAgent():
+                self._ring(c, now)
+            case cmd.Connect():
+                self._connect(c, now)
+            case cmd.AnnounceWait():
+                self._announce(c, now)
+            case cmd.CancelRing():
+                self._cancel_ring(c, now)
+            case cmd.DialVendor():
+                self._dial_vendor(c, now)
+            case cmd.DialCallback():
+                self._dial_callback(c, now)
+            case cmd.HangupCaller():
+                self._hangup_caller(c, now)
+            case cmd.Answer() | cmd.HangupAgent() | cmd.CancelVendor() | cmd.SendLink():
+                # Nothing the replay's people notice: answering costs no time, an
+                # agent's or vendor's leg ends with the call's own end, a text message
+                # goes to a phone the replay does not model.
+                pass
+            case cmd.Supervise():
+                pass  # no supervisor listens in a replay
+            case _:
+                assert_never(c)
 
     def _play(self, c: cmd.Play, now: float) -> None:
         vt = self.vt
@@ -246,20 +277,6 @@ class Day:
 
     def _outcome(self, c: cmd.CallOutcome, now: float) -> None:
         self.outcomes[c.outcome] = self.outcomes.get(c.outcome, 0) + 1
-
-    _handlers: ClassVar[dict[type[Any], Callable[[Day, Any, float], None]]] = {
-        cmd.Play: _play,
-        cmd.StopPlayback: _stop,
-        cmd.Hold: _hold,
-        cmd.AnnounceWait: _announce,
-        cmd.RingAgent: _ring,
-        cmd.CancelRing: _cancel_ring,
-        cmd.Connect: _connect,
-        cmd.DialVendor: _dial_vendor,
-        cmd.DialCallback: _dial_callback,
-        cmd.HangupCaller: _hangup_caller,
-        cmd.CallOutcome: _outcome,
-    }
 
     def forget_ended(self) -> None:
         """Drop the people whose calls the engine no longer holds (memory stays flat)."""
