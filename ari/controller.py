@@ -1205,7 +1205,7 @@ class Controller:
         if ch.dialplan.app_name != "Stasis" or app != self.ari.app:
             return  # not ours: another application's channel
         self.stats.adopted += 1
-        if ch.id in self.engine._ended or (args and args[0] not in FEATURES):
+        if self.engine.has_ended(ch.id) or (args and args[0] not in FEATURES):
             self._spawn(self._quietly(self.ari.hangup(ch.id)))
         elif args:
             self._feature(ch, args[0], args[1:])

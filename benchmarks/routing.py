@@ -161,8 +161,8 @@ def _time_selection(engine: Engine, rng: random.Random, skills: int, n: int) -> 
     heads `_serve_agent` compares), on the loaded floor, without offering."""
     queues = list(engine.queues.values())
     agents = list(engine.agents.values())
-    current_agent, current_call = engine._agent_current, engine._call_current
-    routes = engine._routes
+    current_agent, current_call = engine.is_current_agent, engine.is_current_call
+    routes = engine.routes_of
     picks_q = [queues[rng.randrange(len(queues))] for _ in range(n)]
     picks_a = [agents[rng.randrange(len(agents))] for _ in range(n)]
     started = time.perf_counter()
@@ -170,7 +170,7 @@ def _time_selection(engine: Engine, rng: random.Random, skills: int, n: int) -> 
         step = q.steps - 1
         q.agents.best(q.step_pools[step], q.step_min_level[step], current_agent)
         best = None
-        for rq, _level, first in routes[agent.id]:
+        for rq, _level, first in routes(agent.id):
             for s in range(first, rq.steps):
                 head = rq.waiting.head(s, current_call)
                 if head is not None:

@@ -288,7 +288,7 @@ async def serve(
         engine = Engine(site, rng=random.Random(seed), start=clock.now())
         log.info("starting with an empty floor (epoch %d)", lease.epoch)
     else:
-        clock.sync(engine._now)
+        clock.sync(engine.now)
         log.info(
             "carrying on from the stored state (epoch %d): %d calls, %d waiting, %d agents "
             "logged in", lease.epoch, len(engine.calls),

@@ -273,6 +273,16 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         """The time of the last event handled (epoch seconds on the driver's clock)."""
         return self._now
 
+    def has_ended(self, call_id: str) -> bool:
+        """Whether `call_id` is one of the calls that ended lately (the last
+        `ENDED_KEPT`): a driver that hears of such a channel again is hearing of a
+        call this engine finished, not of a new one."""
+        return call_id in self._ended
+
+    def ended_calls(self) -> list[str]:
+        """The calls that ended lately, oldest first (see `has_ended`)."""
+        return list(self._ended)
+
     def waiting_count(self, queue: str) -> int:
         return len(self.queues[queue].waiting)
 
@@ -340,9 +350,18 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         return self._prompt_seq
 
     def _call_current(self, call_id: str, version: int) -> bool:
+        """Whether an index entry (`call_id`, `version`) still stands for a waiting
+        call (the routing indexes drop stale entries lazily)."""
         call = self.calls.get(call_id)
         return call is not None and call.version == version and call.state is C.WAITING
 
     def _agent_current(self, agent_id: str, version: int) -> bool:
+        """Whether an index entry (`agent_id`, `version`) still stands for an
+        available agent."""
         agent = self.agents[agent_id]
         return agent.version == version and agent.state is A.AVAILABLE
+
+    # The same two checks for drivers and benchmarks that walk the indexes themselves:
+    # one function each, so that a look-up measured outside costs what it costs inside.
+    is_current_call = _call_current
+    is_current_agent = _agent_current

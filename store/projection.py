@@ -201,7 +201,7 @@ class Projection:
             }
             ops.append(("hset", k.figures, f"vendor:{name}", _ENCODE(FiguresView(figures=figures))))
         ops.append(("hset", k.status, "stage", engine.stage))
-        ops.append(("hset", k.status, "updated_at", repr(engine._now)))
+        ops.append(("hset", k.status, "updated_at", repr(engine.now)))
         ops.append(("hset", k.status, "written_at", f"{time.time():.3f}"))
         return ops
 
@@ -220,5 +220,5 @@ class Projection:
         self._figures_at = self._live_at = -math.inf
         self.touched()
         ops += self.changes()
-        ops.append(("hset", k.status, "rewritten_at", f"{engine._now:.3f}"))
+        ops.append(("hset", k.status, "rewritten_at", f"{engine.now:.3f}"))
         return ops

@@ -212,7 +212,7 @@ class StateWriter:
         record = SnapshotRecord(
             epoch=epoch,
             last=f"{epoch}-{self._n}",
-            taken_at=self.engine._now,
+            taken_at=self.engine.now,
             state=export_state(self.engine),
         )
         self._since_snapshot = 0

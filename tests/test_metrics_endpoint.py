@@ -237,7 +237,7 @@ def test_no_label_carries_a_call_or_an_agent_id(
         | {s.value for s in AgentState}
         | set(QUEUE_OUTCOMES)
     )
-    ids = set(engine.agents) | set(engine.calls) | set(engine._ended)
+    ids = set(engine.agents) | set(engine.calls) | set(engine.ended_calls())
     for family in scraped.values():
         for sample in family.samples:
             for name, label in sample.labels.items():
