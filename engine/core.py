@@ -140,9 +140,10 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         saw the same count has nothing new to read."""
         self._out: list[cmd.Command] = []
         self.tracking = False
-        """When True, `changed_calls` and `changed_agents` collect the calls and agents
-        whose state changed (or that came or went) until the driver clears them: what
-        a read model must rewrite. Off by default (a replay does not need them)."""
+        """When True (`track_changes`), `changed_calls` and `changed_agents` collect the
+        calls and agents whose state changed (or that came or went) until a driver
+        drains them (`drain_changes`): what a read model must rewrite. Off by default
+        (a replay does not need them)."""
         self.changed_calls: set[str] = set()
         self.changed_agents: set[str] = set()
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
@@ -272,6 +273,23 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
     def now(self) -> float:
         """The time of the last event handled (epoch seconds on the driver's clock)."""
         return self._now
+
+    def track_changes(self) -> None:
+        """From now on, note which calls and agents change (a read model follows
+        them); `drain_changes` hands them over."""
+        self.tracking = True
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether a call or an agent changed since the last `drain_changes`."""
+        return bool(self.changed_calls or self.changed_agents)
+
+    def drain_changes(self) -> tuple[set[str], set[str]]:
+        """The ids of the calls and of the agents that changed since the last drain
+        (a call may have ended meanwhile); the engine starts new sets."""
+        calls, agents = self.changed_calls, self.changed_agents
+        self.changed_calls, self.changed_agents = set(), set()
+        return calls, agents
 
     def has_ended(self, call_id: str) -> bool:
         """Whether `call_id` is one of the calls that ended lately (the last

@@ -89,7 +89,7 @@ class Projection:
         """When the live snapshot was last written (`loop_time()`); never yet, as
         `_figures_at`."""
         self._live_stale = True
-        engine.tracking = True
+        engine.track_changes()
 
     def touched(self) -> None:
         """The engine handled events (a supervisor's stage, a timer: not every event
@@ -98,14 +98,18 @@ class Projection:
         self._live_stale = True
 
     def changes(self) -> list[Op]:
-        """The writes for what changed since the last call (and clears the engine's
-        change sets)."""
+        """The writes for what changed since the last call (the engine's changes are
+        drained)."""
+        calls, agents = self.engine.drain_changes()
+        return self._writes_for(calls, agents)
+
+    def _writes_for(self, calls: set[str], agents: set[str]) -> list[Op]:
+        """The views of `calls` and `agents` as they are now, then what is due."""
         engine = self.engine
         ops: list[Op] = []
-        for call_id in engine.changed_calls:
+        for call_id in calls:
             self._call_ops(call_id, ops)
-        engine.changed_calls.clear()
-        for agent_id in engine.changed_agents:
+        for agent_id in agents:
             agent = engine.agents[agent_id]
             view = AgentView(
                 id=agent.id,
@@ -116,7 +120,6 @@ class Projection:
                 call=agent.call_id,
             )
             ops.append(("hset", self.keys.agents, agent.id, _ENCODE(view)))
-        engine.changed_agents.clear()
         if ops:
             self.touched()
         return ops + self.catch_up()
@@ -213,12 +216,13 @@ class Projection:
         self._waiting_in.clear()
         # Calls that ended since their view was written (during an outage, say) are
         # among `_last_views`: they get their ended view, with its expiry.
-        engine.changed_calls.update(engine.calls)
-        engine.changed_calls.update(self._last_views)
-        engine.changed_agents.update(engine.agents)
+        calls, agents = engine.drain_changes()
+        calls.update(engine.calls)
+        calls.update(self._last_views)
+        agents.update(engine.agents)
         # The rewrite carries the figures and the live snapshot, however recent.
         self._figures_at = self._live_at = -math.inf
         self.touched()
-        ops += self.changes()
+        ops += self._writes_for(calls, agents)
         ops.append(("hset", k.status, "rewritten_at", f"{engine.now:.3f}"))
         return ops

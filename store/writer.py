@@ -165,8 +165,7 @@ class StateWriter:
             while (
                 self._journal
                 or self._command_due
-                or self.engine.changed_calls
-                or self.engine.changed_agents
+                or self.engine.has_changes
             ):
                 journal, ops = self._take()
                 started = time.perf_counter()  # a cost statistic: wall time on purpose

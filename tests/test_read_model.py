@@ -130,7 +130,7 @@ class Floor:
             pending = [t for t in self.tasks if not t.done()]
             if pending:
                 await asyncio.gather(*pending)
-            elif not (self.engine.changed_calls or self.engine.changed_agents):
+            elif not self.engine.has_changes:
                 break
         for t in self.tasks:
             t.result()  # a write that failed fails the test
