@@ -66,10 +66,9 @@ from acd.ari.legs import (
 )
 from acd.ari.unanswered import Unanswered
 from acd.config.schema import SiteConfig
-from acd.engine import Engine
+from acd.engine import CallState, Engine
 from acd.engine import commands as cmd
 from acd.engine import events as ev
-from acd.engine.states import CallState
 
 log = logging.getLogger("acd.controller")
 

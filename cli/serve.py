@@ -56,7 +56,7 @@ from acd.cli.options import (
 )
 from acd.config.loader import ConfigErrors, load_site
 from acd.config.schema import SiteConfig
-from acd.engine.localtime import parse_offset
+from acd.engine import parse_offset
 
 if TYPE_CHECKING:
     from collections.abc import Callable

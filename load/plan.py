@@ -41,7 +41,7 @@ from acd.config.schema import (
     SendLinkNode,
     SiteConfig,
 )
-from acd.engine.localtime import LocalTime, in_window, parse_offset
+from acd.engine import LocalTime, in_window, parse_offset
 from acd.softphone_sim.curves import Curve
 from acd.softphone_sim.people import MENU_KEY_SECONDS, People, day_start
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import msgspec
 
 from acd.config.schema import Agent, SiteConfig
-from acd.engine.localtime import LocalTime, in_window, parse_offset
+from acd.engine import LocalTime, in_window, parse_offset
 
 ALL_DAY = "(no shift)"
 """How an agent without a shift (on duty all day) is named in a roster."""

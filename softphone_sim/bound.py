@@ -21,7 +21,7 @@ import itertools
 import math
 
 from acd.config.schema import Patience, SiteConfig
-from acd.engine.localtime import LocalTime, in_window, parse_offset
+from acd.engine import LocalTime, in_window, parse_offset
 from acd.softphone_sim.erlang import Traffic, evaluate_erlang_a
 from acd.softphone_sim.result import Bound, IntervalBound, Result
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Protocol
 
 from acd.config.schema import Branch, MenuNode, Simulation, SiteConfig
-from acd.engine.localtime import LocalTime, in_window, parse_offset
+from acd.engine import LocalTime, in_window, parse_offset
 from acd.softphone_sim.behaviour import PatienceDraw, check_duration, duration
 
 CALLBACK_ANSWER_SECONDS = (3.0, 10.0)

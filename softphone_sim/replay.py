@@ -20,11 +20,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, Protocol, assert_never
 
 from acd.config.schema import SiteConfig
-from acd.engine import Engine
+from acd.engine import BUSY_STATES, STAFFED_STATES, AgentState, Engine, Interval, QueueCounters
 from acd.engine import commands as cmd
 from acd.engine import events as ev
-from acd.engine.metrics import Interval, QueueCounters
-from acd.engine.states import BUSY_STATES, STAFFED_STATES, AgentState
 from acd.softphone_sim.bound import pooled_limit
 from acd.softphone_sim.curves import Arrival, Curve
 from acd.softphone_sim.loop import VirtualTime

@@ -26,9 +26,7 @@ import time
 
 import msgspec
 
-from acd.engine import Engine
-from acd.engine.records import Call
-from acd.engine.states import CallState
+from acd.engine import Call, CallState, Engine
 from acd.store.base import Op, loop_time
 from acd.store.keys import Keys
 from acd.store.records import AgentView, CallView, FiguresView

@@ -12,8 +12,8 @@ from typing import Annotated, TypeVar
 
 import msgspec
 
+from acd.engine import EngineState
 from acd.engine.events import Event
-from acd.engine.persist import EngineState
 from acd.engine.snapshot import Snapshot
 
 log = logging.getLogger("acd.store")

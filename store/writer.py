@@ -32,9 +32,8 @@ from typing import Any
 import msgspec
 
 from acd.config.schema import SiteConfig
-from acd.engine import Engine
+from acd.engine import Engine, StateMismatch, export_state, replay, restore
 from acd.engine import events as ev
-from acd.engine.persist import StateMismatch, export_state, replay, restore
 from acd.store.base import (
     Fenced,
     Lease,

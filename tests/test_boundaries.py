@@ -177,7 +177,7 @@ def _lint_imports(cwd: Path, config: Path, pythonpath: Path | None = None) -> tu
 def test_the_import_contracts_hold() -> None:
     code, out = _lint_imports(ROOT, ROOT / "pyproject.toml")
     assert code == 0, out
-    assert "2 kept, 0 broken" in out
+    assert "3 kept, 0 broken" in out
 
 
 # --- each sample breaks a check -------------------------------------------------
@@ -317,6 +317,22 @@ def test_samples_4_and_5_the_engine_importing_a_part_above_it_breaks_the_layers(
     assert code == 1, out
     assert contract in " ".join(out.split()), out  # lint-imports wraps long names
     assert chain in out, out
+
+
+def test_sample_6_an_adapter_reaching_into_the_engine_breaks_its_face(
+    package_copy: Path,
+) -> None:
+    """The web part importing the engine's routing indexes (not its face) is refused;
+    the same name through the face is not what this sample does."""
+    module = package_copy / "acd" / "web" / "sample.py"
+    module.write_text("from acd.engine.queues import QueueRuntime\n")
+    try:
+        code, out = _lint_imports(package_copy, package_copy / "pyproject.toml", package_copy)
+    finally:
+        module.unlink()
+    assert code == 1, out
+    assert "Adapters import the engine through its face only BROKEN" in " ".join(out.split())
+    assert "acd.web.sample -> acd.engine.queues (l.1)" in out, out
 
 
 def test_the_copy_without_a_sample_keeps_the_contracts(package_copy: Path) -> None:

@@ -16,9 +16,8 @@ from typing import Annotated
 
 import msgspec
 
-from acd.engine import Engine
+from acd.engine import AgentState, Engine
 from acd.engine import events as ev
-from acd.engine.states import AgentState
 
 # Every pattern ends in `$(?!\n)`: Python's `$` (msgspec checks with `re.search`) also
 # matches before a final newline, so "lunch\n" would pass where JSON Schema's `$` (the

@@ -49,9 +49,8 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
 from acd.config.schema import SiteConfig
-from acd.engine.metrics import WAIT_OUTCOMES, wait_bounds
+from acd.engine import WAIT_OUTCOMES, AgentState, wait_bounds
 from acd.engine.snapshot import Snapshot
-from acd.engine.states import AgentState
 
 QUEUE_OUTCOMES: tuple[str, ...] = (
     "answered",

@@ -14,10 +14,9 @@ from typing import Protocol
 
 import msgspec
 
-from acd.engine import Engine
+from acd.engine import CallState, Engine
 from acd.engine import events as ev
 from acd.engine.snapshot import Snapshot
-from acd.engine.states import CallState
 from acd.store.base import Store, StoreError
 from acd.store.projection import call_view
 from acd.store.records import CallView
