@@ -88,6 +88,8 @@ class Day:
         self.vt: VirtualTime
         self.callers: dict[str, Caller] = {}
         self.playing: dict[str, int] = {}
+        self.stopped: set[tuple[str, int]] = set()
+        """(call, prompt) stopped before their natural end, until that end comes."""
         self.pick_ups: set[tuple[str, str]] = set()
         self.outcomes: dict[str, int] = {}
         self.first_calls = 0
@@ -132,6 +134,12 @@ class Day:
             if (item[1], item[2]) in self.pick_ups:
                 self.pick_ups.discard((item[1], item[2]))
                 self.vt.send(ev.AgentAnswered(agent_id=item[1], call_id=item[2]))
+        elif kind == "prompt_end":
+            key = (item[1], item[2])
+            if key in self.stopped:
+                self.stopped.discard(key)
+            else:
+                self.vt.send(ev.PromptFinished(call_id=item[1], prompt_id=item[2]))
         elif kind == "sample":
             self._sample(now)
 
@@ -193,9 +201,12 @@ class Day:
     def _play(self, c: cmd.Play, now: float) -> None:
         vt = self.vt
         self.playing[c.call_id] = c.prompt_id
+        # The prompt's natural end, delivered unless the prompt was stopped before (a
+        # key pressed, an agent answered): it has had its end then (`_stop`), and the
+        # engine would only discard a second one.
         vt.schedule(
             now + self.people.prompt_seconds_per_sound * len(c.media),
-            ev.PromptFinished(call_id=c.call_id, prompt_id=c.prompt_id),
+            ("prompt_end", c.call_id, c.prompt_id),
         )
         caller = self.callers.get(c.call_id)
         if caller is None:
@@ -207,6 +218,7 @@ class Day:
     def _stop(self, c: cmd.StopPlayback, now: float) -> None:
         stopped = self.playing.pop(c.call_id, None)
         if stopped is not None:
+            self.stopped.add((c.call_id, stopped))
             self.vt.schedule(now, ev.PromptFinished(call_id=c.call_id, prompt_id=stopped))
 
     def _hold(self, c: cmd.Hold, now: float) -> None:
