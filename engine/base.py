@@ -69,7 +69,6 @@ class EngineBase:
     facts: list[Fact] | None = None
     """Off (None) unless a driver sets a list: the engine then appends what happened
     (`engine.facts`) and the driver takes the list's contents after each `handle`."""
-    _handlers: dict[type[Any], Callable[[Any], None]]
     _timer_live: dict[str, Callable[[str, int], bool]]
     _timer_handlers: dict[str, Callable[[str, int], None]]
 
