@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from acd.config.schema import SiteConfig
 from acd.engine import commands as cmd
@@ -26,6 +26,7 @@ from acd.engine.ivr import IvrFlow
 from acd.engine.metrics import Metrics
 from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent, Call
+from acd.engine.states import PromptKind
 from acd.engine.surge import InboundRate
 from acd.engine.vendors import VendorContract
 
@@ -83,7 +84,7 @@ class EngineBase:
         def _agent(self, agent_id: str, what: str) -> Agent | None: ...
         def _move(self, call: Call, trigger: str) -> None: ...
         def _can(self, call: Call, trigger: str) -> bool: ...
-        def _play(self, call: Call, media: list[str], kind: str) -> int: ...
+        def _play(self, call: Call, media: list[str], kind: PromptKind) -> int: ...
         def _call_current(self, call_id: str, version: int) -> bool: ...
         def _agent_current(self, agent_id: str, version: int) -> bool: ...
 

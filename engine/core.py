@@ -56,7 +56,7 @@ from acd.engine.queueing import Queueing
 from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent, Call
 from acd.engine.snapshot import Snapshot
-from acd.engine.states import CALL_TRANSITIONS, IN_LINE, AgentState, CallState
+from acd.engine.states import CALL_TRANSITIONS, IN_LINE, AgentState, CallState, PromptKind
 from acd.engine.surge import InboundRate
 from acd.engine.vendors import VendorContract
 
@@ -384,7 +384,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
     def _can(self, call: Call, trigger: str) -> bool:
         return (call.state, trigger) in CALL_TRANSITIONS
 
-    def _play(self, call: Call, media: list[str], kind: str) -> int:
+    def _play(self, call: Call, media: list[str], kind: PromptKind) -> int:
         self._prompt_seq += 1
         self._emit(
             cmd.Play(

@@ -26,6 +26,7 @@ from acd.config.schema import (
 )
 from acd.engine.localtime import LocalTime, in_window
 from acd.engine.records import Call
+from acd.engine.states import PromptKind
 
 MAX_HOPS = 32
 """Routes followed in one go before the IVR gives up (a goto loop in the config)."""
@@ -33,7 +34,7 @@ MAX_HOPS = 32
 
 class Prompt(msgspec.Struct, frozen=True):
     media: list[str]
-    kind: str
+    kind: PromptKind
     """What the prompt's end means: "menu" (start the digit timer), "announce" or
     "link" (go on), "close" (hang up)."""
 
@@ -76,7 +77,7 @@ class IvrFlow:
         entry = self._ivr.by_dnis.get(call.dnis, self._ivr.entry)
         return self._follow(call, Route(goto=entry), now)
 
-    def prompt_done(self, call: Call, kind: str, now: float) -> list[Step]:
+    def prompt_done(self, call: Call, kind: PromptKind, now: float) -> list[Step]:
         node = self._ivr.nodes.get(call.node)
         if kind == "menu" and isinstance(node, MenuNode):
             return [WaitDigit(node.timeout_seconds)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import msgspec
 
-from acd.engine.states import AgentState, CallState
+from acd.engine.states import AgentState, CallState, PromptKind
 
 
 class Call(msgspec.Struct, kw_only=True):
@@ -24,7 +24,7 @@ class Call(msgspec.Struct, kw_only=True):
     history: list[str] = msgspec.field(default_factory=list)
     # --- the prompt the flow waits for (0: none) and what its end means ---
     prompt_id: int = 0
-    prompt_kind: str = ""
+    prompt_kind: PromptKind = ""
     protection_prompt_id: int = 0
     protection_done: bool = False
     # --- queue ---

@@ -10,6 +10,20 @@ life of a call or an agent on one screen.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
+
+PromptKind = Literal[
+    "",  # nothing playing whose end matters
+    "menu",  # a menu: its end starts the digit timer
+    "digit",  # the digit timer runs (the menu's prompt has ended)
+    "announce",  # an IVR announcement: its end goes on to the next node
+    "link",  # the link-sent message: its end goes on
+    "close",  # a closing message: its end hangs the caller up
+    "info",  # a queue's join prompt or a callback offer: its end changes nothing
+    "callback_confirm",  # a callback's confirmation: its end hangs the line up
+    "warning",  # the abusive-caller warning: its end ends the call
+]
+"""What the end of a call's current prompt means to the engine (`Call.prompt_kind`)."""
 
 
 class CallState(StrEnum):
