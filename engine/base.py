@@ -26,7 +26,7 @@ from acd.engine.ivr import IvrFlow
 from acd.engine.metrics import Metrics
 from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent, Call
-from acd.engine.states import PromptKind
+from acd.engine.states import PromptKind, TimerKind
 from acd.engine.surge import InboundRate
 from acd.engine.vendors import VendorContract
 
@@ -54,7 +54,7 @@ class EngineBase:
     _surge_armed: bool
     anomalies: dict[str, int]
     _ended: dict[str, None]
-    _timers: list[tuple[float, int, str, str, int]]
+    _timers: list[tuple[float, int, TimerKind, str, int]]
     _timer_seq: int
     _prompt_seq: int
     _queue_seq: int
@@ -70,8 +70,8 @@ class EngineBase:
     facts: list[Fact] | None = None
     """Off (None) unless a driver sets a list: the engine then appends what happened
     (`engine.facts`) and the driver takes the list's contents after each `handle`."""
-    _timer_live: dict[str, Callable[[str, int], bool]]
-    _timer_handlers: dict[str, Callable[[str, int], None]]
+    _timer_live: dict[TimerKind, Callable[[str, int], bool]]
+    _timer_handlers: dict[TimerKind, Callable[[str, int], None]]
 
     if TYPE_CHECKING:
         # Methods one part calls on another, by the file that defines them.
@@ -79,7 +79,7 @@ class EngineBase:
         # engine/core.py
         def _anomaly(self, what: str) -> None: ...
         def _emit(self, command: cmd.Command) -> None: ...
-        def _arm(self, at: float, kind: str, key: str, token: int = 0) -> None: ...
+        def _arm(self, at: float, kind: TimerKind, key: str, token: int = 0) -> None: ...
         def _call(self, call_id: str, what: str) -> Call | None: ...
         def _agent(self, agent_id: str, what: str) -> Agent | None: ...
         def _move(self, call: Call, trigger: str) -> None: ...

@@ -37,7 +37,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable
-from typing import Never
+from typing import Never, get_args
 
 from acd.config.schema import SiteConfig
 from acd.engine import commands as cmd
@@ -56,7 +56,14 @@ from acd.engine.queueing import Queueing
 from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent, Call
 from acd.engine.snapshot import Snapshot
-from acd.engine.states import CALL_TRANSITIONS, IN_LINE, AgentState, CallState, PromptKind
+from acd.engine.states import (
+    CALL_TRANSITIONS,
+    IN_LINE,
+    AgentState,
+    CallState,
+    PromptKind,
+    TimerKind,
+)
 from acd.engine.surge import InboundRate
 from acd.engine.vendors import VendorContract
 
@@ -127,7 +134,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         self.anomalies: dict[str, int] = {}
         self._ended: dict[str, None] = {}
         """Ended calls whose line-down report has not come yet, oldest first."""
-        self._timers: list[tuple[float, int, str, str, int]] = []
+        self._timers: list[tuple[float, int, TimerKind, str, int]] = []
         self._timer_seq = 0
         self._prompt_seq = 0
         self._queue_seq = 0
@@ -149,7 +156,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         calls, agents = self.calls, self.agents
         # When each kind of timer still means something; a timer that no longer
         # does is dropped unfired (and never wakes a driver: see next_deadline).
-        self._timer_live: dict[str, Callable[[str, int], bool]] = {
+        self._timer_live: dict[TimerKind, Callable[[str, int], bool]] = {
             "menu": lambda k, t: (
                 (c := calls.get(k)) is not None
                 and c.state is C.IVR
@@ -190,7 +197,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
             ),
             "surge": lambda k, t: True,
         }
-        self._timer_handlers: dict[str, Callable[[str, int], None]] = {
+        self._timer_handlers: dict[TimerKind, Callable[[str, int], None]] = {
             "menu": self._menu_timed_out,
             "ring": self._ring_timed_out,
             "wrap": self._wrap_timed_out,
@@ -203,6 +210,8 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
             "retry": self._retry_due,
             "surge": self._surge_tick,
         }
+        # One test and one handler for each kind of timer (a dict cannot say so to mypy).
+        assert set(self._timer_live) == set(self._timer_handlers) == set(get_args(TimerKind))
 
     # ------------------------------------------------------------------ interface
 
@@ -352,7 +361,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
     def _emit(self, command: cmd.Command) -> None:
         self._out.append(command)  # one place to hook a command trace into
 
-    def _arm(self, at: float, kind: str, key: str, token: int = 0) -> None:
+    def _arm(self, at: float, kind: TimerKind, key: str, token: int = 0) -> None:
         self._timer_seq += 1
         heapq.heappush(self._timers, (at, self._timer_seq, kind, key, token))
 

@@ -28,6 +28,7 @@ from acd.engine.core import Engine
 from acd.engine.metrics import Interval, Metrics
 from acd.engine.records import Agent, Call
 from acd.engine.routing import CallEntry
+from acd.engine.states import TimerKind
 
 STATE_VERSION = 1
 StoredAgentEntry = tuple[tuple[int | float, ...], str, int]
@@ -76,7 +77,7 @@ class EngineState(msgspec.Struct, kw_only=True):
     surge_armed: bool
     anomalies: dict[str, int]
     ended: list[str]
-    timers: list[tuple[float, int, str, str, int]]
+    timers: list[tuple[float, int, TimerKind, str, int]]
     timer_seq: int
     prompt_seq: int
     queue_seq: int

@@ -25,6 +25,22 @@ PromptKind = Literal[
 ]
 """What the end of a call's current prompt means to the engine (`Call.prompt_kind`)."""
 
+TimerKind = Literal[
+    "menu",  # a menu's digit timer: the caller pressed nothing
+    "ring",  # an agent's ring timeout: a missed ring
+    "wrap",  # an agent's after-call work ends
+    "relax",  # a waiting caller's next relaxation step
+    "overflow",  # a waiting caller may now qualify under an overflow rule
+    "announce",  # a waiting caller's next position / wait announcement
+    "vendor_timeout",  # a vendor trunk did not answer
+    "vendor_free",  # a vendor may take calls again (a cap's hour, its rest)
+    "dialback",  # a called-back citizen did not answer
+    "retry",  # a callback's next attempt
+    "surge",  # the minute's look at the inbound rate (automatic surge stages)
+]
+"""The engine's timers; each kind has a test of whether it still means something and
+a handler (`Engine._timer_live`, `Engine._timer_handlers`: one of each per kind)."""
+
 
 class CallState(StrEnum):
     IVR = "ivr"
