@@ -14,7 +14,13 @@ from acd.engine import facts as fact
 from acd.engine.base import EngineBase
 from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent
-from acd.engine.states import AGENT_TRANSITIONS, BUSY_STATES, STAFFED_STATES, AgentState
+from acd.engine.states import (
+    AGENT_TRANSITIONS,
+    BUSY_STATES,
+    STAFFED_STATES,
+    AgentState,
+    AgentTrigger,
+)
 
 A = AgentState
 
@@ -48,7 +54,7 @@ class AgentStates(EngineBase):
             return (agent.last_offer_seq, agent.roster_index)
         return (self.rng.random(), agent.roster_index)
 
-    def _agent_to(self, agent: Agent, trigger: str, reason: str = "") -> None:
+    def _agent_to(self, agent: Agent, trigger: AgentTrigger, reason: str = "") -> None:
         """Move an agent along `AGENT_TRANSITIONS`, keeping time accounting, queue
         staffing and the availability indexes true. Callers checked the move exists."""
         now = self._now

@@ -61,6 +61,7 @@ from acd.engine.states import (
     IN_LINE,
     AgentState,
     CallState,
+    CallTrigger,
     PromptKind,
     TimerKind,
 )
@@ -384,7 +385,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
             self._anomaly(f"{what} for unknown agent")
         return agent
 
-    def _move(self, call: Call, trigger: str) -> None:
+    def _move(self, call: Call, trigger: CallTrigger) -> None:
         """Move a call along `CALL_TRANSITIONS`; callers have checked the move exists."""
         call.state = CALL_TRANSITIONS[(call.state, trigger)]
         if self.tracking:

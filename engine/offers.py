@@ -18,7 +18,7 @@ from acd.engine import facts as fact
 from acd.engine.base import EngineBase
 from acd.engine.queues import QueueRuntime
 from acd.engine.records import Agent, Call
-from acd.engine.states import AgentState, CallState
+from acd.engine.states import AgentState, AgentTrigger, CallState
 
 A = AgentState
 C = CallState
@@ -216,7 +216,9 @@ class Offers(EngineBase):
         agent.handled_seconds += self._now - agent.state_since
         self._start_wrap(agent, "call_ended", self.queues[call.queue].cfg.wrap_up_seconds, "acw")
 
-    def _start_wrap(self, agent: Agent, trigger: str, seconds: float, reason: str) -> None:
+    def _start_wrap(
+        self, agent: Agent, trigger: AgentTrigger, seconds: float, reason: str
+    ) -> None:
         self._agent_to(agent, trigger, reason)
         agent.wrap_token += 1
         self._arm(self._now + seconds, "wrap", agent.id, agent.wrap_token)
@@ -224,7 +226,7 @@ class Offers(EngineBase):
     def _wrap_timed_out(self, agent_id: str, token: int) -> None:
         self._after_wrap(self.agents[agent_id], "wrap_up_done")
 
-    def _after_wrap(self, agent: Agent, trigger: str) -> None:
+    def _after_wrap(self, agent: Agent, trigger: AgentTrigger) -> None:
         """Wrap-up is over: apply a pending logout or pause, else back to work."""
         self._close_wrap(agent)
         if agent.cool_down_due > 0:

@@ -78,7 +78,14 @@ class AgentState(StrEnum):
 
 C = CallState
 
-CALL_TRANSITIONS: dict[tuple[CallState, str], CallState] = {
+CallTrigger = Literal[
+    "queue", "close", "offer", "overflow", "full", "answered", "answered_callback",
+    "missed", "connect", "agent_left", "callback_failed", "retry", "vendor_answered",
+    "vendor_failed", "abusive",
+]
+"""What moves a call along `CALL_TRANSITIONS`."""
+
+CALL_TRANSITIONS: dict[tuple[CallState, CallTrigger], CallState] = {
     (C.IVR, "queue"): C.WAITING,
     (C.IVR, "close"): C.CLOSING,
     (C.WAITING, "offer"): C.OFFERED,
@@ -102,7 +109,13 @@ not listed: a call that ends leaves the table of calls altogether."""
 
 A = AgentState
 
-AGENT_TRANSITIONS: dict[tuple[AgentState, str], AgentState] = {
+AgentTrigger = Literal[
+    "login", "offer", "pause", "logout", "answered", "missed", "cancelled", "call_ended",
+    "wrap_up_done", "ready", "cool_down", "unpause",
+]
+"""What moves an agent along `AGENT_TRANSITIONS`."""
+
+AGENT_TRANSITIONS: dict[tuple[AgentState, AgentTrigger], AgentState] = {
     (A.LOGGED_OUT, "login"): A.AVAILABLE,
     (A.AVAILABLE, "offer"): A.RESERVED,
     (A.AVAILABLE, "pause"): A.PAUSED,
