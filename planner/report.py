@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from acd.planner.result import Check, Marginal, Plan, Roster, RosterCheck
 from acd.softphone_sim.charts import (
     BLUE,
-    CSS,
     GREEN,
     MUTED,
     VERMILLION,
@@ -24,6 +23,7 @@ from acd.softphone_sim.charts import (
     escape,
     figure,
     max_of,
+    page_head,
     table,
     tile,
 )
@@ -386,14 +386,7 @@ def render_html(plan: Plan) -> str:
     ]
     notes = "".join(f"<li>{escape(n)}</li>" for n in p.notes)
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(f'Staffing plan {p.date}: {p.config}, {p.curve}')}</title>",
-        f"<style>{CSS}</style>",
-        "</head>",
+        *page_head(f'Staffing plan {p.date}: {p.config}, {p.curve}'),
         "<body><main>",
         "<header>",
         f"<h1>Staffing plan, {escape(p.weekday)} {escape(p.date)}</h1>",

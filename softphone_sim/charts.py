@@ -563,6 +563,21 @@ def max_of(*series: Sequence[float | None]) -> float:
     return max(found, default=0.0)
 
 
+def page_head(title: str) -> list[str]:
+    """The lines of a report page up to its `<body>`: the doctype, the character set,
+    the viewport, `title` (escaped here) and the style sheet."""
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+    ]
+
+
 def figure(chart: Chart, caption: str) -> str:
     """`chart` rendered in a `<figure>`, under its title as a heading and over
     `caption`, which is HTML inserted as given (escape what it interpolates)."""

@@ -27,7 +27,6 @@ from collections.abc import Sequence
 
 from acd.softphone_sim.charts import (
     BLUE,
-    CSS,
     GREEN,
     INK,
     MUTED,
@@ -42,6 +41,7 @@ from acd.softphone_sim.charts import (
     escape,
     figure,
     max_of,
+    page_head,
     parse_hhmm,
     stage_fill,
     table,
@@ -852,14 +852,7 @@ def render_html(result: Result) -> str:
     queue_rows.append(_queue_cells("TOTAL", r.total, "", "–"))
     run = r.run
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(f'Replay {r.date}: {r.config}, {r.curve}, seed {r.seed}')}</title>",
-        f"<style>{CSS}</style>",
-        "</head>",
+        *page_head(f'Replay {r.date}: {r.config}, {r.curve}, seed {r.seed}'),
         "<body><main>",
         "<header>",
         f"<h1>Surge replay, {escape(r.date)}</h1>",
