@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from acd.cli.commands import help_of
-from acd.cli.options import check_output, local_minute, write_output
+from acd.cli.options import check_outputs, local_minute, write_output
 from acd.config.loader import ConfigErrors, load_site
 
 PROJECT_SOUNDS = Path(__file__).resolve().parent.parent / "config" / "asterisk" / "sounds"
@@ -172,9 +172,7 @@ def run(args: argparse.Namespace) -> int:
             if not sep or not trunk or not port.isdigit() or not 0 < int(port) < 65536:
                 raise ValueError(f"--vendor: expected TRUNK=PORT, e.g. vendor-a=5090, got {item!r}")
             vendors[trunk] = int(port)
-        for path, flag in ((args.json, "--json"), (args.report, "--report")):
-            if path is not None:
-                check_output(path, flag)
+        check_outputs(("--json", args.json), ("--report", args.report))
         sipp_path()
         site = load_site(args.config)
         if site.simulation is None:

@@ -47,6 +47,13 @@ def local_minute(text: str) -> int:
     raise ValueError(f"expected a local time HH:MM from 00:00 to 23:59, got {text!r}")
 
 
+def check_outputs(*outputs: tuple[str, str | None]) -> None:
+    """`check_output` for each (flag, path) a command line was given (None: not given)."""
+    for flag, path in outputs:
+        if path:
+            check_output(path, flag)
+
+
 def check_output(path: str, flag: str) -> None:
     """Make sure a result can be written to `path` before the work that makes it
     starts, so that a typo in `--json` does not cost a whole replay or live session.

@@ -24,7 +24,7 @@ from typing import Any
 import msgspec
 
 from acd.cli.commands import help_of
-from acd.cli.options import check_output, write_output
+from acd.cli.options import check_outputs, write_output
 
 MAX_SEEDS = 100
 MAX_JOBS = 256
@@ -130,9 +130,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"acd plan: {problem}", file=sys.stderr)
         return 2
     try:
-        for flag, path in (("--json", args.json), ("--report", args.report)):
-            if path:
-                check_output(path, flag)
+        check_outputs(("--json", args.json), ("--report", args.report))
     except ValueError as problem:
         print(f"acd plan: {problem}", file=sys.stderr)
         return 1

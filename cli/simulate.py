@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from acd.cli.commands import help_of
-from acd.cli.options import check_output, write_output
+from acd.cli.options import check_outputs, write_output
 from acd.config.loader import ConfigErrors, load_site
 from acd.config.schema import SiteConfig
 
@@ -141,13 +141,9 @@ def run(args: argparse.Namespace) -> int:
     from acd.softphone_sim.report import idle_line, render_html, summary_table
 
     try:
-        for flag, path in (
-            ("--json", args.json),
-            ("--report", args.report),
-            ("--queue-log", args.queue_log),
-        ):
-            if path:
-                check_output(path, flag)
+        check_outputs(
+            ("--json", args.json), ("--report", args.report), ("--queue-log", args.queue_log)
+        )
     except ValueError as problem:
         print(f"acd simulate: {problem}", file=sys.stderr)
         return 1
