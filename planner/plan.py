@@ -91,6 +91,7 @@ from acd.planner.roster import (
 )
 from acd.planner.runner import Replayed, Runner
 from acd.planner.target import ZERO, Target
+from acd.planner.text import pct, seed_list
 from acd.softphone_sim.bound import mean_patience
 from acd.softphone_sim.curves import Curve
 from acd.softphone_sim.erlang import Target as ErlangTarget
@@ -365,18 +366,18 @@ class Planner:
         if self.target.per == "interval":
             shares = [s.share for s in c.per_seed if s.share is not None]
             spread = (
-                f" (per seed {_pct(min(shares))} to {_pct(max(shares))})" if len(shares) > 1 else ""
+                f" (per seed {pct(min(shares))} to {pct(max(shares))})" if len(shares) > 1 else ""
             )
             text = (
                 f"On {n} fresh seed{'s' if n != 1 else ''} ({seeds}, not used in planning) the "
-                f"target was met in {_pct(c.share)} of the {c.judged:,} judged intervals"
+                f"target was met in {pct(c.share)} of the {c.judged:,} judged intervals"
                 f"{spread}; {c.seeds_meeting} of {n} seed{'s' if n != 1 else ''} at or above "
                 f"{REQUIRED_SHARE:.0%}."
             )
             if c.lower_bound is not None:
                 text += (
                     f" With 95 % confidence the mean share of intervals meeting the target is at "
-                    f"least {_pct(c.lower_bound)} (one-sided Student t over the {n} seeds, "
+                    f"least {pct(c.lower_bound)} (one-sided Student t over the {n} seeds, "
                     "independent days; intervals within a day are not independent)."
                 )
             else:
@@ -386,12 +387,12 @@ class Planner:
         text = (
             f"On {n} fresh seed{'s' if n != 1 else ''} ({seeds}, not used in planning) the "
             f"day's {self.target.figure_name()} was "
-            + ", ".join(_pct(f) for f in figures)
+            + ", ".join(pct(f) for f in figures)
             + f"; the target met on {c.seeds_meeting} of {n}."
         )
         if c.lower_bound is not None:
             text += (
-                f" With 95 % confidence the mean day figure is at least {_pct(c.lower_bound)}"
+                f" With 95 % confidence the mean day figure is at least {pct(c.lower_bound)}"
                 f" (one-sided Student t over the {n} seeds)."
             )
         return text + self._queues_sentence(c)
@@ -404,10 +405,10 @@ class Planner:
             worst = min(judged, key=lambda q: judged[q] or 0.0)
             return (
                 f" Every queue's calls over the day met the target (the lowest: {worst} "
-                f"{_pct(judged[worst])})."
+                f"{pct(judged[worst])})."
             )
         return " Over the day, short of the target: " + ", ".join(
-            f"{q} {_pct(judged[q])}" for q in c.queues_short
+            f"{q} {pct(judged[q])}" for q in c.queues_short
         ) + "."
 
     # ------------------------------------------------------------------ the start
@@ -736,7 +737,7 @@ class Planner:
                 )
             )
             self.progress(
-                f"round {k}: {hours:,.0f} seat-hours, target met in {_pct(j.share)} of judged "
+                f"round {k}: {hours:,.0f} seat-hours, target met in {pct(j.share)} of judged "
                 f"intervals{' (holds)' if j.holds else ''}; +{len(added)} -{len(removed)}"
                 + (f", {len(undone)} undone" if undone else "")
             )
@@ -975,11 +976,5 @@ def _start(i: int, interval_seconds: float) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
-
-
 def _seed_span(seeds: Sequence[int]) -> str:
-    if len(seeds) > 2 and list(seeds) == list(range(seeds[0], seeds[0] + len(seeds))):
-        return f"seeds {seeds[0]}-{seeds[-1]}"
-    return ("seed " if len(seeds) == 1 else "seeds ") + ", ".join(map(str, seeds))
+    return ("seed " if len(seeds) == 1 else "seeds ") + seed_list(seeds)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from acd.planner.result import Check, Marginal, Plan, Roster, RosterCheck
+from acd.planner.text import pct, seed_list
 from acd.softphone_sim.charts import (
     BLUE,
     GREEN,
@@ -27,10 +28,6 @@ from acd.softphone_sim.charts import (
     table,
     tile,
 )
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
 
 
 def _hours(value: float) -> str:
@@ -151,14 +148,14 @@ def _compare_rows(plan: Plan) -> list[list[str]]:
 def _check_short(plan: Plan, check: Check) -> str:
     if plan.target.per == "interval":
         text = (
-            f"met in {_pct(check.share)} of judged intervals, "
+            f"met in {pct(check.share)} of judged intervals, "
             f"{check.seeds_meeting}/{len(check.seeds)} seeds >= {plan.required_share:.0%}"
         )
     else:
         text = f"day met on {check.seeds_meeting}/{len(check.seeds)} seeds"
     if check.queues_short:
         text += "; short over the day: " + ", ".join(
-            f"{q} {_pct(check.queues[q])}" for q in check.queues_short
+            f"{q} {pct(check.queues[q])}" for q in check.queues_short
         )
     return text
 
@@ -188,7 +185,7 @@ def summary(plan: Plan) -> str:
             f"target holds when at least {plan.required_share:.0%} of judged intervals meet it."
         )
     out.append(
-        f"planning seeds {_seeds(plan.planning_seeds)}: {len(plan.rounds)} rounds from the "
+        f"planning seeds {seed_list(plan.planning_seeds)}: {len(plan.rounds)} rounds from the "
         f"{plan.erlang.name} ({plan.erlang.roster.seat_hours:,.1f} seat-hours)."
     )
     out += plan.notes
@@ -196,7 +193,7 @@ def summary(plan: Plan) -> str:
         last = plan.rounds[-1] if plan.rounds else None
         out.append(
             f"NOT REACHED: no roster met the target on the planning seeds within "
-            f"{len(plan.rounds)} rounds (closest: {_pct(last.share if last else None)}); the "
+            f"{len(plan.rounds)} rounds (closest: {pct(last.share if last else None)}); the "
             "roster below is the closest. More --max-rounds may help, or the site's shifts "
             "and skills cannot meet this target."
         )
@@ -233,7 +230,7 @@ def answer_line(plan: Plan) -> str:
         real = [m for m in ranked if m.gain > 0.5 and (m.stderr is None or m.gain > 2 * m.stderr)]
         nothing = [m for m in ranked if m.note]
         chance = [m for m in ranked if m not in real and not m.note]
-        text = f"{name} (answer rate {_pct(check.answer_rate)} on the check seeds)"
+        text = f"{name} (answer rate {pct(check.answer_rate)} on the check seeds)"
         if real:
             text += ", one more agent answers " + ", ".join(
                 f"{m.gain:+,.1f} calls in {m.shift}/{m.pool} ({m.per_seat_hour:+,.2f} a "
@@ -248,12 +245,6 @@ def answer_line(plan: Plan) -> str:
             text += "; nothing in " + ", ".join(f"{m.shift}/{m.pool} ({m.note})" for m in nothing)
         parts.append(text + ".")
     return " ".join(parts)
-
-
-def _seeds(seeds: Sequence[int]) -> str:
-    if len(seeds) > 2 and list(seeds) == list(range(seeds[0], seeds[0] + len(seeds))):
-        return f"{seeds[0]}-{seeds[-1]}"
-    return ", ".join(map(str, seeds))
 
 
 # ---------------------------------------------------------------- HTML
@@ -312,14 +303,14 @@ def _check_table(plan: Plan, rc: RosterCheck) -> str:
     c = rc.check
     if plan.target.per == "interval":
         headers = ["seed", "judged intervals", "met", "share"]
-        rows = [[str(s.seed), f"{s.judged:,}", f"{s.met:,}", _pct(s.share)] for s in c.per_seed]
-        rows.append(["ALL", f"{c.judged:,}", f"{c.met:,}", _pct(c.share)])
+        rows = [[str(s.seed), f"{s.judged:,}", f"{s.met:,}", pct(s.share)] for s in c.per_seed]
+        rows.append(["ALL", f"{c.judged:,}", f"{c.met:,}", pct(c.share)])
     else:
         headers = ["seed", f"day's {plan.target.figure_name()}", "met"]
         rows = [
-            [str(s.seed), _pct(s.day_figure), "yes" if s.day_met else "no"] for s in c.per_seed
+            [str(s.seed), pct(s.day_figure), "yes" if s.day_met else "no"] for s in c.per_seed
         ]
-        rows.append(["ALL", _pct(c.share), f"{c.seeds_meeting}/{len(c.seeds)}"])
+        rows.append(["ALL", pct(c.share), f"{c.seeds_meeting}/{len(c.seeds)}"])
     return table(headers, rows, total=len(rows) - 1)
 
 
@@ -328,7 +319,7 @@ def _rounds_table(plan: Plan) -> str:
         [
             str(r.round),
             _hours(r.seat_hours),
-            _pct(r.share),
+            pct(r.share),
             "yes" if r.holds else "no",
             "; ".join(r.added) or "-",
             ", ".join(r.removed) or "-",
@@ -365,7 +356,7 @@ def render_html(plan: Plan) -> str:
         ),
         tile(
             "check share" if p.target.per == "interval" else "check: days met",
-            _pct(check.share) if p.target.per == "interval" else
+            pct(check.share) if p.target.per == "interval" else
             f"{check.seeds_meeting}/{len(check.seeds)}",
             f"{len(check.seeds)} fresh seeds",
             "good" if check.holds else "bad",
@@ -393,8 +384,8 @@ def render_html(plan: Plan) -> str:
         f'<p class="meta">configuration <b>{escape(p.config)}</b> · curve '
         f"<b>{escape(p.curve)}</b> · target <b>{escape(p.target.text)}</b> per "
         f"<b>{escape(p.target.per)}</b> · planning seeds "
-        f"<b>{escape(_seeds(p.planning_seeds))}</b> · check seeds "
-        f"<b>{escape(_seeds(p.check_seeds))}</b></p>",
+        f"<b>{escape(seed_list(p.planning_seeds))}</b> · check seeds "
+        f"<b>{escape(seed_list(p.check_seeds))}</b></p>",
         f'<p class="meta">Target: {escape(p.target_text)}.'
         + (
             f" Intervals with fewer than {p.min_calls} offered calls on a seed are not judged on"
