@@ -146,8 +146,6 @@ class Queueing(EngineBase):
 
     def _relax_step(self, call_id: str, step: int) -> None:
         call = self.calls[call_id]
-        if step <= call.step:
-            return  # relaxed further already, on its predicted wait
         q = self.queues[call.queue]
         call.step = step
         if step + 1 < q.steps:
