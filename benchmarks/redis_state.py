@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from acd.engine import Engine  # noqa: E402
 from acd.engine import commands as cmd  # noqa: E402
 from acd.engine import events as ev  # noqa: E402
-from acd.engine.persist import export_state, restore  # noqa: E402
+from acd.engine.persist import decode_state, export_state, restore  # noqa: E402
 from acd.engine.states import CallState  # noqa: E402
 from acd.store.base import Lease, Op, Recovery, Store  # noqa: E402
 from acd.store.memory import MemoryStore  # noqa: E402
@@ -339,7 +339,7 @@ async def recovery_bench(
         t1 = time.perf_counter()
         assert loaded.snapshot is not None
         record = SNAPSHOT_DECODER.decode(loaded.snapshot)
-        split = restore(site, record.state)
+        split = restore(site, decode_state(record.state))
         t2 = time.perf_counter()
         entries = [(i, d) for i, d in loaded.journal if stream_id(i) > stream_id(record.last)]
         apply(split, entries, record.last, "journal", [])
@@ -356,7 +356,9 @@ async def recovery_bench(
         "restore": statistics.median(restores),
         "replay": statistics.median(replays),
         "snapshot_bytes": len(loaded.snapshot),
-        "snapshot_waiting": sum(1 for c in record.state.calls if c.state is CallState.WAITING),
+        "snapshot_waiting": sum(
+            1 for c in decode_state(record.state).calls if c.state is CallState.WAITING
+        ),
         "journal_after": len(after_snapshot),
         "journal_bytes": sum(len(d) for i, d in loaded.journal),
         "waiting": sum(len(q.waiting) for q in rebuilt.queues.values()),

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from acd.engine.metrics import wait_bounds as wait_bounds
     from acd.engine.persist import EngineState as EngineState
     from acd.engine.persist import StateMismatch as StateMismatch
+    from acd.engine.persist import decode_state as decode_state
     from acd.engine.persist import export_state as export_state
     from acd.engine.persist import replay as replay
     from acd.engine.persist import restore as restore
@@ -52,6 +53,7 @@ _FACE = {
     # export and restore, and the journal's replay onto a restored engine
     "EngineState": "persist",
     "StateMismatch": "persist",
+    "decode_state": "persist",
     "export_state": "persist",
     "restore": "persist",
     "replay": "persist",

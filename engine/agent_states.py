@@ -70,7 +70,7 @@ class AgentStates(EngineBase):
         if was_staffed != is_staffed:
             delta = 1 if is_staffed else -1
             for q, _level, _first in self._routes[agent.id]:
-                q.staffed += delta
+                q.state.staffed += delta
         if new is A.LOGGED_OUT:
             agent.standby_due = False
         if new is not A.WRAP_UP:

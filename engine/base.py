@@ -16,18 +16,20 @@ engine reports no facts (`engine.facts`) until a driver sets a list on it.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from acd.config.schema import SiteConfig
 from acd.engine import commands as cmd
+from acd.engine.conditions import Conditions
 from acd.engine.facts import Fact
 from acd.engine.ivr import IvrFlow
 from acd.engine.metrics import Metrics
 from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent, Call
-from acd.engine.states import AgentTrigger, CallTrigger, PromptKind, TimerKind
-from acd.engine.surge import InboundRate
+from acd.engine.sequences import Sequences
+from acd.engine.states import AgentTrigger, CallTrigger, PromptKind
+from acd.engine.surge import Surge
+from acd.engine.timers import Timers
 from acd.engine.vendors import VendorContract
 
 
@@ -44,22 +46,12 @@ class EngineBase:
     agents: dict[str, Agent]
     _routes: dict[str, list[Route]]
     calls: dict[str, Call]
-    stage: int
-    stage_pinned: int | None
-    distancing_level: str
-    announcement: list[str]
-    announcement_queues: frozenset[str]
-    inbound: InboundRate
-    stage_log: list[tuple[float, int]]
-    _surge_armed: bool
+    surge: Surge
+    conditions: Conditions
     anomalies: dict[str, int]
     _ended: dict[str, None]
-    _timers: list[tuple[float, int, TimerKind, str, int]]
-    _timer_seq: int
-    _prompt_seq: int
-    _queue_seq: int
-    _offer_seq: int
-    _referral_seq: int
+    timers: Timers
+    seq: Sequences
     _now: float
     started_at: float
     handled: int
@@ -70,8 +62,6 @@ class EngineBase:
     facts: list[Fact] | None = None
     """Off (None) unless a driver sets a list: the engine then appends what happened
     (`engine.facts`) and the driver takes the list's contents after each `handle`."""
-    _timer_live: dict[TimerKind, Callable[[str, int], bool]]
-    _timer_handlers: dict[TimerKind, Callable[[str, int], None]]
 
     if TYPE_CHECKING:
         # Methods one part calls on another, by the file that defines them.
@@ -79,7 +69,6 @@ class EngineBase:
         # engine/core.py
         def _anomaly(self, what: str) -> None: ...
         def _emit(self, command: cmd.Command) -> None: ...
-        def _arm(self, at: float, kind: TimerKind, key: str, token: int = 0) -> None: ...
         def _call(self, call_id: str, what: str) -> Call | None: ...
         def _agent(self, agent_id: str, what: str) -> Agent | None: ...
         def _move(self, call: Call, trigger: CallTrigger) -> None: ...
@@ -129,5 +118,4 @@ class EngineBase:
         # engine/pools.py
         def _over_cap_demote(self, agent: Agent) -> bool: ...
         def _apply_pool_cap(self, pool: str) -> None: ...
-        def _stage_announcement(self) -> list[str]: ...
         def _evaluate_stage(self) -> None: ...

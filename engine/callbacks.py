@@ -33,7 +33,7 @@ class Callbacks(EngineBase):
 
     def _accept_callback(self, call: Call, confirm: list[str]) -> None:
         call.callback = True
-        self.queues[call.queue].callbacks_in_line += 1  # the call is in line (WAITING)
+        self.queues[call.queue].state.callbacks_in_line += 1  # the call is in line (WAITING)
         facts = self.facts
         if facts is not None:
             q = self.queues[call.queue]
@@ -61,8 +61,8 @@ class Callbacks(EngineBase):
         offer = self.queues[call.queue].cfg.callback
         timeout = offer.ring_timeout_seconds if offer is not None else 30.0
         call.attempts += 1
-        self._offer_seq += 1
-        call.offer_token = self._offer_seq
+        self.seq.offer += 1
+        call.offer_token = self.seq.offer
         self._emit(
             cmd.DialCallback(
                 call_id=call.id,
@@ -73,7 +73,7 @@ class Callbacks(EngineBase):
                 attempt=call.attempts,
             )
         )
-        self._arm(self._now + timeout, "dialback", call.id, call.offer_token)
+        self.timers.arm(self._now + timeout, "dialback", call.id, call.offer_token)
         facts = self.facts
         if facts is not None:
             facts.append(
@@ -121,7 +121,7 @@ class Callbacks(EngineBase):
         else:
             self._move(call, "callback_failed")
             delay = offer.retry_after_seconds if offer is not None else 0.0
-            self._arm(self._now + delay, "retry", call.id, call.attempts)
+            self.timers.arm(self._now + delay, "retry", call.id, call.attempts)
         self._offer_cancelled(agent)
 
     def _report_not_reached(

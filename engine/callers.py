@@ -51,7 +51,7 @@ class CallerFlow(EngineBase):
         self.metrics.interval(self.metrics.interval_of(now)).arrived += 1
         self._emit(cmd.Answer(call_id=call.id))
         if self.config.surge.auto:
-            self.inbound.record(now)
+            self.surge.arrived(now)
             self._evaluate_stage()
         self._run_ivr(call, self.ivr.start(call, now))
 
@@ -66,7 +66,7 @@ class CallerFlow(EngineBase):
                     self._run_ivr(call, self.ivr.prompt_done(call, step.kind, self._now))
             elif isinstance(step, WaitDigit):
                 call.prompt_kind = "digit"
-                self._arm(self._now + step.seconds, "menu", call.id, call.prompt_id)
+                self.timers.arm(self._now + step.seconds, "menu", call.id, call.prompt_id)
             elif isinstance(step, StopPrompt):
                 if call.prompt_id and call.prompt_kind == "menu":
                     self._emit(cmd.StopPlayback(call_id=call.id))

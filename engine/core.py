@@ -34,9 +34,7 @@ sharing the state declared once in `engine.base`:
 
 from __future__ import annotations
 
-import heapq
 import random
-from collections.abc import Callable
 from typing import Never, get_args
 
 from acd.config.schema import SiteConfig
@@ -46,6 +44,7 @@ from acd.engine import snapshot
 from acd.engine.agent_states import AgentStates
 from acd.engine.callbacks import Callbacks
 from acd.engine.callers import CallerFlow
+from acd.engine.conditions import Conditions
 from acd.engine.ivr import IvrFlow
 from acd.engine.localtime import parse_offset
 from acd.engine.metrics import Metrics, PoolCounters, QueueCounters, VendorCounters, wait_bounds
@@ -55,7 +54,9 @@ from acd.engine.pools import Pools
 from acd.engine.queueing import Queueing
 from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent, Call
+from acd.engine.sequences import Sequences
 from acd.engine.snapshot import Snapshot
+from acd.engine.state import EngineState
 from acd.engine.states import (
     CALL_TRANSITIONS,
     IN_LINE,
@@ -65,7 +66,8 @@ from acd.engine.states import (
     PromptKind,
     TimerKind,
 )
-from acd.engine.surge import InboundRate
+from acd.engine.surge import InboundRate, Surge, SurgeState
+from acd.engine.timers import Handler, Test, Timers, TimerState
 from acd.engine.vendors import VendorContract
 
 A = AgentState
@@ -78,71 +80,60 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
     """The ACD of one site. See the module docstring for the routing contract."""
 
     def __init__(
-        self, config: SiteConfig, *, rng: random.Random | None = None, start: float = 0.0
+        self,
+        config: SiteConfig,
+        *,
+        rng: random.Random | None = None,
+        start: float = 0.0,
+        state: EngineState | None = None,
     ) -> None:
+        """A site's engine at `start`, every agent logged out and no call; or, given
+        `state` (`engine.persist.restore` checks it belongs to `config`), the engine
+        that state was exported from, at its time (`start` is then ignored). `rng`
+        draws the random strategy's keys (a restore gives one at the stored state)."""
         self.config = config
         self.rng = rng if rng is not None else random.Random(0)
         self.offset = parse_offset(config.site.utc_offset)
         self.ivr = IvrFlow(config.ivr, self.offset)
-        self.metrics = Metrics(
-            interval_seconds=config.site.interval_minutes * 60.0,
-            offset=self.offset,
-            wait_bounds=wait_bounds(config),
-        )
+        if state is None:
+            state = _fresh_state(config, start, self.offset)
+        else:
+            # A state stored before the wait histograms existed: they start now, with
+            # the site's bounds; for any other state, a no-op.
+            state.metrics.adopt_wait_bounds(wait_bounds(config))
+        self.metrics = state.metrics
         pool_names = list(config.pools)
         self.queues: dict[str, QueueRuntime] = {
-            name: QueueRuntime(name, q, config.site.service_level_seconds, pool_names)
+            name: QueueRuntime(
+                name, q, config.site.service_level_seconds, pool_names, state.queues.get(name)
+            )
             for name, q in config.queues.items()
         }
-        for name in config.queues:
-            self.metrics.queues[name] = QueueCounters()
-        for name in pool_names:
-            self.metrics.pools[name] = PoolCounters()
-        self.vendors: dict[str, VendorContract] = {}
-        for name, vendor in config.vendors.items():
-            self.vendors[name] = VendorContract(name, vendor)
-            self.metrics.vendors[name] = VendorCounters()
+        self.vendors: dict[str, VendorContract] = {
+            name: VendorContract(name, vendor, state.vendors.get(name))
+            for name, vendor in config.vendors.items()
+        }
         for q in self.queues.values():
             for rule in q.cfg.overflow:
                 for v in rule.vendors:
                     if q.name not in self.vendors[v].queues:
                         self.vendors[v].queues.append(q.name)
-        self.agents: dict[str, Agent] = {}
-        self._routes: dict[str, list[Route]] = {}
-        for i, a in enumerate(config.agents):
-            agent = Agent(
-                id=a.id,
-                name=a.name or a.id,
-                endpoint=a.endpoint,
-                pool=a.pool,
-                skills={g.skill: g.level for g in a.skills},
-                skill_sources={g.skill: g.source for g in a.skills},
-                shift=a.shift,
-                roster_index=i,
-                state_since=start,
-            )
-            self.agents[a.id] = agent
-            self._routes[a.id] = self._routes_of(agent)
-        self.calls: dict[str, Call] = {}
-        self.stage = 0
-        self.stage_pinned: int | None = None
-        self.distancing_level = config.site.distancing_level
-        self.announcement: list[str] = []
-        self.announcement_queues: frozenset[str] = frozenset()
-        self.inbound = InboundRate(config.surge.window_minutes)
-        self.stage_log: list[tuple[float, int]] = []
-        self._surge_armed = False
-        self.anomalies: dict[str, int] = {}
-        self._ended: dict[str, None] = {}
+        self.agents: dict[str, Agent] = {a.id: a for a in state.agents}
+        self._routes: dict[str, list[Route]] = {
+            agent.id: self._routes_of(agent) for agent in state.agents
+        }
+        self.calls: dict[str, Call] = {c.id: c for c in state.calls}
+        self.surge = Surge(config.surge, state.surge)
+        self.conditions = state.conditions
+        self.anomalies = state.anomalies
+        self._ended: dict[str, None] = dict.fromkeys(state.ended)
         """Ended calls whose line-down report has not come yet, oldest first."""
-        self._timers: list[tuple[float, int, TimerKind, str, int]] = []
-        self._timer_seq = 0
-        self._prompt_seq = 0
-        self._queue_seq = 0
-        self._offer_seq = 0
-        self._referral_seq = 0
+        self.seq = state.seq
+        timer_state = state.timers
+        start = state.now
+        started_at = state.started_at
         self._now = start
-        self.started_at = start
+        self.started_at = started_at
         self.handled = 0
         """Events handled by this engine object (not kept in its state): a reader that
         saw the same count has nothing new to read."""
@@ -157,7 +148,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         calls, agents = self.calls, self.agents
         # When each kind of timer still means something; a timer that no longer
         # does is dropped unfired (and never wakes a driver: see next_deadline).
-        self._timer_live: dict[TimerKind, Callable[[str, int], bool]] = {
+        live: dict[TimerKind, Test] = {
             "menu": lambda k, t: (
                 (c := calls.get(k)) is not None
                 and c.state is C.IVR
@@ -198,7 +189,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
             ),
             "surge": lambda k, t: True,
         }
-        self._timer_handlers: dict[TimerKind, Callable[[str, int], None]] = {
+        handlers: dict[TimerKind, Handler] = {
             "menu": self._menu_timed_out,
             "ring": self._ring_timed_out,
             "wrap": self._wrap_timed_out,
@@ -212,7 +203,8 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
             "surge": self._surge_tick,
         }
         # One test and one handler for each kind of timer (a dict cannot say so to mypy).
-        assert set(self._timer_live) == set(self._timer_handlers) == set(get_args(TimerKind))
+        assert set(live) == set(handlers) == set(get_args(TimerKind))
+        self.timers = Timers(live, handlers, timer_state)
 
     # ------------------------------------------------------------------ interface
 
@@ -229,9 +221,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         self.handled += 1
         out: list[cmd.Command] = []
         self._out = out
-        timers = self._timers
-        if timers and timers[0][0] <= now:
-            self._fire_due(now)
+        self.timers.fire_due(now)
         self._apply(event)
         return out
 
@@ -303,13 +293,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         """When the engine next needs `handle(TimerFired(), t)`, or None. Timers that
         can no longer fire (their call was answered, their wrap-up cut short) are
         dropped here, so a driver is never woken for nothing."""
-        timers, live = self._timers, self._timer_live
-        while timers:
-            _, _, kind, key, token = timers[0]
-            if live[kind](key, token):
-                return timers[0][0]
-            heapq.heappop(timers)
-        return None
+        return self.timers.next_deadline()
 
     @property
     def now(self) -> float:
@@ -362,17 +346,6 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
     def _emit(self, command: cmd.Command) -> None:
         self._out.append(command)  # one place to hook a command trace into
 
-    def _arm(self, at: float, kind: TimerKind, key: str, token: int = 0) -> None:
-        self._timer_seq += 1
-        heapq.heappush(self._timers, (at, self._timer_seq, kind, key, token))
-
-    def _fire_due(self, now: float) -> None:
-        timers, live, handlers = self._timers, self._timer_live, self._timer_handlers
-        while timers and timers[0][0] <= now:
-            _, _, kind, key, token = heapq.heappop(timers)
-            if live[kind](key, token):
-                handlers[kind](key, token)
-
     def _call(self, call_id: str, what: str) -> Call | None:
         call = self.calls.get(call_id)
         if call is None:
@@ -395,19 +368,19 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         return (call.state, trigger) in CALL_TRANSITIONS
 
     def _play(self, call: Call, media: list[str], kind: PromptKind) -> int:
-        self._prompt_seq += 1
+        self.seq.prompt += 1
         self._emit(
             cmd.Play(
                 call_id=call.id,
                 media=list(media),
-                prompt_id=self._prompt_seq,
+                prompt_id=self.seq.prompt,
                 language=call.language,
             )
         )
         if kind:
-            call.prompt_id = self._prompt_seq
+            call.prompt_id = self.seq.prompt
             call.prompt_kind = kind
-        return self._prompt_seq
+        return self.seq.prompt
 
     def _call_current(self, call_id: str, version: int) -> bool:
         """Whether an index entry (`call_id`, `version`) still stands for a waiting
@@ -425,3 +398,51 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
     # one function each, so that a look-up measured outside costs what it costs inside.
     is_current_call = _call_current
     is_current_agent = _agent_current
+
+
+def _fresh_state(config: SiteConfig, start: float, offset: float) -> EngineState:
+    """The state of a site whose engine starts at `start`: every agent logged out,
+    no call, every counter at zero."""
+    metrics = Metrics(
+        interval_seconds=config.site.interval_minutes * 60.0,
+        offset=offset,
+        wait_bounds=wait_bounds(config),
+    )
+    for name in config.queues:
+        metrics.queues[name] = QueueCounters()
+    for name in config.pools:
+        metrics.pools[name] = PoolCounters()
+    for name in config.vendors:
+        metrics.vendors[name] = VendorCounters()
+    agents = [
+        Agent(
+            id=a.id,
+            name=a.name or a.id,
+            endpoint=a.endpoint,
+            pool=a.pool,
+            skills={g.skill: g.level for g in a.skills},
+            skill_sources={g.skill: g.source for g in a.skills},
+            shift=a.shift,
+            roster_index=i,
+            state_since=start,
+        )
+        for i, a in enumerate(config.agents)
+    ]
+    return EngineState(
+        site=config.site.name,
+        config_digest="",  # filled on export (`persist.export_state`)
+        now=start,
+        started_at=start,
+        rng=(0, (), None),  # the engine's generator is the state (read on export)
+        calls=[],
+        agents=agents,
+        queues={},
+        vendors={},
+        metrics=metrics,
+        surge=SurgeState(inbound=InboundRate([0] * config.surge.window_minutes)),
+        conditions=Conditions(distancing_level=config.site.distancing_level),
+        timers=TimerState(),
+        seq=Sequences(),
+        anomalies={},
+        ended=[],
+    )

@@ -31,12 +31,12 @@ class Offers(EngineBase):
         now = self._now
         self._leave_waiting(call)
         self._move(call, "offer")
-        self._offer_seq += 1
-        call.offer_token = self._offer_seq
+        self.seq.offer += 1
+        call.offer_token = self.seq.offer
         call.agent_id = agent.id
         self._agent_to(agent, "offer")
         agent.call_id = call.id
-        agent.last_offer_seq = self._offer_seq
+        agent.last_offer_seq = self.seq.offer
         self._emit(
             cmd.RingAgent(
                 call_id=call.id,
@@ -48,7 +48,7 @@ class Offers(EngineBase):
                 callback=call.callback and not call.line_up,
             )
         )
-        self._arm(now + q.cfg.ring_timeout_seconds, "ring", call.id, call.offer_token)
+        self.timers.arm(now + q.cfg.ring_timeout_seconds, "ring", call.id, call.offer_token)
         facts = self.facts
         if facts is not None:
             facts.append(fact.MemberRung(at=now, call_id=call.id, queue=q.name, agent_id=agent.id))
@@ -221,7 +221,7 @@ class Offers(EngineBase):
     ) -> None:
         self._agent_to(agent, trigger, reason)
         agent.wrap_token += 1
-        self._arm(self._now + seconds, "wrap", agent.id, agent.wrap_token)
+        self.timers.arm(self._now + seconds, "wrap", agent.id, agent.wrap_token)
 
     def _wrap_timed_out(self, agent_id: str, token: int) -> None:
         self._after_wrap(self.agents[agent_id], "wrap_up_done")
@@ -322,9 +322,9 @@ class Offers(EngineBase):
             return
         # Ids are never reused: a timer of an earlier, ended referral must not
         # find a new call under its id.
-        self._referral_seq += 1
+        self.seq.referral += 1
         referral = Call(
-            id=f"{call.id}/rc{self._referral_seq}",
+            id=f"{call.id}/rc{self.seq.referral}",
             caller=call.caller,
             dnis=call.dnis,
             arrived_at=self._now,

@@ -32,7 +32,7 @@ class Overflow(EngineBase):
         predicted wait): the caller's predicted wait has already decided."""
         for rule in q.cfg.overflow:
             w = rule.when
-            if w.stage_at_least is not None and self.stage < w.stage_at_least:
+            if w.stage_at_least is not None and self.surge.stage < w.stage_at_least:
                 continue
             if not call.likely_to_give_up and (
                 (
@@ -78,7 +78,7 @@ class Overflow(EngineBase):
             if again is None:
                 return vendor
             if again != float("inf"):
-                self._arm(again, "vendor_free", name)
+                self.timers.arm(again, "vendor_free", name)
         return None
 
     def _dial_vendor(self, call: Call, vendor: VendorContract, q: QueueRuntime) -> None:
@@ -93,8 +93,8 @@ class Overflow(EngineBase):
             for c in self.metrics.queue_counters(q.name, call.interval):
                 c.overflowed += 1
         call.vendor = vendor.name
-        self._offer_seq += 1
-        call.offer_token = self._offer_seq
+        self.seq.offer += 1
+        call.offer_token = self.seq.offer
         self._emit(
             cmd.DialVendor(
                 call_id=call.id,
@@ -105,7 +105,7 @@ class Overflow(EngineBase):
                 queue=q.name,
             )
         )
-        self._arm(
+        self.timers.arm(
             self._now + vendor.cfg.ring_timeout_seconds, "vendor_timeout", call.id, call.offer_token
         )
         facts = self.facts
@@ -167,7 +167,7 @@ class Overflow(EngineBase):
             )
         vendor.release(True, self._now)
         self.metrics.vendors[vendor.name].failed += 1
-        self._arm(vendor.rest_until, "vendor_free", vendor.name)
+        self.timers.arm(vendor.rest_until, "vendor_free", vendor.name)
         call.vendor = ""
         self._move(call, "vendor_failed")
         self._enter_waiting(call, self.queues[call.queue])

@@ -20,7 +20,6 @@ from acd.engine import facts as fact
 from acd.engine.base import EngineBase
 from acd.engine.records import Agent
 from acd.engine.states import BUSY_STATES, STAFFED_STATES, AgentState, CallState
-from acd.engine.surge import stage_for
 
 A = AgentState
 C = CallState
@@ -34,9 +33,10 @@ class Pools(EngineBase):
         cfg = self.config.pools[pool]
         caps: list[int] = []
         if cfg.size_by_distancing_level is not None:
-            caps.append(cfg.size_by_distancing_level.get(self.distancing_level, 0))
+            caps.append(cfg.size_by_distancing_level.get(self.conditions.distancing_level, 0))
+        reached = self.surge.stage
         for stage in self.config.surge.stages:
-            if stage.stage <= self.stage and pool in stage.pool_sizes:
+            if stage.stage <= reached and pool in stage.pool_sizes:
                 caps.append(stage.pool_sizes[pool])
         return max(caps) if caps else None
 
@@ -110,34 +110,23 @@ class Pools(EngineBase):
             self._agent_to(agent, "unpause")
             self._serve_agent(agent)
 
-    def _stage_announcement(self) -> list[str]:
-        media: list[str] = []
-        for stage in self.config.surge.stages:
-            if stage.stage <= self.stage:
-                media = stage.announcement or media
-        return media
-
     def _evaluate_stage(self) -> None:
-        if self.stage_pinned is not None:
+        surge = self.surge
+        if surge.pinned is not None:
             return
-        target = stage_for(
-            self.inbound.calls_per_day(self._now), self.stage, self.config.surge.stages
-        )
-        if target != self.stage:
+        target = surge.called_for(self._now)
+        if target is not None:
             self._set_stage(target)
-        if self.stage > 0 and not self._surge_armed:
+        if surge.arm_look():
             # Quiet minutes lower the rate too: re-evaluate each minute while a stage is up.
-            self._surge_armed = True
-            self._arm(self._now + 60.0, "surge", "", 0)
+            self.timers.arm(self._now + 60.0, "surge", "", 0)
 
     def _surge_tick(self, _key: str, _token: int) -> None:
-        self._surge_armed = False
-        if self.config.surge.auto and self.stage > 0:
+        if self.surge.look_due():
             self._evaluate_stage()
 
     def _set_stage(self, stage: int) -> None:
-        self.stage = stage
-        self.stage_log.append((self._now, stage))
+        self.surge.set(stage, self._now)
         for pool in self.config.pools:
             self._apply_pool_cap(pool)
         # Stage rules may now qualify callers already waiting.
@@ -146,18 +135,17 @@ class Pools(EngineBase):
                 self._check_overflow(call, self.queues[call.queue])
 
     def _on_set_stage(self, e: ev.SetSurgeStage) -> None:
-        known = {s.stage for s in self.config.surge.stages} | {0}
-        if e.stage is not None and e.stage not in known:
+        if e.stage is not None and not self.surge.knows(e.stage):
             self._anomaly("unknown surge stage")
             return
-        self.stage_pinned = e.stage
+        self.surge.pin(e.stage)
         if e.stage is None:
             self._evaluate_stage()
-        elif e.stage != self.stage:
+        elif e.stage != self.surge.stage:
             self._set_stage(e.stage)
 
     def _on_set_distancing(self, e: ev.SetDistancingLevel) -> None:
-        self.distancing_level = e.level
+        self.conditions.distancing_level = e.level
         for pool in self.config.pools:
             self._apply_pool_cap(pool)
 
@@ -166,7 +154,7 @@ class Pools(EngineBase):
         staffed = agent.state in STAFFED_STATES
         if staffed:
             for q, _level, _first in self._routes[agent.id]:
-                q.staffed -= 1
+                q.state.staffed -= 1
         if agent.state is A.AVAILABLE:
             agent.version += 1
         facts = self.facts
@@ -190,7 +178,7 @@ class Pools(EngineBase):
                     )
         if staffed:
             for q, _level, _first in self._routes[agent.id]:
-                q.staffed += 1
+                q.state.staffed += 1
         if agent.state is A.AVAILABLE:
             for q, level, _first in self._routes[agent.id]:
                 q.agents.add(
@@ -237,8 +225,7 @@ class Pools(EngineBase):
         if unknown:
             self._anomaly("announcement for unknown queue")
             return
-        self.announcement = list(e.media)
-        self.announcement_queues = frozenset(e.queues)
+        self.conditions.announce(e.media, e.queues)
 
     def _on_supervise(self, e: ev.SuperviseCall) -> None:
         call = self._call(e.call_id, "supervision")

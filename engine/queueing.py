@@ -37,10 +37,10 @@ class Queueing(EngineBase):
             self._close(call, [], "ivr_failed")
             return
         now = self._now
-        self._queue_seq += 1
+        self.seq.queue += 1
         call.queue = q.name
         call.priority = q.cfg.priority if priority is None else priority
-        call.seq = self._queue_seq
+        call.seq = self.seq.queue
         call.enqueued_at = now
         call.interval = self.metrics.interval_of(now)
         call.step = 0
@@ -49,7 +49,7 @@ class Queueing(EngineBase):
             if call.callback:
                 c.callbacks_requested += 1
         self._move(call, "queue")
-        on_hold = len(q.waiting) - q.callbacks_in_line
+        on_hold = len(q.waiting) - q.state.callbacks_in_line
         if q.cfg.max_waiting is not None and not call.callback and on_hold >= q.cfg.max_waiting:
             self._close(call, q.cfg.full_prompt, "blocked")
             return
@@ -66,19 +66,20 @@ class Queueing(EngineBase):
             )
         if not call.callback:
             self._emit(cmd.Hold(call_id=call.id, queue=q.name, music_class=q.cfg.music_on_hold))
-            media = [*q.cfg.join_prompt, *self._stage_announcement()]
-            if self.announcement and (
-                not self.announcement_queues or q.name in self.announcement_queues
-            ):
-                media += self.announcement
+            media = [
+                *q.cfg.join_prompt,
+                *self.surge.announcement(),
+                *self.conditions.announcement_for(q.name),
+            ]
             if media:
                 self._play(call, media, "info")
-            if q.cfg.announce is not None:
-                self._arm(now + q.cfg.announce.first_after_seconds, "announce", call.id, call.seq)
+            announce = q.cfg.announce
+            if announce is not None:
+                self.timers.arm(now + announce.first_after_seconds, "announce", call.id, call.seq)
         if q.steps > 1:
-            self._arm(now + q.step_after[1], "relax", call.id, 1)
+            self.timers.arm(now + q.step_after[1], "relax", call.id, 1)
         for wait in q.overflow_waits:
-            self._arm(now + wait, "overflow", call.id, call.seq)
+            self.timers.arm(now + wait, "overflow", call.id, call.seq)
         self._enter_waiting(call, q)
         if call.state is C.WAITING and not call.callback:
             self._route_on_predicted_wait(call, q)
@@ -106,7 +107,7 @@ class Queueing(EngineBase):
         call.version += 1
         q.waiting.add(call.step, call.priority, call.seq, call.id, call.version)
         if call.callback:
-            q.callbacks_in_line += 1
+            q.state.callbacks_in_line += 1
         if call.ready_for_overflow:
             q.ready.add(call.priority, call.seq, call.id, call.version)
         self._serve_call(call, q)
@@ -117,7 +118,7 @@ class Queueing(EngineBase):
         q = self.queues[call.queue]
         q.waiting.leave(call.priority, call.seq)
         if call.callback:
-            q.callbacks_in_line -= 1
+            q.state.callbacks_in_line -= 1
         call.version += 1
 
     def _serve_call(self, call: Call, q: QueueRuntime) -> None:
@@ -149,7 +150,7 @@ class Queueing(EngineBase):
         q = self.queues[call.queue]
         call.step = step
         if step + 1 < q.steps:
-            self._arm(call.enqueued_at + q.step_after[step + 1], "relax", call.id, step + 1)
+            self.timers.arm(call.enqueued_at + q.step_after[step + 1], "relax", call.id, step + 1)
         if call.state is C.WAITING:
             call.version += 1
             q.waiting.restep(step, call.priority, call.seq, call.id, call.version)
@@ -164,7 +165,7 @@ class Queueing(EngineBase):
         aht = self.metrics.queues[q.name].aht_seconds or (
             DEFAULT_HANDLE_SECONDS + q.cfg.wrap_up_seconds
         )
-        return math.ceil(position / max(1, q.staffed)) * aht
+        return math.ceil(position / max(1, q.state.staffed)) * aht
 
     def _announce_due(self, call_id: str, seq: int) -> None:
         call = self.calls[call_id]
@@ -172,7 +173,7 @@ class Queueing(EngineBase):
         announce = q.cfg.announce
         if announce is None:
             return
-        self._arm(self._now + announce.every_seconds, "announce", call.id, seq)
+        self.timers.arm(self._now + announce.every_seconds, "announce", call.id, seq)
         if call.state is not C.WAITING:
             return
         position = q.waiting.position(call.priority, call.seq)

@@ -1,10 +1,40 @@
 """A queue at run time: its configuration compiled into relaxation steps, with its
-routing indexes (available agents, waiting calls, callers ready for overflow)."""
+routing indexes (available agents, waiting calls, callers ready for overflow) over
+its state (`QueueState`, persisted as it is: the heaps verbatim, so that the order of
+service and every tie survive a restore)."""
 
 from __future__ import annotations
 
+import msgspec
+
 from acd.config.schema import Queue
-from acd.engine.routing import AvailableAgents, ReadyForOverflow, WaitingCalls
+from acd.engine.routing import (
+    AvailableAgents,
+    CallEntry,
+    ReadyForOverflow,
+    WaitingCalls,
+    agent_heaps,
+)
+
+StoredAgentEntry = tuple[tuple[int | float, ...], str, int]
+"""A `routing.AgentEntry` as stored: strategy keys mix ints and floats, and each
+must come back as what it was (equal is not enough for a byte-exact snapshot)."""
+
+
+class QueueState(msgspec.Struct, kw_only=True):
+    agent_heaps: dict[str, list[list[StoredAgentEntry]]]
+    """Available agents by pool and level (`routing.AvailableAgents`)."""
+    buckets: list[list[CallEntry]]
+    """Waiting calls by relaxation step (`routing.WaitingCalls`)."""
+    order: list[tuple[int, int]]
+    """(-priority, seq) of every waiting call, sorted: places in line."""
+    ready: list[CallEntry]
+    """Waiting calls qualified for overflow (`routing.ReadyForOverflow`)."""
+    staffed: int = 0
+    """Agents staffing the queue (`states.STAFFED_STATES`): expected-wait estimates."""
+    callbacks_in_line: int = 0
+    """Waiting calls that are callbacks: their lines are down, so they do not
+    fill the queue (`max_waiting` counts callers on hold)."""
 
 
 class QueueRuntime:
@@ -12,13 +42,12 @@ class QueueRuntime:
 
     __slots__ = (
         "agents",
-        "callbacks_in_line",
         "cfg",
         "name",
         "overflow_waits",
         "ready",
         "service_level",
-        "staffed",
+        "state",
         "step_after",
         "step_min_level",
         "step_pools",
@@ -27,7 +56,14 @@ class QueueRuntime:
         "weight",
     )
 
-    def __init__(self, name: str, cfg: Queue, site_sl: float, pools: list[str]) -> None:
+    def __init__(
+        self,
+        name: str,
+        cfg: Queue,
+        site_sl: float,
+        pools: list[str],
+        state: QueueState | None = None,
+    ) -> None:
         self.name = name
         self.cfg = cfg
         self.weight = cfg.weight
@@ -45,16 +81,30 @@ class QueueRuntime:
         self.step_min_level = min_level
         self.step_pools = admitted
         self.steps = len(after)
-        self.agents = AvailableAgents(pools)
-        self.waiting = WaitingCalls(self.steps)
-        self.ready = ReadyForOverflow()
-        self.staffed = 0
-        self.callbacks_in_line = 0
-        """Waiting calls that are callbacks: their lines are down, so they do not
-        fill the queue (`max_waiting` counts callers on hold)."""
+        if state is None:
+            state = QueueState(
+                agent_heaps=agent_heaps(pools),
+                buckets=[[] for _ in range(self.steps)],
+                order=[],
+                ready=[],
+            )
+        self.state = state
+        self.agents = AvailableAgents(state.agent_heaps)
+        self.waiting = WaitingCalls(state.buckets, state.order)
+        self.ready = ReadyForOverflow(state.ready)
         self.overflow_waits = sorted(
             {r.when.waited_over_seconds for r in cfg.overflow if r.when.waited_over_seconds}
         )
+
+    @property
+    def staffed(self) -> int:
+        """Agents staffing the queue now."""
+        return self.state.staffed
+
+    @property
+    def callbacks_in_line(self) -> int:
+        """Callbacks waiting for their turn now (their lines are down)."""
+        return self.state.callbacks_in_line
 
     def first_step(self, level: int, pool: str) -> int | None:
         """The first relaxation step at which an agent of this level and pool may

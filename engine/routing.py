@@ -48,16 +48,23 @@ def _live_head(heap: list[E], current: IsCurrent) -> E | None:
     return None
 
 
+AgentHeaps = dict[str, list[list[AgentEntry]]]
+"""Per pool, one heap per skill level (index level - 1)."""
+
+
+def agent_heaps(pools: Sequence[str]) -> AgentHeaps:
+    """Empty heaps for `pools`."""
+    return {pool: [[] for _ in range(LEVELS)] for pool in pools}
+
+
 class AvailableAgents:
-    """Available agents of one queue, by pool and level, ordered by strategy key."""
+    """Available agents of one queue, by pool and level, ordered by strategy key.
+    The heaps are the caller's (a queue's state): this index orders them."""
 
-    __slots__ = ("_heaps", "_pushes")
+    __slots__ = ("_heaps",)
 
-    def __init__(self, pools: Sequence[str]) -> None:
-        self._heaps: dict[str, list[list[AgentEntry]]] = {
-            pool: [[] for _ in range(LEVELS)] for pool in pools
-        }
-        self._pushes = 0
+    def __init__(self, heaps: AgentHeaps) -> None:
+        self._heaps = heaps
 
     def add(
         self, pool: str, level: int, key: tuple[float, ...], agent_id: str, version: int
@@ -99,9 +106,11 @@ class WaitingCalls:
 
     __slots__ = ("_order", "buckets")
 
-    def __init__(self, steps: int) -> None:
-        self.buckets: list[list[CallEntry]] = [[] for _ in range(steps)]
-        self._order: list[tuple[int, int]] = []
+    def __init__(self, buckets: list[list[CallEntry]], order: list[tuple[int, int]]) -> None:
+        """`buckets`: one heap per relaxation step; `order`: the sorted (-priority,
+        seq) of every waiting call. Both are the caller's (a queue's state)."""
+        self.buckets = buckets
+        self._order = order
 
     def add(self, step: int, priority: int, seq: int, call_id: str, version: int) -> None:
         """A call starts (or resumes) waiting at `step`; `seq` keeps its place."""
@@ -135,8 +144,8 @@ class ReadyForOverflow:
 
     __slots__ = ("_heap",)
 
-    def __init__(self) -> None:
-        self._heap: list[CallEntry] = []
+    def __init__(self, heap: list[CallEntry]) -> None:
+        self._heap = heap  # the caller's (a queue's state)
 
     def add(self, priority: int, seq: int, call_id: str, version: int) -> None:
         heapq.heappush(self._heap, (-priority, seq, call_id, version))

@@ -173,17 +173,19 @@ def take(engine: Engine, now: float) -> Snapshot:
                 available[q.name] += 1
     metrics = engine.metrics
     current = metrics.intervals.get(metrics.interval_of(now))
+    surge = engine.surge
+    since = surge.since()
     return Snapshot(
         at=now,
         site=engine.config.site.name,
-        stage=engine.stage,
-        stage_pinned=engine.stage_pinned is not None,
-        stage_since=engine.stage_log[-1][0] if engine.stage_log else engine.started_at,
-        inbound_calls_per_day=engine.inbound.peek_calls_per_day(now),
-        distancing_level=engine.distancing_level,
+        stage=surge.stage,
+        stage_pinned=surge.pinned is not None,
+        stage_since=engine.started_at if since is None else since,
+        inbound_calls_per_day=surge.rate(now),
+        distancing_level=engine.conditions.distancing_level,
         calls_in_ivr=in_ivr,
-        announcement=list(engine.announcement),
-        announcement_queues=sorted(engine.announcement_queues),
+        announcement=list(engine.conditions.announcement),
+        announcement_queues=list(engine.conditions.announcement_queues),
         totals=metrics.total.summary(),
         interval_start=metrics.interval_of(now) * metrics.interval_seconds - metrics.offset,
         intervals=[

@@ -1,61 +1,80 @@
-"""The rolling inbound rate that switches surge stages automatically.
+"""Surge stages: the rolling inbound rate, and the stage it or a supervisor sets.
 
 Arrivals are counted per minute in a ring of `window_minutes` buckets; the rate is
 expressed in calls a day, the unit of the field facts' surge plan (stage 1 at
 60,000 calls a day, stage 2 at 80,000). Going down a stage needs the rate to fall
-below a lower threshold (hysteresis), so a floor does not flap between stages.
+below a lower threshold (hysteresis), so a floor does not flap between stages. A
+supervisor may pin a stage; releasing the pin hands the stage back to the rate.
+
+The part owns its state (`SurgeState`, persisted as it is) and decides; the engine
+carries out what a new stage means (pool sizes, overflow rules, announcements).
 """
 
 from __future__ import annotations
 
+import msgspec
+
+from acd.config.schema import Surge as SurgeConfig
 from acd.config.schema import SurgeStage
 
 
-class InboundRate:
-    __slots__ = ("_buckets", "_minute", "_total", "window_minutes")
+class InboundRate(msgspec.Struct, array_like=True):
+    """Arrivals of the last `len(buckets)` minutes, one bucket per minute (a ring)."""
 
-    def __init__(self, window_minutes: int) -> None:
-        self.window_minutes = window_minutes
-        self._buckets = [0] * window_minutes
-        self._minute = 0
-        self._total = 0
+    buckets: list[int]
+    minute: int = 0
+    """The minute (epoch minutes) the ring was last advanced to."""
+    total: int = 0
+    """The sum of the buckets."""
 
     def _advance(self, now: float) -> None:
         minute = int(now // 60)
-        gap = minute - self._minute
+        gap = minute - self.minute
         if gap <= 0:
             return
-        if gap >= self.window_minutes:
-            self._buckets = [0] * self.window_minutes
-            self._total = 0
+        window = len(self.buckets)
+        if gap >= window:
+            self.buckets = [0] * window
+            self.total = 0
         else:
-            for m in range(self._minute + 1, minute + 1):
-                i = m % self.window_minutes
-                self._total -= self._buckets[i]
-                self._buckets[i] = 0
-        self._minute = minute
+            for m in range(self.minute + 1, minute + 1):
+                i = m % window
+                self.total -= self.buckets[i]
+                self.buckets[i] = 0
+        self.minute = minute
 
     def record(self, now: float) -> None:
         self._advance(now)
-        self._buckets[self._minute % self.window_minutes] += 1
-        self._total += 1
+        self.buckets[self.minute % len(self.buckets)] += 1
+        self.total += 1
 
     def peek_calls_per_day(self, now: float) -> float:
         """`calls_per_day(now)` without moving the window (for read-only views)."""
+        window = len(self.buckets)
         minute = int(now // 60)
-        gap = minute - self._minute
+        gap = minute - self.minute
         if gap <= 0:
-            return self._total * 1440.0 / self.window_minutes
-        if gap >= self.window_minutes:
+            return self.total * 1440.0 / window
+        if gap >= window:
             return 0.0
-        gone = sum(
-            self._buckets[m % self.window_minutes] for m in range(self._minute + 1, minute + 1)
-        )
-        return (self._total - gone) * 1440.0 / self.window_minutes
+        gone = sum(self.buckets[m % window] for m in range(self.minute + 1, minute + 1))
+        return (self.total - gone) * 1440.0 / window
 
     def calls_per_day(self, now: float) -> float:
         self._advance(now)
-        return self._total * 1440.0 / self.window_minutes
+        return self.total * 1440.0 / len(self.buckets)
+
+
+class SurgeState(msgspec.Struct, kw_only=True):
+    stage: int = 0
+    pinned: int | None = None
+    """The stage a supervisor pinned (None: the rate decides)."""
+    log: list[tuple[float, int]] = msgspec.field(default_factory=list)
+    """(when, stage) for every change of stage, oldest first."""
+    armed: bool = False
+    """The minute's look at the rate is armed (while a stage is up, quiet minutes
+    lower the rate too)."""
+    inbound: InboundRate
 
 
 def stage_for(rate: float, current: int, stages: list[SurgeStage]) -> int:
@@ -78,3 +97,87 @@ def stage_for(rate: float, current: int, stages: list[SurgeStage]) -> int:
             break
         target -= 1
     return target
+
+
+class Surge:
+    """The surge stage of a site: what the rate calls for, or what a supervisor pinned."""
+
+    __slots__ = ("_known", "cfg", "state")
+
+    def __init__(self, cfg: SurgeConfig, state: SurgeState | None = None) -> None:
+        self.cfg = cfg
+        self.state = (
+            state
+            if state is not None
+            else SurgeState(inbound=InboundRate([0] * cfg.window_minutes))
+        )
+        self._known = frozenset({s.stage for s in cfg.stages} | {0})
+
+    @property
+    def stage(self) -> int:
+        return self.state.stage
+
+    @property
+    def pinned(self) -> int | None:
+        return self.state.pinned
+
+    def knows(self, stage: int) -> bool:
+        """Whether `stage` is one of the site's stages (0 is: no surge)."""
+        return stage in self._known
+
+    def arrived(self, now: float) -> None:
+        """Count a caller's arrival in the rolling rate (automatic stages only)."""
+        self.state.inbound.record(now)
+
+    def called_for(self, now: float) -> int | None:
+        """The stage the rate calls for now, if it is another than the current one
+        and no supervisor has pinned a stage; None otherwise."""
+        state = self.state
+        if state.pinned is not None:
+            return None
+        target = stage_for(state.inbound.calls_per_day(now), state.stage, self.cfg.stages)
+        return target if target != state.stage else None
+
+    def arm_look(self) -> bool:
+        """Whether the minute's look at the rate must be armed now (a stage is up and
+        no look is armed); if so, it counts as armed from now."""
+        state = self.state
+        if state.stage > 0 and not state.armed:
+            state.armed = True
+            return True
+        return False
+
+    def look_due(self) -> bool:
+        """The minute's look fired: whether the rate must be looked at again."""
+        self.state.armed = False
+        return self.cfg.auto and self.state.stage > 0
+
+    def set(self, stage: int, now: float) -> None:
+        """The site is at `stage` from `now` on."""
+        self.state.stage = stage
+        self.state.log.append((now, stage))
+
+    def pin(self, stage: int | None) -> None:
+        """A supervisor pins `stage` (None: releases the pin)."""
+        self.state.pinned = stage
+
+    def announcement(self) -> list[str]:
+        """The media of the highest stage reached that has an announcement."""
+        media: list[str] = []
+        for stage in self.cfg.stages:
+            if stage.stage <= self.state.stage:
+                media = stage.announcement or media
+        return media
+
+    @property
+    def log(self) -> list[tuple[float, int]]:
+        """(when, stage) for every change of stage, oldest first (do not change it)."""
+        return self.state.log
+
+    def since(self) -> float | None:
+        """When the site reached its current stage (None: never changed)."""
+        return self.state.log[-1][0] if self.state.log else None
+
+    def rate(self, now: float) -> float:
+        """The rolling inbound rate at `now` in calls a day (reading changes nothing)."""
+        return self.state.inbound.peek_calls_per_day(now)

@@ -8,6 +8,8 @@ again, so one full vendor does not turn every waiting call into a failed dial.
 
 from __future__ import annotations
 
+import msgspec
+
 from acd.config.schema import Vendor
 from acd.engine.localtime import LocalTime, is_open, next_edge
 
@@ -15,71 +17,84 @@ FAILURE_REST_SECONDS = 30.0
 """Modelled: long enough for a vendor's own ACD to free a seat, short in a surge."""
 
 
+class VendorState(msgspec.Struct, kw_only=True):
+    """A contract's usage (persisted as it is)."""
+
+    active: int = 0
+    """Calls on the vendor's trunk now (dialling or connected)."""
+    hour_index: int = -1
+    """The local clock hour (hours since the epoch) `hour_count` counts."""
+    hour_count: int = 0
+    day_index: int = -1
+    """The local day (days since the epoch) `day_count` counts."""
+    day_count: int = 0
+    rest_until: float = 0.0
+    """Not tried before this time (its trunk just refused a call)."""
+
+
 class VendorContract:
-    """The live usage of one vendor contract."""
+    """One vendor contract: its terms (`cfg`) and its usage (`state`)."""
 
-    __slots__ = (
-        "active",
-        "cfg",
-        "day_count",
-        "day_index",
-        "hour_count",
-        "hour_index",
-        "name",
-        "queues",
-        "rest_until",
-    )
+    __slots__ = ("cfg", "name", "queues", "state")
 
-    def __init__(self, name: str, cfg: Vendor) -> None:
+    def __init__(self, name: str, cfg: Vendor, state: VendorState | None = None) -> None:
         self.name = name
         self.cfg = cfg
-        self.active = 0
-        self.hour_index = -1
-        self.hour_count = 0
-        self.day_index = -1
-        self.day_count = 0
-        self.rest_until = 0.0
+        self.state = state if state is not None else VendorState()
         self.queues: list[str] = []
         """Queues whose overflow rules name this vendor (filled by the engine)."""
 
+    @property
+    def active(self) -> int:
+        """Calls on the vendor's trunk now."""
+        return self.state.active
+
+    @property
+    def rest_until(self) -> float:
+        return self.state.rest_until
+
     def _roll(self, now: float, offset: float) -> None:
+        s = self.state
         hour = int((now + offset) // 3600)
-        if hour != self.hour_index:
-            self.hour_index, self.hour_count = hour, 0
+        if hour != s.hour_index:
+            s.hour_index, s.hour_count = hour, 0
         day = int((now + offset) // 86400)
-        if day != self.day_index:
-            self.day_index, self.day_count = day, 0
+        if day != s.day_index:
+            s.day_index, s.day_count = day, 0
 
     def available_at(self, now: float, offset: float) -> float | None:
         """None when the vendor can take a call now; otherwise the earliest time worth
         asking again (a cap that only a call ending can lift gives +inf)."""
         self._roll(now, offset)
-        cfg = self.cfg
-        if now < self.rest_until:
-            return self.rest_until
+        cfg, s = self.cfg, self.state
+        if now < s.rest_until:
+            return s.rest_until
         if cfg.hours is not None and not is_open(cfg.hours, LocalTime(now, offset)):
             return next_edge(cfg.hours, now, offset)
-        if cfg.max_per_day is not None and self.day_count >= cfg.max_per_day:
-            return (self.day_index + 1) * 86400 - offset
-        if cfg.max_per_hour is not None and self.hour_count >= cfg.max_per_hour:
-            return (self.hour_index + 1) * 3600 - offset
-        if self.active >= cfg.max_concurrent:
+        if cfg.max_per_day is not None and s.day_count >= cfg.max_per_day:
+            return (s.day_index + 1) * 86400 - offset
+        if cfg.max_per_hour is not None and s.hour_count >= cfg.max_per_hour:
+            return (s.hour_index + 1) * 3600 - offset
+        if s.active >= cfg.max_concurrent:
             return float("inf")
         return None
 
     def usage(self, now: float, offset: float) -> tuple[int, int]:
         """Calls sent this local hour and this local day (read-only)."""
-        hour = self.hour_count if int((now + offset) // 3600) == self.hour_index else 0
-        day = self.day_count if int((now + offset) // 86400) == self.day_index else 0
+        s = self.state
+        hour = s.hour_count if int((now + offset) // 3600) == s.hour_index else 0
+        day = s.day_count if int((now + offset) // 86400) == s.day_index else 0
         return hour, day
 
     def take(self, now: float, offset: float) -> None:
         self._roll(now, offset)
-        self.active += 1
-        self.hour_count += 1
-        self.day_count += 1
+        s = self.state
+        s.active += 1
+        s.hour_count += 1
+        s.day_count += 1
 
     def release(self, failed: bool, now: float) -> None:
-        self.active -= 1
+        s = self.state
+        s.active -= 1
         if failed:
-            self.rest_until = now + FAILURE_REST_SECONDS
+            s.rest_until = now + FAILURE_REST_SECONDS

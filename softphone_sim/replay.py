@@ -440,7 +440,7 @@ def replay(
             if agent.state in STAFFED_STATES:
                 staffed[agent.pool] = staffed.get(agent.pool, 0) + 1
         staffed_at.append(staffed)
-        stage_at.append(engine.stage)
+        stage_at.append(engine.surge.stage)
         if follower is not None:
             follower.drain()
         if progress is not None:
@@ -598,7 +598,7 @@ def _result(
         pools=pools,
         vendors=vendors,
         intervals=intervals,
-        stages=[(_hhmm(t, start), stage) for t, stage in engine.stage_log],
+        stages=[(_hhmm(t, start), stage) for t, stage in engine.surge.log],
         run=RunInfo(
             wall_seconds=round(wall, 3),
             events=vt.delivered,

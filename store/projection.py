@@ -201,7 +201,7 @@ class Projection:
                 "active": engine.vendors[name].active,
             }
             ops.append(("hset", k.figures, f"vendor:{name}", _ENCODE(FiguresView(figures=figures))))
-        ops.append(("hset", k.status, "stage", engine.stage))
+        ops.append(("hset", k.status, "stage", engine.surge.stage))
         ops.append(("hset", k.status, "updated_at", repr(engine.now)))
         ops.append(("hset", k.status, "written_at", f"{time.time():.3f}"))
         return ops

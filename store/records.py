@@ -12,7 +12,6 @@ from typing import Annotated, TypeVar
 
 import msgspec
 
-from acd.engine import EngineState
 from acd.engine.events import Event
 from acd.engine.snapshot import Snapshot
 
@@ -40,7 +39,9 @@ class SnapshotRecord(msgspec.Struct, frozen=True, kw_only=True):
     epoch: int
     last: str
     taken_at: float
-    state: EngineState
+    state: msgspec.Raw
+    """The engine's state (MessagePack) in the format its writer used: the engine
+    reads its own formats (`engine.decode_state`)."""
 
 
 class CallView(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -32,7 +32,7 @@ from typing import Any
 import msgspec
 
 from acd.config.schema import SiteConfig
-from acd.engine import Engine, StateMismatch, export_state, replay, restore
+from acd.engine import Engine, StateMismatch, decode_state, export_state, replay, restore
 from acd.engine import events as ev
 from acd.store.base import (
     Fenced,
@@ -211,7 +211,7 @@ class StateWriter:
             epoch=epoch,
             last=f"{epoch}-{self._n}",
             taken_at=self.engine.now,
-            state=export_state(self.engine),
+            state=msgspec.Raw(msgspec.msgpack.encode(export_state(self.engine))),
         )
         self._since_snapshot = 0
         self._snapshot_at = loop_time()
@@ -361,9 +361,12 @@ def recover(site: SiteConfig, recovery: Recovery, keys_name: str) -> tuple[
                         "stream id; the snapshot is not used")
         return None, "0-0", problems
     try:
-        engine = restore(site, record.state)
+        engine = restore(site, decode_state(record.state))
     except StateMismatch as e:
         problems.append(f"{keys_name}snapshot: {e}")
+        return None, "0-0", problems
+    except msgspec.DecodeError as e:
+        problems.append(f"{keys_name}snapshot: undecodable state skipped ({e})")
         return None, "0-0", problems
     last = record.last
     entries = [(i, d) for i, d in recovery.journal if stream_id(i) > stream_id(last)]

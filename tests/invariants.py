@@ -387,9 +387,10 @@ class CheckedFloor(Floor):
         cfg = self.site.pools[pool]
         caps: list[int] = []
         if cfg.size_by_distancing_level is not None:
-            caps.append(cfg.size_by_distancing_level.get(self.engine.distancing_level, 0))
+            level = self.engine.conditions.distancing_level
+            caps.append(cfg.size_by_distancing_level.get(level, 0))
         for stage in self.site.surge.stages:
-            if stage.stage <= self.engine.stage and pool in stage.pool_sizes:
+            if stage.stage <= self.engine.surge.stage and pool in stage.pool_sizes:
                 caps.append(stage.pool_sizes[pool])
         return max(caps) if caps else None
 
@@ -509,7 +510,8 @@ class CheckedFloor(Floor):
             if len(staying) > cap + excused:
                 problems.append(
                     f"pool {pool} has {len(staying)} agents in service {staying}, over its"
-                    f" size {cap} (stage {engine.stage}, distancing {engine.distancing_level})"
+                    f" size {cap} (stage {engine.surge.stage},"
+                    f" distancing {engine.conditions.distancing_level})"
                 )
             if (standby or going) and len(in_service) < cap:
                 problems.append(

@@ -257,7 +257,7 @@ FIELDS = [
     Bad("a surge stage of 1e308", "POST", "/api/surge", 422, "stage", body=b'{"stage": 1e308}',
         field="stage"),
     Bad("surge stage null hands it back to the rule", "POST", "/api/surge", 200,
-        body=j({"stage": None}), done=lambda f: f.engine.stage_pinned is None),
+        body=j({"stage": None}), done=lambda f: f.engine.surge.pinned is None),
     Bad("an announcement over 200 characters", "POST", "/api/queues/gen/announcement", 422,
         "media", body=j({"media": ["sound:" + "a" * 201]}), field="media"),
     Bad("an announcement of 11 sounds", "POST", "/api/queues/gen/announcement", 422, "media",

@@ -90,7 +90,7 @@ def engine_with_calls() -> Engine:
 
 def snapshot_of(engine: Engine, epoch: int, last: str | None = None) -> bytes:
     return ENCODE(SnapshotRecord(epoch=epoch, last=last or f"{epoch}-0", taken_at=engine.now,
-                                 state=export_state(engine)))
+                                 state=msgspec.Raw(ENCODE(export_state(engine)))))
 
 
 def arrival(epoch: int, call_id: str, at: float) -> bytes:
@@ -140,14 +140,17 @@ async def snapshot_is_a_list(store: RedisStore, _lease: Lease) -> None:
 
 
 def _newer_format() -> bytes:
-    state = msgspec.structs.replace(export_state(engine_with_calls()), version=99)
-    return ENCODE(SnapshotRecord(epoch=1, last="1-0", taken_at=START, state=state))
+    state = msgspec.to_builtins(export_state(engine_with_calls()))
+    state["version"] = 99
+    return ENCODE(SnapshotRecord(epoch=1, last="1-0", taken_at=START,
+                                 state=msgspec.Raw(ENCODE(state))))
 
 
 def _other_configuration() -> bytes:
     other = site_from_yaml(SITE.replace("wrap_up_seconds: 5", "wrap_up_seconds: 7"))
     engine = Engine(other, rng=random.Random(0), start=START)
-    return ENCODE(SnapshotRecord(epoch=1, last="1-0", taken_at=START, state=export_state(engine)))
+    return ENCODE(SnapshotRecord(epoch=1, last="1-0", taken_at=START,
+                                 state=msgspec.Raw(ENCODE(export_state(engine)))))
 
 
 @dataclass(frozen=True)

@@ -101,11 +101,11 @@ def test_inbound_rate_raises_the_stage_and_joiners_hear_its_announcement() -> No
     for n in range(8):  # with "before", nine calls in the window: 1,296 a day
         f.advance(30)
         passer_by(f, f"p{n}")
-    assert f.engine.stage == 0
+    assert f.engine.surge.stage == 0
     assert states(f) == [ON_BREAK, STANDBY, STANDBY]
     f.advance(30)
     f.call("after")  # the tenth: 1,440 a day
-    assert f.engine.stage == 1
+    assert f.engine.surge.stage == 1
     f.press("after", "1")
     assert "sound:surge-stage-1" in f.heard("after")
     assert "sound:surge-stage-1" not in f.heard("before")
@@ -120,10 +120,10 @@ def test_faster_arrivals_reach_stage_two_and_its_pool_size() -> None:
     for n in range(19):
         f.advance(10)
         passer_by(f, f"p{n}")
-    assert f.engine.stage == 1
+    assert f.engine.surge.stage == 1
     f.advance(10)
     f.call("c1")
-    assert f.engine.stage == 2
+    assert f.engine.surge.stage == 2
     f.press("c1", "1")
     assert "sound:surge-stage-2" in f.heard("c1")
     assert "sound:surge-stage-1" not in f.heard("c1")
@@ -138,16 +138,16 @@ def test_stage_comes_down_with_hysteresis_when_arrivals_stop() -> None:
         passer_by(f, f"p{minute}")
         if minute < 9:
             f.advance(60)
-    assert f.engine.stage == 1  # ten calls in the window
+    assert f.engine.surge.stage == 1  # ten calls in the window
     assert states(f)[:2] == [IN_SERVICE, IN_SERVICE]
     f.advance(60)  # nine left in the window: 1,296 < 1,440, but above 720
-    assert f.engine.stage == 1
+    assert f.engine.surge.stage == 1
     f.advance(4 * 60)  # five left: 720 is not below 720
-    assert f.engine.stage == 1
+    assert f.engine.surge.stage == 1
     f.advance(59)
-    assert f.engine.stage == 1
+    assert f.engine.surge.stage == 1
     f.advance(1)  # four left: 576
-    assert f.engine.stage == 0
+    assert f.engine.surge.stage == 0
     assert states(f)[:2] == [IN_SERVICE, STANDBY]  # the later login goes to standby
 
 
@@ -171,18 +171,18 @@ def test_supervisor_pins_a_stage_and_hands_it_back() -> None:
     f = floor()
     nobody_answers(f)
     f.send(ev.SetSurgeStage(stage=2))
-    assert f.engine.stage == 2
+    assert f.engine.surge.stage == 2
     assert states(f) == [ON_BREAK, IN_SERVICE, IN_SERVICE]
     for n in range(3):  # a quiet floor: the automatic rule would say stage 0
         f.advance(120)
         passer_by(f, f"p{n}")
-    assert f.engine.stage == 2
+    assert f.engine.surge.stage == 2
     f.call("c1")
     f.press("c1", "2")
     assert "sound:surge-stage-2" in f.heard("c1")
     f.answer("r2", "c1")
     f.send(ev.SetSurgeStage(stage=None))
-    assert f.engine.stage == 0
+    assert f.engine.surge.stage == 0
     assert states(f) == [ON_BREAK, (A.ON_CALL, ""), STANDBY]
     f.call("c2")
     f.press("c2", "2")
@@ -194,9 +194,9 @@ def test_manual_site_keeps_a_pinned_stage_whatever_the_rate() -> None:
     for n in range(30):
         f.advance(5)
         passer_by(f, f"p{n}")
-    assert f.engine.stage == 0  # no automatic stages on this site
+    assert f.engine.surge.stage == 0  # no automatic stages on this site
     f.send(ev.SetSurgeStage(stage=1))
-    assert f.engine.stage == 1
+    assert f.engine.surge.stage == 1
     assert states(f) == [IN_SERVICE, IN_SERVICE, STANDBY]
 
 

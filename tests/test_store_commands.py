@@ -344,7 +344,8 @@ def test_commands_applied_before_a_take_over_are_not_read_again(make_store: Make
         site = site_from_yaml(SITE)
         engine, _last, problems = recover(site, await store.load(), KEYS.prefix)
         assert problems == [] and engine is not None
-        assert engine.announcement == ["sound:c2"]  # c1 and c2 are in the state it carries on
+        # c1 and c2 are in the state it carries on
+        assert engine.conditions.announcement == ["sound:c2"]
         new = Floor(store, engine)
         await new.open("new", need_snapshot=True)
         after = await store.last_command()
@@ -356,7 +357,7 @@ def test_commands_applied_before_a_take_over_are_not_read_again(make_store: Make
         await new.settle()
         assert await store.last_command() == c3
         assert await store.commands(await store.last_command(), 0) == []
-        assert new.engine.announcement == ["sound:c3"]
+        assert new.engine.conditions.announcement == ["sound:c3"]
         assert await store.await_answer(c3, 1.0) == b"ok"
 
     run(body, make_store)

@@ -125,12 +125,12 @@ def test_actions_reach_the_engine_and_the_answer_says_what_it_did() -> None:
                 async with kim.post("/api/queues/gen/announcement",
                                     json={"media": ["sound:custom/flood-warning"]}) as r:
                     assert r.status == 200
-                assert f.engine.announcement == ["sound:custom/flood-warning"]
+                assert f.engine.conditions.announcement == ["sound:custom/flood-warning"]
                 f.call("c2")  # a caller joining now hears it
                 assert "sound:custom/flood-warning" in f.heard("c2")
                 async with kim.post("/api/queues/gen/announcement", json={"media": []}) as r:
                     assert r.status == 200
-                assert f.engine.announcement == []
+                assert f.engine.conditions.announcement == []
                 async with kim.post("/api/agents/a1/logoff", json={}) as r:
                     assert r.status == 200
                 assert f.agent_state("a1") is A.LOGGED_OUT
@@ -206,6 +206,6 @@ def test_odd_requests_get_a_json_refusal_never_a_server_error() -> None:
                 assert r.status == 400, await r.text()
             async with kim.post("/api/surge", json={"stage": 0.0}) as r:
                 assert r.status == 200  # 0.0 is the whole number 0, as JSON Schema says
-            assert board.floor.engine.stage_pinned == 0
+            assert board.floor.engine.surge.pinned == 0
 
     run_virtual(main())

@@ -175,9 +175,9 @@ def _refuse(engine: Engine, action: Action) -> Result | None:
         if action.stage not in stages:
             return _bad("stage", f"no surge stage {action.stage} (stages: 0, "
                         f"{', '.join(map(str, stages)) or 'none configured'})")
-    if isinstance(action, Announce) and action.media and engine.announcement:
+    if isinstance(action, Announce) and action.media and engine.conditions.announcement:
         others = _announced(engine) - {action.queue}
-        if others and list(action.media) != engine.announcement:
+        if others and list(action.media) != engine.conditions.announcement:
             return Result(
                 ok=False, status=409,
                 message=f"another announcement plays in {', '.join(sorted(others))}: stop it "
@@ -192,9 +192,9 @@ def _bad(field: str, message: str) -> Result:
 
 def _announced(engine: Engine) -> set[str]:
     """The queues whose joining callers hear the announcement now."""
-    if not engine.announcement:
+    if not engine.conditions.announcement:
         return set()
-    return set(engine.announcement_queues) or set(engine.queues)
+    return set(engine.conditions.announcement_queues) or set(engine.queues)
 
 
 def _event(engine: Engine, action: Action) -> ev.Event:
@@ -220,7 +220,7 @@ def _event(engine: Engine, action: Action) -> ev.Event:
                 kept = list(media)
             else:
                 queues.discard(queue)
-                kept = list(engine.announcement) if queues else []
+                kept = list(engine.conditions.announcement) if queues else []
             # All queues is written as [] in the engine's event.
             listed = [] if queues == set(engine.queues) else sorted(queues)
             return ev.SetAnnouncement(media=kept, queues=listed)
@@ -252,7 +252,7 @@ def _what(action: Action) -> str:
 def _done(engine: Engine, action: Action) -> str:
     """What the supervisor sees once the engine took the action: the state it left."""
     if isinstance(action, PinStage):
-        return f"surge stage {engine.stage}" + (" (pinned)" if engine.stage_pinned is not None
+        return f"surge stage {engine.surge.stage}" + (" (pinned)" if engine.surge.pinned is not None
                                                 else " (automatic)")
     if isinstance(action, Supervise):
         return f"{_what(action)}: ringing {action.endpoint}"

@@ -1,0 +1,79 @@
+"""The engine's timers: one heap of timer records, and when each kind still matters.
+
+A timer is `(at, seq, kind, key, token)`: due at `at`, `seq` breaking ties in the
+order armed, `kind` naming what it is for, `key` the call, agent or vendor it
+concerns, `token` the version of that thing it was armed for. Nothing is ever
+cancelled: a timer whose thing has moved on (the call was answered, the wrap-up cut
+short) is dropped unfired when its turn comes, by the kind's liveness test. So arming
+is one heap push, and a driver is never woken for a timer that means nothing
+(`next_deadline` drops them first).
+
+The part owns the heap and its sequence (`TimerState`, persisted as it is); the
+engine gives it a liveness test and a handler per kind (`states.TimerKind`).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Mapping
+
+import msgspec
+
+from acd.engine.states import TimerKind
+
+Timer = tuple[float, int, TimerKind, str, int]
+"""(at, seq, kind, key, token): a plain tuple, so that the heap orders it natively."""
+
+Test = Callable[[str, int], bool]
+"""Whether a timer (key, token) of one kind still means something."""
+
+Handler = Callable[[str, int], None]
+"""What a live timer (key, token) of one kind does when it fires."""
+
+
+class TimerState(msgspec.Struct, kw_only=True):
+    """The timers armed (a heap, verbatim: ties stay in the order they were armed)."""
+
+    heap: list[Timer] = msgspec.field(default_factory=list)
+    seq: int = 0
+
+
+class Timers:
+    """The engine's timers: arm, fire the due ones, say when the next live one is due."""
+
+    __slots__ = ("_handlers", "_live", "state")
+
+    def __init__(
+        self,
+        live: Mapping[TimerKind, Test],
+        handlers: Mapping[TimerKind, Handler],
+        state: TimerState | None = None,
+    ) -> None:
+        self._live = dict(live)
+        self._handlers = dict(handlers)
+        self.state = state if state is not None else TimerState()
+
+    def arm(self, at: float, kind: TimerKind, key: str, token: int = 0) -> None:
+        """Fire `kind` for (`key`, `token`) at `at`, if it still means something then."""
+        state = self.state
+        state.seq += 1
+        heapq.heappush(state.heap, (at, state.seq, kind, key, token))
+
+    def fire_due(self, now: float) -> None:
+        """Fire, in time order, every live timer due at or before `now`; a handler
+        may arm more, and those fire too if due."""
+        heap, live, handlers = self.state.heap, self._live, self._handlers
+        while heap and heap[0][0] <= now:
+            _, _, kind, key, token = heapq.heappop(heap)
+            if live[kind](key, token):
+                handlers[kind](key, token)
+
+    def next_deadline(self) -> float | None:
+        """When the next live timer is due, or None; dead ones at the top are dropped."""
+        heap, live = self.state.heap, self._live
+        while heap:
+            _, _, kind, key, token = heap[0]
+            if live[kind](key, token):
+                return heap[0][0]
+            heapq.heappop(heap)
+        return None
