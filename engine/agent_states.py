@@ -1,10 +1,10 @@
 """Agents' states: every move of an agent, and the agents' own requests.
 
 A part of `Engine` (see `engine.core` for the contract). `_agent_to` is the one way an
-agent changes state (along `AGENT_TRANSITIONS`): it keeps time accounting, queue
-staffing and the availability indexes true. Routes (the queues an agent may serve)
-and the strategy keys that order available agents are computed here. Login, logout,
-pause, unpause and ready: a request made during a call waits until it is over.
+agent changes state: the roster (`engine.roster`) moves the agent along
+`AGENT_TRANSITIONS`, keeping time accounting, queue staffing and the availability
+indexes true; this part notes the change and reports it. Login, logout, pause,
+unpause and ready: a request made during a call waits until it is over.
 """
 
 from __future__ import annotations
@@ -12,15 +12,8 @@ from __future__ import annotations
 from acd.engine import events as ev
 from acd.engine import facts as fact
 from acd.engine.base import EngineBase
-from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent
-from acd.engine.states import (
-    AGENT_TRANSITIONS,
-    BUSY_STATES,
-    STAFFED_STATES,
-    AgentState,
-    AgentTrigger,
-)
+from acd.engine.states import AGENT_TRANSITIONS, BUSY_STATES, AgentState, AgentTrigger
 
 A = AgentState
 
@@ -29,62 +22,15 @@ _REPORTED = frozenset({"login", "logout", "pause", "unpause"})
 
 
 class AgentStates(EngineBase):
-    """Agents' state moves, routes, and login, logout, pause, ready."""
-
-    def _routes_of(self, agent: Agent) -> list[Route]:
-        routes: list[Route] = []
-        for q in self.queues.values():
-            level = agent.skills.get(q.cfg.skill)
-            if level is None:
-                continue
-            first = q.first_step(level, agent.pool)
-            if first is not None:
-                routes.append((q, level, first))
-        return routes
-
-    def _strategy_key(self, q: QueueRuntime, agent: Agent, level: int) -> tuple[float, ...]:
-        strategy = q.cfg.strategy
-        if strategy == "longest_idle":
-            return (agent.last_call_end, agent.roster_index)
-        if strategy == "skill_level":
-            return (-level, agent.last_call_end, agent.roster_index)
-        if strategy == "least_occupied":
-            return (agent.handled_seconds, agent.last_call_end, agent.roster_index)
-        if strategy == "round_robin":
-            return (agent.last_offer_seq, agent.roster_index)
-        return (self.rng.random(), agent.roster_index)
+    """Agents' state moves, and login, logout, pause, ready."""
 
     def _agent_to(self, agent: Agent, trigger: AgentTrigger, reason: str = "") -> None:
-        """Move an agent along `AGENT_TRANSITIONS`, keeping time accounting, queue
-        staffing and the availability indexes true. Callers checked the move exists."""
-        now = self._now
-        old = agent.state
-        new = AGENT_TRANSITIONS[(old, trigger)]
-        if old is A.AVAILABLE:
-            self.metrics.add_agent_time(agent.pool, False, agent.state_since, now)
-            agent.version += 1
-        elif old in BUSY_STATES or (old is A.WRAP_UP and agent.reason == "acw"):
-            self.metrics.add_agent_time(agent.pool, True, agent.state_since, now)
-        was_staffed = old in STAFFED_STATES
-        is_staffed = new in STAFFED_STATES
-        if was_staffed != is_staffed:
-            delta = 1 if is_staffed else -1
-            for q, _level, _first in self._routes[agent.id]:
-                q.state.staffed += delta
-        if new is A.LOGGED_OUT:
-            agent.standby_due = False
-        if new is not A.WRAP_UP:
-            agent.cool_down_due = 0.0  # left wrap-up another way (a break, a logout)
-        agent.state = new
-        agent.state_since = now
+        """Move an agent (`Roster.move`: time accounting, staffing and availability
+        kept true), note the change, and report logins, logouts and pauses. Callers
+        checked the move exists."""
+        self.roster.move(agent, trigger, reason, self._now)
         if self.tracking:
             self.changed_agents.add(agent.id)
-        agent.reason = reason
-        if new is A.AVAILABLE:
-            for q, level, _first in self._routes[agent.id]:
-                q.agents.add(
-                    agent.pool, level, self._strategy_key(q, agent, level), agent.id, agent.version
-                )
         facts = self.facts
         if facts is not None and trigger in _REPORTED:
             self._report_agent(facts, agent, trigger)
@@ -92,7 +38,7 @@ class AgentStates(EngineBase):
     def _report_agent(self, facts: list[fact.Fact], agent: Agent, trigger: str) -> None:
         """The fact of a login, logout, pause or unpause (`_agent_to` has moved the agent)."""
         now = self._now
-        queues = tuple(q.name for q, _level, _first in self._routes[agent.id])
+        queues = self.roster.queue_names(agent.id)
         if trigger == "login":
             facts.append(fact.AgentLoggedIn(at=now, agent_id=agent.id, queues=queues))
         elif trigger == "logout":

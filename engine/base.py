@@ -24,8 +24,9 @@ from acd.engine.conditions import Conditions
 from acd.engine.facts import Fact
 from acd.engine.ivr import IvrFlow
 from acd.engine.metrics import Metrics
-from acd.engine.queues import QueueRuntime, Route
+from acd.engine.queues import QueueRuntime
 from acd.engine.records import Agent, Call
+from acd.engine.roster import Roster
 from acd.engine.sequences import Sequences
 from acd.engine.states import AgentTrigger, CallTrigger, PromptKind
 from acd.engine.surge import Surge
@@ -43,8 +44,9 @@ class EngineBase:
     metrics: Metrics
     queues: dict[str, QueueRuntime]
     vendors: dict[str, VendorContract]
+    roster: Roster
     agents: dict[str, Agent]
-    _routes: dict[str, list[Route]]
+    """The roster's agents (`Roster.agents`)."""
     calls: dict[str, Call]
     surge: Surge
     conditions: Conditions
@@ -75,7 +77,6 @@ class EngineBase:
         def _can(self, call: Call, trigger: str) -> bool: ...
         def _play(self, call: Call, media: list[str], kind: PromptKind) -> int: ...
         def _call_current(self, call_id: str, version: int) -> bool: ...
-        def _agent_current(self, agent_id: str, version: int) -> bool: ...
 
         # engine/callers.py
         def _close(self, call: Call, media: list[str], outcome: str) -> None: ...
@@ -110,8 +111,6 @@ class EngineBase:
         def _callback_not_reached(self, call: Call, cause: str) -> None: ...
 
         # engine/agent_states.py
-        def _routes_of(self, agent: Agent) -> list[Route]: ...
-        def _strategy_key(self, q: QueueRuntime, agent: Agent, level: int) -> tuple[float, ...]: ...
         def _agent_to(self, agent: Agent, trigger: AgentTrigger, reason: str = "") -> None: ...
         def _logout(self, agent: Agent) -> None: ...
 

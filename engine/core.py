@@ -54,6 +54,7 @@ from acd.engine.pools import Pools
 from acd.engine.queueing import Queueing
 from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent, Call
+from acd.engine.roster import Roster
 from acd.engine.sequences import Sequences
 from acd.engine.snapshot import Snapshot
 from acd.engine.state import EngineState
@@ -118,10 +119,8 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
                 for v in rule.vendors:
                     if q.name not in self.vendors[v].queues:
                         self.vendors[v].queues.append(q.name)
-        self.agents: dict[str, Agent] = {a.id: a for a in state.agents}
-        self._routes: dict[str, list[Route]] = {
-            agent.id: self._routes_of(agent) for agent in state.agents
-        }
+        self.roster = Roster(state.agents, self.queues, self.metrics, self.rng)
+        self.agents = self.roster.agents
         self.calls: dict[str, Call] = {c.id: c for c in state.calls}
         self.surge = Surge(config.surge, state.surge)
         self.conditions = state.conditions
@@ -332,7 +331,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
 
     def routes_of(self, agent_id: str) -> list[Route]:
         """The queues an agent may serve: (queue, level, first eligible step)."""
-        return self._routes[agent_id]
+        return self.roster.routes(agent_id)
 
     def snapshot(self, now: float) -> Snapshot:
         """The live wallboard view at `now` (see `engine.snapshot`); changes nothing."""
@@ -388,16 +387,14 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         call = self.calls.get(call_id)
         return call is not None and call.version == version and call.state is C.WAITING
 
-    def _agent_current(self, agent_id: str, version: int) -> bool:
-        """Whether an index entry (`agent_id`, `version`) still stands for an
-        available agent."""
-        agent = self.agents[agent_id]
-        return agent.version == version and agent.state is A.AVAILABLE
-
     # The same two checks for drivers and benchmarks that walk the indexes themselves:
     # one function each, so that a look-up measured outside costs what it costs inside.
     is_current_call = _call_current
-    is_current_agent = _agent_current
+
+    def is_current_agent(self, agent_id: str, version: int) -> bool:
+        """Whether an index entry (`agent_id`, `version`) still stands for an
+        available agent (`Roster.is_available`)."""
+        return self.roster.is_available(agent_id, version)
 
 
 def _fresh_state(config: SiteConfig, start: float, offset: float) -> EngineState:

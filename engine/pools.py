@@ -19,7 +19,7 @@ from acd.engine import events as ev
 from acd.engine import facts as fact
 from acd.engine.base import EngineBase
 from acd.engine.records import Agent
-from acd.engine.states import BUSY_STATES, STAFFED_STATES, AgentState, CallState
+from acd.engine.states import BUSY_STATES, AgentState, CallState
 
 A = AgentState
 C = CallState
@@ -79,7 +79,7 @@ class Pools(EngineBase):
                             fact.AgentPaused(
                                 at=self._now,
                                 agent_id=agent.id,
-                                queues=tuple(q.name for q, _l, _f in self._routes[agent.id]),
+                                queues=self.roster.queue_names(agent.id),
                                 reason="standby",
                             )
                         )
@@ -150,21 +150,14 @@ class Pools(EngineBase):
             self._apply_pool_cap(pool)
 
     def _reroute(self, agent: Agent, change: Callable[[], None]) -> None:
-        """Change an agent's skills or pool and rebuild what depends on them."""
-        staffed = agent.state in STAFFED_STATES
-        if staffed:
-            for q, _level, _first in self._routes[agent.id]:
-                q.state.staffed -= 1
-        if agent.state is A.AVAILABLE:
-            agent.version += 1
-        facts = self.facts
-        before = [q.name for q, _l, _f in self._routes[agent.id]] if facts is not None else []
-        change()
+        """Change an agent's skills or pool (`Roster.reroute`), report the queues they
+        joined and left, and offer them a call if they are available."""
+        before = self.roster.reroute(agent, change)
         if self.tracking:
             self.changed_agents.add(agent.id)
-        self._routes[agent.id] = self._routes_of(agent)
+        facts = self.facts
         if facts is not None and agent.state is not A.LOGGED_OUT:
-            after = [q.name for q, _level, _first in self._routes[agent.id]]
+            after = self.roster.queue_names(agent.id)
             for name in before:
                 if name not in after:
                     facts.append(fact.MemberRemoved(at=self._now, agent_id=agent.id, queue=name))
@@ -176,14 +169,7 @@ class Pools(EngineBase):
                             at=self._now, agent_id=agent.id, queue=name, paused=paused
                         )
                     )
-        if staffed:
-            for q, _level, _first in self._routes[agent.id]:
-                q.state.staffed += 1
         if agent.state is A.AVAILABLE:
-            for q, level, _first in self._routes[agent.id]:
-                q.agents.add(
-                    agent.pool, level, self._strategy_key(q, agent, level), agent.id, agent.version
-                )
             self._serve_agent(agent)
 
     def _on_set_skill(self, e: ev.SetAgentSkill) -> None:

@@ -123,7 +123,7 @@ class Queueing(EngineBase):
 
     def _serve_call(self, call: Call, q: QueueRuntime) -> None:
         entry = q.agents.best(
-            q.step_pools[call.step], q.step_min_level[call.step], self._agent_current
+            q.step_pools[call.step], q.step_min_level[call.step], self.roster.is_available
         )
         if entry is not None:
             self._offer(call, self.agents[entry[1]], q)
@@ -134,7 +134,7 @@ class Queueing(EngineBase):
         """The agent is available: offer them the best waiting call of their queues."""
         best: tuple[tuple[int, int, int], QueueRuntime, str] | None = None
         current = self._call_current
-        for q, _level, first in self._routes[agent.id]:
+        for q, _level, first in self.roster.routes(agent.id):
             for step in range(first, q.steps):
                 head = q.waiting.head(step, current)
                 if head is None:
