@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from acd.config.schema import SiteConfig
 from acd.engine import commands as cmd
 from acd.engine.conditions import Conditions
+from acd.engine.ended import EndedCalls
 from acd.engine.facts import Fact
 from acd.engine.ivr import IvrFlow
 from acd.engine.metrics import Metrics
@@ -51,7 +52,7 @@ class EngineBase:
     surge: Surge
     conditions: Conditions
     anomalies: dict[str, int]
-    _ended: dict[str, None]
+    _ended: EndedCalls
     timers: Timers
     seq: Sequences
     _now: float

@@ -20,10 +20,6 @@ from acd.engine.states import CallState
 
 C = CallState
 
-ENDED_KEPT = 10_000
-"""Ended calls remembered until the PBX reports their line down (`CallerHungUp`);
-beyond this many the oldest are forgotten, and a report that late counts as stray."""
-
 _QUEUE_OUTCOMES = frozenset(
     {"answered", "vendor_answered", "abandoned", "short_abandoned", "blocked", "callback_failed"}
 )
@@ -145,13 +141,11 @@ class CallerFlow(EngineBase):
         if call is None:
             # The PBX reports every line that goes down, those the engine hung up
             # too: one report per ended call is expected, any other is a stray.
-            if e.call_id in self._ended:
-                del self._ended[e.call_id]
-            else:
+            if not self._ended.settle(e.call_id):
                 self._anomaly("hang-up for unknown or ended call")
             return
         self._caller_gone(call)
-        self._ended.pop(e.call_id, None)  # if the call ended, this was its report
+        self._ended.settle(e.call_id)  # if the call ended, this was its report
 
     def _caller_gone(self, call: Call) -> None:
         """The caller's line went down, whatever the call was doing."""
@@ -249,10 +243,7 @@ class CallerFlow(EngineBase):
         del self.calls[call.id]
         if self.tracking:
             self.changed_calls.add(call.id)
-        ended = self._ended
-        ended[call.id] = None
-        if len(ended) > ENDED_KEPT:
-            del ended[next(iter(ended))]
+        self._ended.add(call.id)
 
     def _record_outcome(self, call: Call, outcome: str) -> None:
         """Count the call's single outcome (see `commands.Outcome`) and report it."""

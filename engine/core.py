@@ -45,6 +45,7 @@ from acd.engine.agent_states import AgentStates
 from acd.engine.callbacks import Callbacks
 from acd.engine.callers import CallerFlow
 from acd.engine.conditions import Conditions
+from acd.engine.ended import EndedCalls
 from acd.engine.ivr import IvrFlow
 from acd.engine.localtime import parse_offset
 from acd.engine.metrics import Metrics, PoolCounters, QueueCounters, VendorCounters, wait_bounds
@@ -125,8 +126,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         self.surge = Surge(config.surge, state.surge)
         self.conditions = state.conditions
         self.anomalies = state.anomalies
-        self._ended: dict[str, None] = dict.fromkeys(state.ended)
-        """Ended calls whose line-down report has not come yet, oldest first."""
+        self._ended = EndedCalls(state.ended)
         self.seq = state.seq
         timer_state = state.timers
         start = state.now
@@ -324,7 +324,7 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
 
     def ended_calls(self) -> list[str]:
         """The calls that ended lately, oldest first (see `has_ended`)."""
-        return list(self._ended)
+        return self._ended.ids()
 
     def waiting_count(self, queue: str) -> int:
         return len(self.queues[queue].waiting)
