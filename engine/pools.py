@@ -71,20 +71,10 @@ class Pools(EngineBase):
             for agent in sorted(in_service, key=lambda a: (a.logged_in_at, a.roster_index))[cap:]:
                 if agent.state in BUSY_STATES:
                     agent.standby_due = True
-                elif agent.state is A.PAUSED:
-                    agent.reason = "standby"
-                    facts = self.facts
-                    if facts is not None:  # a break turned into standby: a new reason
-                        facts.append(
-                            fact.AgentPaused(
-                                at=self._now,
-                                agent_id=agent.id,
-                                queues=self.roster.queue_names(agent.id),
-                                reason="standby",
-                            )
-                        )
                 else:
-                    self._close_wrap(agent)  # after-call work cut short still counts
+                    # Available, in wrap-up (the after-call work cut short still
+                    # counts), or on a break that turns into standby: a new pause.
+                    self._close_wrap(agent)
                     self._agent_to(agent, "pause", "standby")
             return
         # Room in the pool: first call off standbys not yet taken, then bring back

@@ -231,3 +231,20 @@ def test_emergency_announcement_is_heard_by_joiners_of_the_named_queues_only() -
     f.call("later")
     f.press("later", "2")
     assert "sound:emergency-covid" not in f.heard("later")
+
+
+def test_a_break_that_turns_into_standby_shows_as_standby_from_then_on() -> None:
+    """The pool shrinks while its agent is on a break: the wallboard's read model
+    hears of the change, and the time in state starts again at the standby."""
+    f = floor()
+    f.send(ev.SetDistancingLevel(level="2"))
+    assert states(f)[:2] == [IN_SERVICE, IN_SERVICE]
+    f.advance(60)
+    f.send(ev.AgentPause(agent_id="r2", reason="break"))
+    f.engine.track_changes()
+    f.advance(60)
+    f.send(ev.SetDistancingLevel(level="1"))
+    assert states(f)[:2] == [IN_SERVICE, STANDBY]
+    _calls, agents = f.engine.drain_changes()
+    assert "r2" in agents
+    assert f.engine.agents["r2"].state_since == f.now
