@@ -1,6 +1,6 @@
 """Callbacks: offered when the wait is long, kept in line, dialled back by an agent.
 
-A part of `Engine` (see `engine.core` for the contract). A caller whose expected wait
+A flow of the engine (see `engine.core`). A caller whose expected wait
 is long is offered a callback; one who accepts keeps their place in line with the
 line down (no vendor can take such a call). When an agent answers the offer of a
 callback, the caller is dialled back; one not reached is tried again after a delay,
@@ -9,37 +9,53 @@ up to the queue's number of attempts, then the callback has failed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from acd.engine import commands as cmd
 from acd.engine import events as ev
 from acd.engine import facts as fact
-from acd.engine.base import EngineBase
+from acd.engine.context import Context
 from acd.engine.queues import QueueRuntime
 from acd.engine.records import Agent, Call
 from acd.engine.states import CallState
 
+if TYPE_CHECKING:
+    from acd.engine.callers import Callers
+    from acd.engine.offers import Offers
+    from acd.engine.overflow import Overflow
+    from acd.engine.queueing import Lines
+
 C = CallState
 
 
-class Callbacks(EngineBase):
+class Callbacks:
     """Callbacks: the offer, the acceptance, dialling back and retries."""
 
-    def _maybe_offer_callback(self, call: Call, q: QueueRuntime) -> None:
+    callers: Callers
+    lines: Lines
+    offers: Offers
+    overflow: Overflow
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def maybe_offer(self, call: Call, q: QueueRuntime) -> None:
         offer = q.cfg.callback
         if offer is None or call.callback_offered or not call.caller:
             return
-        if self._expected_wait(call, q) > offer.when_expected_wait_over_seconds:
+        if self.lines.expected_wait(call, q) > offer.when_expected_wait_over_seconds:
             call.callback_offered = True
-            self._play(call, offer.offer_prompt, "info")
+            self.ctx.play(call, offer.offer_prompt, "info")
 
-    def _accept_callback(self, call: Call, confirm: list[str]) -> None:
+    def accept(self, call: Call, confirm: list[str]) -> None:
         call.callback = True
-        self.queues[call.queue].state.callbacks_in_line += 1  # the call is in line (WAITING)
-        facts = self.facts
+        self.ctx.queues[call.queue].state.callbacks_in_line += 1  # the call is in line (WAITING)
+        facts = self.ctx.facts
         if facts is not None:
-            q = self.queues[call.queue]
+            q = self.ctx.queues[call.queue]
             facts.append(
                 fact.CallbackRequested(
-                    at=self._now,
+                    at=self.ctx.now,
                     call_id=call.id,
                     queue=q.name,
                     position=q.waiting.position(call.priority, call.seq),
@@ -48,37 +64,37 @@ class Callbacks(EngineBase):
             )
         if call.ready_for_overflow:
             # The caller's line goes down: no vendor trunk can be bridged to it now.
-            q = self.queues[call.queue]
+            q = self.ctx.queues[call.queue]
             call.ready_for_overflow = False
             call.version += 1  # drops its overflow entry; its place in line is re-indexed
             q.waiting.restep(call.step, call.priority, call.seq, call.id, call.version)
-            self._drain_queue(q)
-        for c in self.metrics.queue_counters(call.queue, call.interval):
+            self.overflow.drain_queue(q)
+        for c in self.ctx.metrics.queue_counters(call.queue, call.interval):
             c.callbacks_requested += 1
-        self._play(call, confirm, "callback_confirm")
+        self.ctx.play(call, confirm, "callback_confirm")
 
-    def _dial_back(self, call: Call, agent: Agent) -> None:
-        offer = self.queues[call.queue].cfg.callback
+    def dial_back(self, call: Call, agent: Agent) -> None:
+        offer = self.ctx.queues[call.queue].cfg.callback
         timeout = offer.ring_timeout_seconds if offer is not None else 30.0
         call.attempts += 1
-        self.seq.offer += 1
-        call.offer_token = self.seq.offer
-        self._emit(
+        self.ctx.seq.offer += 1
+        call.offer_token = self.ctx.seq.offer
+        self.ctx.emit(
             cmd.DialCallback(
                 call_id=call.id,
                 agent_id=agent.id,
                 number=call.caller,
-                endpoint=self.config.site.dial_out.format(number=call.caller),
+                endpoint=self.ctx.config.site.dial_out.format(number=call.caller),
                 timeout=timeout,
                 attempt=call.attempts,
             )
         )
-        self.timers.arm(self._now + timeout, "dialback", call.id, call.offer_token)
-        facts = self.facts
+        self.ctx.timers.arm(self.ctx.now + timeout, "dialback", call.id, call.offer_token)
+        facts = self.ctx.facts
         if facts is not None:
             facts.append(
                 fact.CallbackDialled(
-                    at=self._now,
+                    at=self.ctx.now,
                     call_id=call.id,
                     queue=call.queue,
                     agent_id=agent.id,
@@ -86,48 +102,48 @@ class Callbacks(EngineBase):
                 )
             )
 
-    def _on_callback_answered(self, e: ev.CallbackAnswered) -> None:
-        call = self._call(e.call_id, "callback answer")
+    def on_callback_answered(self, e: ev.CallbackAnswered) -> None:
+        call = self.ctx.call(e.call_id, "callback answer")
         if call is None:
             return
         if call.state is not C.DIALING_BACK:
-            self._anomaly("late callback answer")
+            self.ctx.anomaly("late callback answer")
             return
-        self._connect(call)
+        self.offers.connect(call)
 
-    def _on_callback_failed(self, e: ev.CallbackFailed) -> None:
-        call = self._call(e.call_id, "callback failure")
+    def on_callback_failed(self, e: ev.CallbackFailed) -> None:
+        call = self.ctx.call(e.call_id, "callback failure")
         if call is None or call.state is not C.DIALING_BACK:
             return
-        self._callback_not_reached(call, e.cause)
+        self.not_reached(call, e.cause)
 
-    def _dialback_timed_out(self, call_id: str, token: int) -> None:
-        call = self.calls[call_id]
-        self._emit(cmd.HangupCaller(call_id=call.id, reason="no_answer"))
-        self._callback_not_reached(call, "no_answer")
+    def dialback_timed_out(self, call_id: str, token: int) -> None:
+        call = self.ctx.calls[call_id]
+        self.ctx.emit(cmd.HangupCaller(call_id=call.id, reason="no_answer"))
+        self.not_reached(call, "no_answer")
 
-    def _callback_not_reached(self, call: Call, cause: str) -> None:
-        agent = self.agents[call.agent_id]
-        self._emit(cmd.HangupAgent(call_id=call.id, agent_id=agent.id))
+    def not_reached(self, call: Call, cause: str) -> None:
+        agent = self.ctx.agents[call.agent_id]
+        self.ctx.emit(cmd.HangupAgent(call_id=call.id, agent_id=agent.id))
         agent.call_id = ""
         call.agent_id = ""
-        offer = self.queues[call.queue].cfg.callback
+        offer = self.ctx.queues[call.queue].cfg.callback
         attempts = offer.max_attempts if offer is not None else 1
-        facts = self.facts
+        facts = self.ctx.facts
         if facts is not None:
             self._report_not_reached(facts, call, agent, cause, call.attempts >= attempts)
         if call.attempts >= attempts:
-            self._finish(call, "callback_failed")
+            self.callers.finish(call, "callback_failed")
         else:
-            self._move(call, "callback_failed")
+            self.ctx.move(call, "callback_failed")
             delay = offer.retry_after_seconds if offer is not None else 0.0
-            self.timers.arm(self._now + delay, "retry", call.id, call.attempts)
-        self._offer_cancelled(agent)
+            self.ctx.timers.arm(self.ctx.now + delay, "retry", call.id, call.attempts)
+        self.offers.offer_cancelled(agent)
 
     def _report_not_reached(
         self, facts: list[fact.Fact], call: Call, agent: Agent, cause: str, last: bool
     ) -> None:
-        now = self._now
+        now = self.ctx.now
         facts.append(
             fact.CallbackNotReached(
                 at=now,
@@ -144,11 +160,11 @@ class Callbacks(EngineBase):
                     at=now,
                     call_id=call.id,
                     queue=call.queue,
-                    position=self.queues[call.queue].waiting.position(call.priority, call.seq),
+                    position=self.ctx.queues[call.queue].waiting.position(call.priority, call.seq),
                 )
             )
 
-    def _retry_due(self, call_id: str, attempts: int) -> None:
-        call = self.calls[call_id]
-        self._move(call, "retry")
-        self._enter_waiting(call, self.queues[call.queue])
+    def retry_due(self, call_id: str, attempts: int) -> None:
+        call = self.ctx.calls[call_id]
+        self.ctx.move(call, "retry")
+        self.lines.enter(call, self.ctx.queues[call.queue])

@@ -1,22 +1,34 @@
 """The caller's path: arrival, the IVR, prompts and digits, hang-ups, the end of a call.
 
-A part of `Engine` (see `engine.core` for the contract). A call arrives, is answered
-and runs the IVR: `engine.ivr` decides the steps, this part carries them out (plays
-prompts, arms the digit timer, joins a queue, closes the call). Whatever a call is
-doing when the caller's line goes down, `_caller_gone` ends it the one right way.
-Every call leaves the engine through `_finish`, and has exactly one outcome, counted
-and reported once by `_record_outcome`.
+A flow of the engine (see `engine.core`). A call arrives, is answered and runs the
+IVR: `engine.ivr` decides the steps, this flow carries them out (plays prompts, arms
+the digit timer, joins a queue, closes the call). Whatever a call is doing when the
+caller's line goes down, `_caller_gone` ends it the one right way. Every call leaves
+the engine through `finish`, and has exactly one outcome, counted and reported once
+by `record_outcome`.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from acd.engine import commands as cmd
 from acd.engine import events as ev
 from acd.engine import facts as fact
-from acd.engine.base import EngineBase
-from acd.engine.ivr import Finish, Join, LinkSent, Prompt, Step, StopPrompt, WaitDigit
+from acd.engine.context import Context
+from acd.engine.ended import EndedCalls
+from acd.engine.ivr import Finish, IvrFlow, Join, LinkSent, Prompt, Step, StopPrompt, WaitDigit
 from acd.engine.records import Call
 from acd.engine.states import CallState
+from acd.engine.surge import Surge
+from acd.engine.vendors import VendorContract
+
+if TYPE_CHECKING:
+    from acd.engine.callbacks import Callbacks
+    from acd.engine.offers import Offers
+    from acd.engine.overflow import Overflow
+    from acd.engine.pools import Pools
+    from acd.engine.queueing import Lines
 
 C = CallState
 
@@ -25,30 +37,50 @@ _QUEUE_OUTCOMES = frozenset(
 )
 
 
-class CallerFlow(EngineBase):
+class Callers:
     """The caller's path through the IVR, and the end of every call."""
 
-    def _on_call_arrived(self, e: ev.CallArrived) -> None:
-        if e.call_id in self.calls:
-            self._anomaly("duplicate call id")
+    callbacks: Callbacks
+    lines: Lines
+    offers: Offers
+    overflow: Overflow
+    pools: Pools
+
+    def __init__(
+        self,
+        ctx: Context,
+        ivr: IvrFlow,
+        surge: Surge,
+        vendors: dict[str, VendorContract],
+        ended: EndedCalls,
+    ) -> None:
+        self.ctx = ctx
+        self.ivr = ivr
+        self.surge = surge
+        self.vendors = vendors
+        self.ended = ended
+
+    def on_call_arrived(self, e: ev.CallArrived) -> None:
+        if e.call_id in self.ctx.calls:
+            self.ctx.anomaly("duplicate call id")
             return
-        now = self._now
+        now = self.ctx.now
         call = Call(
             id=e.call_id,
             caller=e.caller,
             dnis=e.dnis,
             arrived_at=now,
-            language=self.config.site.default_language,
+            language=self.ctx.config.site.default_language,
         )
-        self.calls[call.id] = call
-        if self.tracking:
-            self.changed_calls.add(call.id)
-        self.metrics.ivr.arrived += 1
-        self.metrics.interval(self.metrics.interval_of(now)).arrived += 1
-        self._emit(cmd.Answer(call_id=call.id))
-        if self.config.surge.auto:
+        ctx = self.ctx
+        ctx.calls[call.id] = call
+        ctx.note_call(call.id)
+        ctx.metrics.ivr.arrived += 1
+        ctx.metrics.interval(ctx.metrics.interval_of(now)).arrived += 1
+        self.ctx.emit(cmd.Answer(call_id=call.id))
+        if self.ctx.config.surge.auto:
             self.surge.arrived(now)
-            self._evaluate_stage()
+            self.pools.evaluate_stage()
         self._run_ivr(call, self.ivr.start(call, now))
 
     def _run_ivr(self, call: Call, steps: list[Step]) -> None:
@@ -57,60 +89,60 @@ class CallerFlow(EngineBase):
                 return
             if isinstance(step, Prompt):
                 if step.media:
-                    self._play(call, step.media, step.kind)
+                    self.ctx.play(call, step.media, step.kind)
                 else:  # nothing to play: it has "finished" already
-                    self._run_ivr(call, self.ivr.prompt_done(call, step.kind, self._now))
+                    self._run_ivr(call, self.ivr.prompt_done(call, step.kind, self.ctx.now))
             elif isinstance(step, WaitDigit):
                 call.prompt_kind = "digit"
-                self.timers.arm(self._now + step.seconds, "menu", call.id, call.prompt_id)
+                self.ctx.timers.arm(self.ctx.now + step.seconds, "menu", call.id, call.prompt_id)
             elif isinstance(step, StopPrompt):
                 if call.prompt_id and call.prompt_kind == "menu":
-                    self._emit(cmd.StopPlayback(call_id=call.id))
+                    self.ctx.emit(cmd.StopPlayback(call_id=call.id))
                 call.prompt_id = 0
                 call.prompt_kind = ""
             elif isinstance(step, Join):
-                self._join(call, step.queue, step.priority)
+                self.lines.join(call, step.queue, step.priority)
             elif isinstance(step, LinkSent):
-                self.metrics.ivr.links_sent += 1
-                self._emit(cmd.SendLink(call_id=call.id, number=call.caller, link=step.link))
+                self.ctx.metrics.ivr.links_sent += 1
+                self.ctx.emit(cmd.SendLink(call_id=call.id, number=call.caller, link=step.link))
             elif isinstance(step, Finish):
-                self._close(call, step.media, step.outcome)
+                self.close(call, step.media, step.outcome)
 
-    def _close(self, call: Call, media: list[str], outcome: str) -> None:
+    def close(self, call: Call, media: list[str], outcome: str) -> None:
         """End the call politely: play `media`, then hang up, with `outcome`."""
-        self._move(call, "close" if call.state is C.IVR else "full")
+        self.ctx.move(call, "close" if call.state is C.IVR else "full")
         call.outcome = outcome  # decided now; recorded when the line goes down
         if media:
-            self._play(call, media, "close")
+            self.ctx.play(call, media, "close")
         else:
             self._hang_up_closing(call)
 
     def _hang_up_closing(self, call: Call) -> None:
-        self._emit(cmd.HangupCaller(call_id=call.id))
-        self._finish(call, call.outcome)
+        self.ctx.emit(cmd.HangupCaller(call_id=call.id))
+        self.finish(call, call.outcome)
 
-    def _on_digit(self, e: ev.DigitPressed) -> None:
-        call = self._call(e.call_id, "digit")
+    def on_digit(self, e: ev.DigitPressed) -> None:
+        call = self.ctx.call(e.call_id, "digit")
         if call is None:
             return
         if len(e.digit) != 1 or e.digit not in "0123456789*#":
-            self._anomaly("malformed digit")
+            self.ctx.anomaly("malformed digit")
             return
         if call.state is C.IVR:
-            self._run_ivr(call, self.ivr.digit(call, e.digit, self._now))
+            self._run_ivr(call, self.ivr.digit(call, e.digit, self.ctx.now))
         elif call.state is C.WAITING:
-            offer = self.queues[call.queue].cfg.callback
+            offer = self.ctx.queues[call.queue].cfg.callback
             if offer and call.callback_offered and not call.callback and e.digit == offer.digit:
-                self._accept_callback(call, offer.confirm_prompt)
+                self.callbacks.accept(call, offer.confirm_prompt)
 
-    def _on_prompt_finished(self, e: ev.PromptFinished) -> None:
-        call = self.calls.get(e.call_id)
+    def on_prompt_finished(self, e: ev.PromptFinished) -> None:
+        call = self.ctx.calls.get(e.call_id)
         if call is None:
             return  # prompts end after hang-ups all the time: not an anomaly
         if e.prompt_id == call.protection_prompt_id:
             call.protection_done = True
             if call.state is C.CONNECTING:
-                self._connect(call)
+                self.offers.connect(call)
             return
         if e.prompt_id != call.prompt_id or call.prompt_kind == "digit":
             return
@@ -120,32 +152,32 @@ class CallerFlow(EngineBase):
         if call.state is C.IVR:
             if kind == "menu":
                 call.prompt_id = e.prompt_id  # the digit timer's token
-            self._run_ivr(call, self.ivr.prompt_done(call, kind, self._now))
+            self._run_ivr(call, self.ivr.prompt_done(call, kind, self.ctx.now))
         elif kind == "close" and call.state is C.CLOSING:
             self._hang_up_closing(call)
         elif kind == "callback_confirm" and call.callback and call.line_up:
             if call.state in (C.WAITING, C.OFFERED):
-                self._emit(cmd.HangupCaller(call_id=call.id))
+                self.ctx.emit(cmd.HangupCaller(call_id=call.id))
                 call.line_up = False
         elif kind == "warning" and call.state is C.WARNING:
-            self._emit(cmd.HangupCaller(call_id=call.id))
-            self._finish(call, None)
+            self.ctx.emit(cmd.HangupCaller(call_id=call.id))
+            self.finish(call, None)
 
-    def _menu_timed_out(self, call_id: str, token: int) -> None:
-        call = self.calls[call_id]
+    def menu_timed_out(self, call_id: str, token: int) -> None:
+        call = self.ctx.calls[call_id]
         call.prompt_kind = ""
-        self._run_ivr(call, self.ivr.timed_out(call, self._now))
+        self._run_ivr(call, self.ivr.timed_out(call, self.ctx.now))
 
-    def _on_caller_hung_up(self, e: ev.CallerHungUp) -> None:
-        call = self.calls.get(e.call_id)
+    def on_caller_hung_up(self, e: ev.CallerHungUp) -> None:
+        call = self.ctx.calls.get(e.call_id)
         if call is None:
             # The PBX reports every line that goes down, those the engine hung up
             # too: one report per ended call is expected, any other is a stray.
-            if not self._ended.settle(e.call_id):
-                self._anomaly("hang-up for unknown or ended call")
+            if not self.ended.settle(e.call_id):
+                self.ctx.anomaly("hang-up for unknown or ended call")
             return
         self._caller_gone(call)
-        self._ended.settle(e.call_id)  # if the call ended, this was its report
+        self.ended.settle(e.call_id)  # if the call ended, this was its report
 
     def _caller_gone(self, call: Call) -> None:
         """The caller's line went down, whatever the call was doing."""
@@ -155,49 +187,49 @@ class CallerFlow(EngineBase):
             # confirmation or the caller did not wait for the end of it.
             call.line_up = False
             return
-        facts = self.facts
+        facts = self.ctx.facts
         if facts is not None:
             self._report_caller_gone(facts, call)
         if state is C.IVR:
-            self._finish(call, "ivr_abandoned")
+            self.finish(call, "ivr_abandoned")
         elif state is C.CLOSING:
-            self._finish(call, call.outcome)
+            self.finish(call, call.outcome)
         elif state is C.WAITING:
-            self._leave_waiting(call)
-            self._finish(call, self._abandon_outcome(call))
+            self.lines.leave(call)
+            self.finish(call, self._abandon_outcome(call))
         elif state is C.OFFERED:
-            agent = self.agents[call.agent_id]
-            self._emit(cmd.CancelRing(call_id=call.id, agent_id=agent.id))
+            agent = self.ctx.agents[call.agent_id]
+            self.ctx.emit(cmd.CancelRing(call_id=call.id, agent_id=agent.id))
             agent.call_id = ""
-            self._finish(call, self._abandon_outcome(call))
-            self._offer_cancelled(agent)
+            self.finish(call, self._abandon_outcome(call))
+            self.offers.offer_cancelled(agent)
         elif state is C.CONNECTING:
-            self._emit(cmd.HangupAgent(call_id=call.id, agent_id=call.agent_id))
-            self._finish(call, self._abandon_outcome(call))
-            self._end_agent_call(self.agents[call.agent_id], call)
+            self.ctx.emit(cmd.HangupAgent(call_id=call.id, agent_id=call.agent_id))
+            self.finish(call, self._abandon_outcome(call))
+            self.offers.end_agent_call(self.ctx.agents[call.agent_id], call)
         elif state is C.DIALING_BACK:
-            self._callback_not_reached(call, "hangup")
+            self.callbacks.not_reached(call, "hangup")
         elif state is C.CONNECTED:
-            self._emit(cmd.HangupAgent(call_id=call.id, agent_id=call.agent_id))
-            self._end_connected(call)
+            self.ctx.emit(cmd.HangupAgent(call_id=call.id, agent_id=call.agent_id))
+            self.offers.end_connected(call)
         elif state in (C.VENDOR_DIALING, C.VENDOR_CONNECTED):
             vendor = self.vendors[call.vendor]
-            self._emit(cmd.CancelVendor(call_id=call.id, vendor=vendor.name))
+            self.ctx.emit(cmd.CancelVendor(call_id=call.id, vendor=vendor.name))
             if state is C.VENDOR_DIALING:
-                self._finish(call, self._abandon_outcome(call))
+                self.finish(call, self._abandon_outcome(call))
             else:
-                self._finish(call, None)
-            vendor.release(False, self._now)
-            self._drain_vendor(vendor)
+                self.finish(call, None)
+            vendor.release(False, self.ctx.now)
+            self.overflow.drain_vendor(vendor)
         elif state is C.WARNING:
-            self._finish(call, None)
+            self.finish(call, None)
 
     def _report_caller_gone(self, facts: list[fact.Fact], call: Call) -> None:
         """The facts of a caller's hang-up (before `_caller_gone` acts on it): a ring
         cancelled and an abandon, or the end of a conversation. Nothing for a call
-        outside a queue, a callback being dialled (`_callback_not_reached` says it)
+        outside a queue, a callback being dialled (`Callbacks.not_reached` says it)
         or a call already over for the log (closing, or warned after an abusive flag)."""
-        state, now = call.state, self._now
+        state, now = call.state, self.ctx.now
         if state is C.CONNECTED or state is C.VENDOR_CONNECTED:
             facts.append(
                 fact.CallCompleted(
@@ -227,35 +259,35 @@ class CallerFlow(EngineBase):
                 at=now,
                 call_id=call.id,
                 queue=call.queue,
-                position=self.queues[call.queue].waiting.position(call.priority, call.seq),
+                position=self.ctx.queues[call.queue].waiting.position(call.priority, call.seq),
                 agent_id=call.agent_id if state is C.CONNECTING else "",
             )
         )
 
     def _abandon_outcome(self, call: Call) -> str:
-        wait = self._now - call.enqueued_at
-        return "short_abandoned" if wait < self.config.site.short_abandon_seconds else "abandoned"
+        wait = self.ctx.now - call.enqueued_at
+        short = wait < self.ctx.config.site.short_abandon_seconds
+        return "short_abandoned" if short else "abandoned"
 
-    def _finish(self, call: Call, outcome: str | None) -> None:
+    def finish(self, call: Call, outcome: str | None) -> None:
         """The call leaves the engine; record its outcome if not recorded yet."""
         if outcome is not None and not call.outcome_recorded:
-            self._record_outcome(call, outcome)
-        del self.calls[call.id]
-        if self.tracking:
-            self.changed_calls.add(call.id)
-        self._ended.add(call.id)
+            self.record_outcome(call, outcome)
+        del self.ctx.calls[call.id]
+        self.ctx.note_call(call.id)
+        self.ended.add(call.id)
 
-    def _record_outcome(self, call: Call, outcome: str) -> None:
+    def record_outcome(self, call: Call, outcome: str) -> None:
         """Count the call's single outcome (see `commands.Outcome`) and report it."""
         assert not call.outcome_recorded, "a call has exactly one outcome"
         call.outcome_recorded = True
         call.outcome = outcome
-        now = self._now
+        now = self.ctx.now
         wait = now - call.enqueued_at if call.queue else 0.0
-        ivr = self.metrics.ivr
+        ivr = self.ctx.metrics.ivr
         if outcome in _QUEUE_OUTCOMES:
-            sl = self.queues[call.queue].service_level
-            for c in self.metrics.queue_counters(call.queue, call.interval):
+            sl = self.ctx.queues[call.queue].service_level
+            for c in self.ctx.metrics.queue_counters(call.queue, call.interval):
                 c.count_outcome(outcome, wait, sl)
         elif outcome == "ivr_abandoned":
             ivr.ivr_abandoned += 1
@@ -263,7 +295,7 @@ class CallerFlow(EngineBase):
             ivr.self_served += 1
         elif outcome == "ivr_failed":
             ivr.ivr_failed += 1
-        self._emit(
+        self.ctx.emit(
             cmd.CallOutcome(
                 call_id=call.id,
                 outcome=outcome,  # type: ignore[arg-type]

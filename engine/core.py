@@ -18,18 +18,27 @@ Who takes what (the routing contract):
 - a caller who qualifies for overflow (queue rules) goes to the first of the rule's
   vendors that is open and under its contract caps, when no agent takes it first.
 
-The engine is assembled from parts, one idea per file, each a mixin of `Engine`
-sharing the state declared once in `engine.base`:
-- `engine.core` (here): construction, `handle`, `next_deadline`, timers, the event
-  and timer dispatch tables, small shared helpers, read accessors;
-- `engine.callers`: the caller's path through the IVR, hang-ups, the end of a call;
-- `engine.queueing`: joining a queue, waiting, matching callers and agents;
-- `engine.offers`: offers to agents, conversations, wrap-up;
-- `engine.overflow`: vendor overflow;
-- `engine.callbacks`: callbacks;
-- `engine.agent_states`: agents' state moves and their own requests;
-- `engine.pools`: pool sizes, surge stages, supervisors' changes and their
+The engine is composed of parts, one idea per file. Parts that own state, each
+behind its own methods, their states making up the one `EngineState`:
+- `engine.roster`: the agents, their routes, and every move of an agent (time
+  accounting, queue staffing, availability indexes);
+- `engine.queues` / `engine.routing`: each queue's compiled rules and indexes;
+- `engine.timers`, `engine.surge`, `engine.conditions`, `engine.vendors`,
+  `engine.ended`, `engine.sequences`, `engine.metrics`.
+The flows carry out what an event means; each holds the context (`engine.context`:
+the time, the calls, the commands going out, facts, changes) and calls the other
+flows' methods, never their fields:
+- `engine.callers` (`Callers`): the caller's path through the IVR, hang-ups, the
+  end of a call and its one outcome;
+- `engine.queueing` (`Lines`): joining a queue, waiting, matching callers and agents;
+- `engine.offers` (`Offers`): offers to agents, conversations, wrap-up;
+- `engine.overflow` (`Overflow`): vendor overflow;
+- `engine.callbacks` (`Callbacks`): callbacks;
+- `engine.agent_states` (`AgentMoves`): agents' moves and their own requests;
+- `engine.pools` (`Pools`): pool sizes, surge stages, supervisors' changes and their
   listening, whispering and barging in on calls.
+`engine.core` (here) builds the parts, wires the flows, and dispatches events and
+timers to them; it reads no part's fields but through the parts' methods.
 """
 
 from __future__ import annotations
@@ -41,33 +50,27 @@ from acd.config.schema import SiteConfig
 from acd.engine import commands as cmd
 from acd.engine import events as ev
 from acd.engine import snapshot
-from acd.engine.agent_states import AgentStates
+from acd.engine.agent_states import AgentMoves
 from acd.engine.callbacks import Callbacks
-from acd.engine.callers import CallerFlow
+from acd.engine.callers import Callers
 from acd.engine.conditions import Conditions
+from acd.engine.context import Context
 from acd.engine.ended import EndedCalls
+from acd.engine.facts import Fact
 from acd.engine.ivr import IvrFlow
 from acd.engine.localtime import parse_offset
 from acd.engine.metrics import Metrics, PoolCounters, QueueCounters, VendorCounters, wait_bounds
 from acd.engine.offers import Offers
 from acd.engine.overflow import Overflow
 from acd.engine.pools import Pools
-from acd.engine.queueing import Queueing
+from acd.engine.queueing import Lines
 from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent, Call
 from acd.engine.roster import Roster
 from acd.engine.sequences import Sequences
 from acd.engine.snapshot import Snapshot
 from acd.engine.state import EngineState
-from acd.engine.states import (
-    CALL_TRANSITIONS,
-    IN_LINE,
-    AgentState,
-    CallState,
-    CallTrigger,
-    PromptKind,
-    TimerKind,
-)
+from acd.engine.states import IN_LINE, AgentState, CallState, TimerKind
 from acd.engine.surge import InboundRate, Surge, SurgeState
 from acd.engine.timers import Handler, Test, Timers, TimerState
 from acd.engine.vendors import VendorContract
@@ -78,7 +81,7 @@ C = CallState
 __all__ = ["Engine", "QueueRuntime", "Route"]
 
 
-class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Pools):
+class Engine:
     """The ACD of one site. See the module docstring for the routing contract."""
 
     def __init__(
@@ -96,13 +99,18 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         self.config = config
         self.rng = rng if rng is not None else random.Random(0)
         self.offset = parse_offset(config.site.utc_offset)
-        self.ivr = IvrFlow(config.ivr, self.offset)
         if state is None:
             state = _fresh_state(config, start, self.offset)
         else:
             # A state stored before the wait histograms existed: they start now, with
             # the site's bounds; for any other state, a no-op.
             state.metrics.adopt_wait_bounds(wait_bounds(config))
+        self.started_at = state.started_at
+        self.handled = 0
+        """Events handled by this engine object (not kept in its state): a reader that
+        saw the same count has nothing new to read."""
+
+        # The parts that own state.
         self.metrics = state.metrics
         pool_names = list(config.pools)
         self.queues: dict[str, QueueRuntime] = {
@@ -121,30 +129,46 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
                     if q.name not in self.vendors[v].queues:
                         self.vendors[v].queues.append(q.name)
         self.roster = Roster(state.agents, self.queues, self.metrics, self.rng)
-        self.agents = self.roster.agents
-        self.calls: dict[str, Call] = {c.id: c for c in state.calls}
         self.surge = Surge(config.surge, state.surge)
         self.conditions = state.conditions
-        self.anomalies = state.anomalies
         self._ended = EndedCalls(state.ended)
-        self.seq = state.seq
-        timer_state = state.timers
-        start = state.now
-        started_at = state.started_at
-        self._now = start
-        self.started_at = started_at
-        self.handled = 0
-        """Events handled by this engine object (not kept in its state): a reader that
-        saw the same count has nothing new to read."""
-        self._out: list[cmd.Command] = []
-        self.tracking = False
-        """When True (`track_changes`), `changed_calls` and `changed_agents` collect the
-        calls and agents whose state changed (or that came or went) until a driver
-        drains them (`drain_changes`): what a read model must rewrite. Off by default
-        (a replay does not need them)."""
-        self.changed_calls: set[str] = set()
-        self.changed_agents: set[str] = set()
-        calls, agents = self.calls, self.agents
+        ctx = self.ctx = Context(
+            config,
+            now=state.now,
+            calls={c.id: c for c in state.calls},
+            queues=self.queues,
+            roster=self.roster,
+            metrics=self.metrics,
+            seq=state.seq,
+            anomalies=state.anomalies,
+            offset=self.offset,
+        )
+
+        # The flows, each calling the others' methods (never their fields).
+        callers = self.callers = Callers(
+            ctx, IvrFlow(config.ivr, self.offset), self.surge, self.vendors, self._ended
+        )
+        lines = self.lines = Lines(ctx, self.surge, self.conditions)
+        offers = self.offers = Offers(ctx)
+        overflow = self.overflow = Overflow(ctx, self.surge, self.vendors)
+        callbacks = self.callbacks = Callbacks(ctx)
+        moves = self.moves = AgentMoves(ctx)
+        pools = self.pools = Pools(ctx, self.surge, self.conditions)
+        callers.callbacks, callers.lines, callers.offers = callbacks, lines, offers
+        callers.overflow, callers.pools = overflow, pools
+        lines.callbacks, lines.callers, lines.offers, lines.overflow = (
+            callbacks, callers, offers, overflow
+        )
+        offers.callbacks, offers.callers, offers.lines, offers.moves = (
+            callbacks, callers, lines, moves
+        )
+        overflow.callers, overflow.lines = callers, lines
+        callbacks.callers, callbacks.lines = callers, lines
+        callbacks.offers, callbacks.overflow = offers, overflow
+        moves.lines, moves.offers, moves.pools = lines, offers, pools
+        pools.lines, pools.moves, pools.offers, pools.overflow = lines, moves, offers, overflow
+
+        calls, agents = ctx.calls, ctx.agents
         # When each kind of timer still means something; a timer that no longer
         # does is dropped unfired (and never wakes a driver: see next_deadline).
         live: dict[TimerKind, Test] = {
@@ -189,21 +213,21 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
             "surge": lambda k, t: True,
         }
         handlers: dict[TimerKind, Handler] = {
-            "menu": self._menu_timed_out,
-            "ring": self._ring_timed_out,
-            "wrap": self._wrap_timed_out,
-            "relax": self._relax_step,
-            "overflow": self._overflow_due,
-            "announce": self._announce_due,
-            "vendor_timeout": self._vendor_timed_out,
-            "vendor_free": self._vendor_free,
-            "dialback": self._dialback_timed_out,
-            "retry": self._retry_due,
-            "surge": self._surge_tick,
+            "menu": callers.menu_timed_out,
+            "ring": offers.ring_timed_out,
+            "wrap": offers.wrap_timed_out,
+            "relax": lines.relax_step,
+            "overflow": overflow.overflow_due,
+            "announce": lines.announce_due,
+            "vendor_timeout": overflow.vendor_timed_out,
+            "vendor_free": overflow.vendor_free,
+            "dialback": callbacks.dialback_timed_out,
+            "retry": callbacks.retry_due,
+            "surge": pools.surge_tick,
         }
         # One test and one handler for each kind of timer (a dict cannot say so to mypy).
         assert set(live) == set(handlers) == set(get_args(TimerKind))
-        self.timers = Timers(live, handlers, timer_state)
+        self.timers = ctx.timers = Timers(live, handlers, state.timers)
 
     # ------------------------------------------------------------------ interface
 
@@ -213,13 +237,14 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         Timers due at or before `now` fire first. Time never goes backwards: an
         earlier `now` than the last one is taken as the last one. Never raises for
         bad or late input: such events are counted in `anomalies`."""
-        if now < self._now:
-            self._anomaly("clock went backwards")
-            now = self._now
-        self._now = now
+        ctx = self.ctx
+        if now < ctx.now:
+            ctx.anomaly("clock went backwards")
+            now = ctx.now
+        ctx.now = now
         self.handled += 1
         out: list[cmd.Command] = []
-        self._out = out
+        ctx.out = out
         self.timers.fire_due(now)
         self._apply(event)
         return out
@@ -230,63 +255,63 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         is added without a case here."""
         match e:
             case ev.PromptFinished():
-                self._on_prompt_finished(e)
+                self.callers.on_prompt_finished(e)
             case ev.TimerFired():
                 pass  # the due timers fired above
             case ev.CallArrived():
-                self._on_call_arrived(e)
+                self.callers.on_call_arrived(e)
             case ev.DigitPressed():
-                self._on_digit(e)
+                self.callers.on_digit(e)
             case ev.AgentAnswered():
-                self._on_agent_answered(e)
+                self.offers.on_agent_answered(e)
             case ev.CallerHungUp():
-                self._on_caller_hung_up(e)
+                self.callers.on_caller_hung_up(e)
             case ev.AgentHungUp():
-                self._on_agent_hung_up(e)
+                self.offers.on_agent_hung_up(e)
             case ev.AgentMissed():
-                self._on_agent_missed(e)
+                self.offers.on_agent_missed(e)
             case ev.CallbackAnswered():
-                self._on_callback_answered(e)
+                self.callbacks.on_callback_answered(e)
             case ev.CallbackFailed():
-                self._on_callback_failed(e)
+                self.callbacks.on_callback_failed(e)
             case ev.VendorAnswered():
-                self._on_vendor_answered(e)
+                self.overflow.on_vendor_answered(e)
             case ev.VendorHungUp():
-                self._on_vendor_hung_up(e)
+                self.overflow.on_vendor_hung_up(e)
             case ev.VendorFailed():
-                self._on_vendor_failed(e)
+                self.overflow.on_vendor_failed(e)
             case ev.AgentLogin():
-                self._on_login(e)
+                self.moves.on_login(e)
             case ev.AgentLogout():
-                self._on_logout(e)
+                self.moves.on_logout(e)
             case ev.AgentPause():
-                self._on_pause(e)
+                self.moves.on_pause(e)
             case ev.AgentUnpause():
-                self._on_unpause(e)
+                self.moves.on_unpause(e)
             case ev.AgentReady():
-                self._on_ready(e)
+                self.moves.on_ready(e)
             case ev.AgentFlaggedAbusive():
-                self._on_abusive(e)
+                self.offers.on_abusive(e)
             case ev.AgentReferredCallback():
-                self._on_referred(e)
+                self.offers.on_referred(e)
             case ev.SetSurgeStage():
-                self._on_set_stage(e)
+                self.pools.on_set_stage(e)
             case ev.SetDistancingLevel():
-                self._on_set_distancing(e)
+                self.pools.on_set_distancing(e)
             case ev.SetAgentSkill():
-                self._on_set_skill(e)
+                self.pools.on_set_skill(e)
             case ev.MoveAgent():
-                self._on_move_agent(e)
+                self.pools.on_move_agent(e)
             case ev.SetAnnouncement():
-                self._on_set_announcement(e)
+                self.pools.on_set_announcement(e)
             case ev.SuperviseCall():
-                self._on_supervise(e)
+                self.pools.on_supervise(e)
             case _:
                 self._unknown(e)
 
     def _unknown(self, e: Never) -> None:
         """Not an event of this engine (a driver's bug): counted, never raised."""
-        self._anomaly(f"unknown event {type(e).__name__}")
+        self.ctx.anomaly(f"unknown event {type(e).__name__}")
 
     def next_deadline(self) -> float | None:
         """When the engine next needs `handle(TimerFired(), t)`, or None. Timers that
@@ -297,23 +322,55 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
     @property
     def now(self) -> float:
         """The time of the last event handled (epoch seconds on the driver's clock)."""
-        return self._now
+        return self.ctx.now
+
+    @property
+    def calls(self) -> dict[str, Call]:
+        """Every live call by id (read them; events change them)."""
+        return self.ctx.calls
+
+    @property
+    def agents(self) -> dict[str, Agent]:
+        """Every agent of the roster by id, in roster order (read them)."""
+        return self.roster.agents
+
+    @property
+    def anomalies(self) -> dict[str, int]:
+        """Bad or late input, counted by kind."""
+        return self.ctx.anomalies
+
+    @property
+    def seq(self) -> Sequences:
+        """The running numbers (state, for export)."""
+        return self.ctx.seq
+
+    @property
+    def facts(self) -> list[Fact] | None:
+        """Off (None) unless a driver sets a list: the engine then appends what
+        happened (`engine.facts`) and the driver takes the list's contents after
+        each `handle`."""
+        return self.ctx.facts
+
+    @facts.setter
+    def facts(self, facts: list[Fact] | None) -> None:
+        self.ctx.facts = facts
 
     def track_changes(self) -> None:
         """From now on, note which calls and agents change (a read model follows
         them); `drain_changes` hands them over."""
-        self.tracking = True
+        self.ctx.tracking = True
 
     @property
     def has_changes(self) -> bool:
         """Whether a call or an agent changed since the last `drain_changes`."""
-        return bool(self.changed_calls or self.changed_agents)
+        return bool(self.ctx.changed_calls or self.ctx.changed_agents)
 
     def drain_changes(self) -> tuple[set[str], set[str]]:
         """The ids of the calls and of the agents that changed since the last drain
         (a call may have ended meanwhile); the engine starts new sets."""
-        calls, agents = self.changed_calls, self.changed_agents
-        self.changed_calls, self.changed_agents = set(), set()
+        ctx = self.ctx
+        calls, agents = ctx.changed_calls, ctx.changed_agents
+        ctx.changed_calls, ctx.changed_agents = set(), set()
         return calls, agents
 
     def has_ended(self, call_id: str) -> bool:
@@ -333,63 +390,20 @@ class Engine(CallerFlow, Queueing, Offers, Overflow, Callbacks, AgentStates, Poo
         """The queues an agent may serve: (queue, level, first eligible step)."""
         return self.roster.routes(agent_id)
 
+    def pool_cap(self, pool: str) -> int | None:
+        """How many of the pool's logged-in agents may be in service now (None: all)."""
+        return self.pools.pool_cap(pool)
+
     def snapshot(self, now: float) -> Snapshot:
         """The live wallboard view at `now` (see `engine.snapshot`); changes nothing."""
         return snapshot.take(self, now)
 
-    # ------------------------------------------------------------------ plumbing
+    # The index checks, for drivers and benchmarks that walk the indexes themselves.
 
-    def _anomaly(self, what: str) -> None:
-        self.anomalies[what] = self.anomalies.get(what, 0) + 1
-
-    def _emit(self, command: cmd.Command) -> None:
-        self._out.append(command)  # one place to hook a command trace into
-
-    def _call(self, call_id: str, what: str) -> Call | None:
-        call = self.calls.get(call_id)
-        if call is None:
-            self._anomaly(f"{what} for unknown call")
-        return call
-
-    def _agent(self, agent_id: str, what: str) -> Agent | None:
-        agent = self.agents.get(agent_id)
-        if agent is None:
-            self._anomaly(f"{what} for unknown agent")
-        return agent
-
-    def _move(self, call: Call, trigger: CallTrigger) -> None:
-        """Move a call along `CALL_TRANSITIONS`; callers have checked the move exists."""
-        call.state = CALL_TRANSITIONS[(call.state, trigger)]
-        if self.tracking:
-            self.changed_calls.add(call.id)
-
-    def _can(self, call: Call, trigger: str) -> bool:
-        return (call.state, trigger) in CALL_TRANSITIONS
-
-    def _play(self, call: Call, media: list[str], kind: PromptKind) -> int:
-        self.seq.prompt += 1
-        self._emit(
-            cmd.Play(
-                call_id=call.id,
-                media=list(media),
-                prompt_id=self.seq.prompt,
-                language=call.language,
-            )
-        )
-        if kind:
-            call.prompt_id = self.seq.prompt
-            call.prompt_kind = kind
-        return self.seq.prompt
-
-    def _call_current(self, call_id: str, version: int) -> bool:
+    def is_current_call(self, call_id: str, version: int) -> bool:
         """Whether an index entry (`call_id`, `version`) still stands for a waiting
-        call (the routing indexes drop stale entries lazily)."""
-        call = self.calls.get(call_id)
-        return call is not None and call.version == version and call.state is C.WAITING
-
-    # The same two checks for drivers and benchmarks that walk the indexes themselves:
-    # one function each, so that a look-up measured outside costs what it costs inside.
-    is_current_call = _call_current
+        call (`Context.is_waiting`)."""
+        return self.ctx.is_waiting(call_id, version)
 
     def is_current_agent(self, agent_id: str, version: int) -> bool:
         """Whether an index entry (`agent_id`, `version`) still stands for an

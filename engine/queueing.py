@@ -1,9 +1,9 @@
 """Joining a queue and waiting in it: the line, the matching, relaxation, announcements.
 
-A part of `Engine` (see `engine.core` for the contract). A caller joins a queue (or
-is turned away when it is full), hears the join prompt, and takes a place in line.
-`_serve_call` gives a caller the best available eligible agent at once, by the
-queue's strategy; `_serve_agent` gives an agent who becomes available the waiting
+A flow of the engine (see `engine.core`). A caller joins a queue (or is turned away
+when it is full), hears the join prompt, and takes a place in line. `_serve_call`
+gives a caller the best available eligible agent at once, by the queue's strategy;
+`serve_agent` gives an agent who becomes available the waiting
 call with the highest queue weight, then priority, then the earliest arrival, across
 their queues. Relaxation steps only widen who may take a call as time passes.
 Position and expected wait are announced while the caller waits.
@@ -12,13 +12,22 @@ Position and expected wait are announced while the caller waits.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from acd.engine import commands as cmd
 from acd.engine import facts as fact
-from acd.engine.base import EngineBase
+from acd.engine.conditions import Conditions
+from acd.engine.context import Context
 from acd.engine.queues import QueueRuntime
 from acd.engine.records import Agent, Call
 from acd.engine.states import CallState
+from acd.engine.surge import Surge
+
+if TYPE_CHECKING:
+    from acd.engine.callbacks import Callbacks
+    from acd.engine.callers import Callers
+    from acd.engine.offers import Offers
+    from acd.engine.overflow import Overflow
 
 C = CallState
 
@@ -27,33 +36,44 @@ DEFAULT_HANDLE_SECONDS = 180.0
 handled any call (the field facts give no handle time)."""
 
 
-class Queueing(EngineBase):
+class Lines:
     """Callers in line, and matching them with available agents."""
 
-    def _join(self, call: Call, queue_name: str, priority: int | None) -> None:
-        q = self.queues.get(queue_name)
+    callbacks: Callbacks
+    callers: Callers
+    offers: Offers
+    overflow: Overflow
+
+    def __init__(self, ctx: Context, surge: Surge, conditions: Conditions) -> None:
+        self.ctx = ctx
+        self.surge = surge
+        self.conditions = conditions
+
+    def join(self, call: Call, queue_name: str, priority: int | None) -> None:
+        q = self.ctx.queues.get(queue_name)
         if q is None:  # the loader refuses dangling queues; a bad reload may not
-            self._anomaly("route to unknown queue")
-            self._close(call, [], "ivr_failed")
+            self.ctx.anomaly("route to unknown queue")
+            self.callers.close(call, [], "ivr_failed")
             return
-        now = self._now
-        self.seq.queue += 1
+        now = self.ctx.now
+        timers = self.ctx.timers
+        self.ctx.seq.queue += 1
         call.queue = q.name
         call.priority = q.cfg.priority if priority is None else priority
-        call.seq = self.seq.queue
+        call.seq = self.ctx.seq.queue
         call.enqueued_at = now
-        call.interval = self.metrics.interval_of(now)
+        call.interval = self.ctx.metrics.interval_of(now)
         call.step = 0
-        for c in self.metrics.queue_counters(q.name, call.interval):
+        for c in self.ctx.metrics.queue_counters(q.name, call.interval):
             c.joined += 1
             if call.callback:
                 c.callbacks_requested += 1
-        self._move(call, "queue")
+        self.ctx.move(call, "queue")
         on_hold = len(q.waiting) - q.state.callbacks_in_line
         if q.cfg.max_waiting is not None and not call.callback and on_hold >= q.cfg.max_waiting:
-            self._close(call, q.cfg.full_prompt, "blocked")
+            self.callers.close(call, q.cfg.full_prompt, "blocked")
             return
-        facts = self.facts
+        facts = self.ctx.facts
         if facts is not None:
             facts.append(
                 fact.CallEnteredQueue(
@@ -65,26 +85,26 @@ class Queueing(EngineBase):
                 )
             )
         if not call.callback:
-            self._emit(cmd.Hold(call_id=call.id, queue=q.name, music_class=q.cfg.music_on_hold))
+            self.ctx.emit(cmd.Hold(call_id=call.id, queue=q.name, music_class=q.cfg.music_on_hold))
             media = [
                 *q.cfg.join_prompt,
                 *self.surge.announcement(),
                 *self.conditions.announcement_for(q.name),
             ]
             if media:
-                self._play(call, media, "info")
+                self.ctx.play(call, media, "info")
             announce = q.cfg.announce
             if announce is not None:
-                self.timers.arm(now + announce.first_after_seconds, "announce", call.id, call.seq)
+                timers.arm(now + announce.first_after_seconds, "announce", call.id, call.seq)
         if q.steps > 1:
-            self.timers.arm(now + q.step_after[1], "relax", call.id, 1)
+            timers.arm(now + q.step_after[1], "relax", call.id, 1)
         for wait in q.overflow_waits:
-            self.timers.arm(now + wait, "overflow", call.id, call.seq)
-        self._enter_waiting(call, q)
+            timers.arm(now + wait, "overflow", call.id, call.seq)
+        self.enter(call, q)
         if call.state is C.WAITING and not call.callback:
             self._route_on_predicted_wait(call, q)
         if call.state is C.WAITING and not call.callback:
-            self._maybe_offer_callback(call, q)
+            self.callbacks.maybe_offer(call, q)
 
     def _route_on_predicted_wait(self, call: Call, q: QueueRuntime) -> None:
         """The queue's `predicted_wait` rule (config.schema.PredictedWait): a caller
@@ -93,16 +113,16 @@ class Queueing(EngineBase):
         rule = q.cfg.predicted_wait
         if rule is None:
             return
-        patience = self.metrics.queues[q.name].mean_patience
-        if patience is None or self._expected_wait(call, q) <= rule.share_of_patience * patience:
+        patience = self.ctx.metrics.queues[q.name].mean_patience
+        if patience is None or self.expected_wait(call, q) <= rule.share_of_patience * patience:
             return
         call.likely_to_give_up = rule.overflow
         if rule.relax and call.step < q.steps - 1:
-            self._relax_step(call.id, q.steps - 1)
+            self.relax_step(call.id, q.steps - 1)
         if rule.overflow and call.state is C.WAITING and not call.ready_for_overflow:
-            self._check_overflow(call, q)
+            self.overflow.check(call, q)
 
-    def _enter_waiting(self, call: Call, q: QueueRuntime) -> None:
+    def enter(self, call: Call, q: QueueRuntime) -> None:
         """The call (already WAITING) takes its place in line, then is served if it can be."""
         call.version += 1
         q.waiting.add(call.step, call.priority, call.seq, call.id, call.version)
@@ -112,10 +132,10 @@ class Queueing(EngineBase):
             q.ready.add(call.priority, call.seq, call.id, call.version)
         self._serve_call(call, q)
         if call.state is C.WAITING and not call.ready_for_overflow and not call.callback:
-            self._check_overflow(call, q)
+            self.overflow.check(call, q)
 
-    def _leave_waiting(self, call: Call) -> None:
-        q = self.queues[call.queue]
+    def leave(self, call: Call) -> None:
+        q = self.ctx.queues[call.queue]
         q.waiting.leave(call.priority, call.seq)
         if call.callback:
             q.state.callbacks_in_line -= 1
@@ -123,18 +143,18 @@ class Queueing(EngineBase):
 
     def _serve_call(self, call: Call, q: QueueRuntime) -> None:
         entry = q.agents.best(
-            q.step_pools[call.step], q.step_min_level[call.step], self.roster.is_available
+            q.step_pools[call.step], q.step_min_level[call.step], self.ctx.roster.is_available
         )
         if entry is not None:
-            self._offer(call, self.agents[entry[1]], q)
+            self.offers.offer(call, self.ctx.agents[entry[1]], q)
         elif call.ready_for_overflow:
-            self._drain_queue(q)
+            self.overflow.drain_queue(q)
 
-    def _serve_agent(self, agent: Agent) -> None:
+    def serve_agent(self, agent: Agent) -> None:
         """The agent is available: offer them the best waiting call of their queues."""
         best: tuple[tuple[int, int, int], QueueRuntime, str] | None = None
-        current = self._call_current
-        for q, _level, first in self.roster.routes(agent.id):
+        current = self.ctx.is_waiting
+        for q, _level, first in self.ctx.roster.routes(agent.id):
             for step in range(first, q.steps):
                 head = q.waiting.head(step, current)
                 if head is None:
@@ -143,14 +163,15 @@ class Queueing(EngineBase):
                 if best is None or key < best[0]:
                     best = (key, q, head[2])
         if best is not None:
-            self._offer(self.calls[best[2]], agent, best[1])
+            self.offers.offer(self.ctx.calls[best[2]], agent, best[1])
 
-    def _relax_step(self, call_id: str, step: int) -> None:
-        call = self.calls[call_id]
-        q = self.queues[call.queue]
+    def relax_step(self, call_id: str, step: int) -> None:
+        call = self.ctx.calls[call_id]
+        q = self.ctx.queues[call.queue]
         call.step = step
         if step + 1 < q.steps:
-            self.timers.arm(call.enqueued_at + q.step_after[step + 1], "relax", call.id, step + 1)
+            at = call.enqueued_at + q.step_after[step + 1]
+            self.ctx.timers.arm(at, "relax", call.id, step + 1)
         if call.state is C.WAITING:
             call.version += 1
             q.waiting.restep(step, call.priority, call.seq, call.id, call.version)
@@ -158,27 +179,27 @@ class Queueing(EngineBase):
                 q.ready.add(call.priority, call.seq, call.id, call.version)
             self._serve_call(call, q)
 
-    def _expected_wait(self, call: Call, q: QueueRuntime) -> float:
+    def expected_wait(self, call: Call, q: QueueRuntime) -> float:
         """Expected wait: callers ahead, served by the queue's staffed agents in
         rounds of the queue's average handle time (a simple, explainable estimate)."""
         position = q.waiting.position(call.priority, call.seq)
-        aht = self.metrics.queues[q.name].aht_seconds or (
+        aht = self.ctx.metrics.queues[q.name].aht_seconds or (
             DEFAULT_HANDLE_SECONDS + q.cfg.wrap_up_seconds
         )
         return math.ceil(position / max(1, q.state.staffed)) * aht
 
-    def _announce_due(self, call_id: str, seq: int) -> None:
-        call = self.calls[call_id]
-        q = self.queues[call.queue]
+    def announce_due(self, call_id: str, seq: int) -> None:
+        call = self.ctx.calls[call_id]
+        q = self.ctx.queues[call.queue]
         announce = q.cfg.announce
         if announce is None:
             return
-        self.timers.arm(self._now + announce.every_seconds, "announce", call.id, seq)
+        self.ctx.timers.arm(self.ctx.now + announce.every_seconds, "announce", call.id, seq)
         if call.state is not C.WAITING:
             return
         position = q.waiting.position(call.priority, call.seq)
-        ewt = self._expected_wait(call, q)
-        self._emit(
+        ewt = self.expected_wait(call, q)
+        self.ctx.emit(
             cmd.AnnounceWait(
                 call_id=call.id,
                 queue=q.name,
@@ -187,4 +208,4 @@ class Queueing(EngineBase):
                 language=call.language,
             )
         )
-        self._maybe_offer_callback(call, q)
+        self.callbacks.maybe_offer(call, q)

@@ -39,7 +39,7 @@ TimerKind = Literal[
     "surge",  # the minute's look at the inbound rate (automatic surge stages)
 ]
 """The engine's timers; each kind has a test of whether it still means something and
-a handler (`Engine._timer_live`, `Engine._timer_handlers`: one of each per kind)."""
+a handler (`Engine.__init__` gives `Timers` one of each per kind)."""
 
 
 class CallState(StrEnum):

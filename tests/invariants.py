@@ -187,7 +187,7 @@ class CheckedFloor(Floor):
         }
         self._command_problems: list[str] = []
         engine = self.engine
-        emit = engine._emit
+        emit = engine.ctx.emit
 
         def checked_emit(command: cmd.Command) -> None:
             if isinstance(command, cmd.RingAgent):
@@ -198,7 +198,7 @@ class CheckedFloor(Floor):
 
         # The referee wraps the engine's single exit for commands (mypy forbids assigning
         # to a method; this instance-level wrap is the point).
-        engine._emit = checked_emit  # type: ignore[method-assign]
+        engine.ctx.emit = checked_emit  # type: ignore[method-assign]
 
     # ------------------------------------------------------------ delivery
 

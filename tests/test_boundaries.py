@@ -19,6 +19,7 @@ import ast
 import os
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,22 @@ def test_engine_sources_found() -> None:
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
 def test_engine_module_reads_no_clock_and_no_global_randomness(path: Path) -> None:
     assert engine_problems(path) == []
+
+
+FACE_MODULES = {"__init__", "events", "commands", "snapshot", "facts"}
+"""The engine's face (engine/__init__.py): the modules adapters may import."""
+
+
+def test_every_engine_module_but_the_face_is_closed_to_adapters() -> None:
+    """A part added to the engine is the engine's own at once: the import contract
+    "engine-face" names every engine module outside the face."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (face,) = [
+        c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == "engine-face"
+    ]
+    closed = {m.removeprefix("acd.engine.") for m in face["forbidden_modules"]}
+    modules = {p.stem for p in ENGINE.glob("*.py")}
+    assert closed == modules - FACE_MODULES
 
 
 def _lint_imports(cwd: Path, config: Path, pythonpath: Path | None = None) -> tuple[int, str]:
