@@ -24,7 +24,7 @@ from acd.config.schema import (
     ScheduleNode,
     SendLinkNode,
 )
-from acd.engine.localtime import LocalTime, in_window
+from acd.engine.localtime import LocalTime, Window, day_number
 from acd.engine.records import Call
 from acd.engine.states import PromptKind
 
@@ -72,6 +72,15 @@ class IvrFlow:
     def __init__(self, ivr: Ivr, offset: float) -> None:
         self._ivr = ivr
         self._offset = offset
+        # Each schedule's windows and holidays, compiled once (they are read per call).
+        self._schedules: dict[str, tuple[frozenset[int], list[tuple[Window, Route]]]] = {
+            name: (
+                frozenset(day_number(d) for d in node.holidays),
+                [(Window(b.window), b.then) for b in node.branches],
+            )
+            for name, node in ivr.nodes.items()
+            if isinstance(node, ScheduleNode)
+        }
 
     def start(self, call: Call, now: float) -> list[Step]:
         entry = self._ivr.by_dnis.get(call.dnis, self._ivr.entry)
@@ -142,7 +151,7 @@ class IvrFlow:
             if isinstance(node, MenuNode):
                 return self._enter_menu(call, name, remember=True)
             if isinstance(node, ScheduleNode):
-                route = self._choose(node, now)
+                route = self._choose(name, node, now)
                 continue
             call.node = name
             if isinstance(node, AnnounceNode):
@@ -154,11 +163,12 @@ class IvrFlow:
             break  # an unknown node: the loader refuses these, so only a bad reload gets here
         return [Finish([], "ivr_failed")]
 
-    def _choose(self, node: ScheduleNode, now: float) -> Route:
+    def _choose(self, name: str, node: ScheduleNode, now: float) -> Route:
+        holidays, branches = self._schedules[name]
         at = LocalTime(now, self._offset)
-        if at.date in node.holidays and node.on_holiday is not None:
+        if node.on_holiday is not None and at.day_number in holidays:
             return node.on_holiday
-        for branch in node.branches:
-            if in_window(branch.window, at):
-                return branch.then
+        for window, then in branches:
+            if window.contains(at):
+                return then
         return node.otherwise

@@ -11,7 +11,7 @@ from __future__ import annotations
 import msgspec
 
 from acd.config.schema import Vendor
-from acd.engine.localtime import LocalTime, is_open, next_edge
+from acd.engine.localtime import LocalTime, OpenHours
 
 FAILURE_REST_SECONDS = 30.0
 """Modelled: long enough for a vendor's own ACD to free a seat, short in a surge."""
@@ -35,12 +35,13 @@ class VendorState(msgspec.Struct, kw_only=True):
 class VendorContract:
     """One vendor contract: its terms (`cfg`) and its usage (`state`)."""
 
-    __slots__ = ("cfg", "name", "queues", "state")
+    __slots__ = ("_hours", "cfg", "name", "queues", "state")
 
     def __init__(self, name: str, cfg: Vendor, state: VendorState | None = None) -> None:
         self.name = name
         self.cfg = cfg
         self.state = state if state is not None else VendorState()
+        self._hours = OpenHours(cfg.hours) if cfg.hours is not None else None
         self.queues: list[str] = []
         """Queues whose overflow rules name this vendor (filled by the engine)."""
 
@@ -69,8 +70,9 @@ class VendorContract:
         cfg, s = self.cfg, self.state
         if now < s.rest_until:
             return s.rest_until
-        if cfg.hours is not None and not is_open(cfg.hours, LocalTime(now, offset)):
-            return next_edge(cfg.hours, now, offset)
+        hours = self._hours
+        if hours is not None and not hours.is_open(LocalTime(now, offset)):
+            return hours.next_edge(now, offset)
         if cfg.max_per_day is not None and s.day_count >= cfg.max_per_day:
             return (s.day_index + 1) * 86400 - offset
         if cfg.max_per_hour is not None and s.hour_count >= cfg.max_per_hour:
