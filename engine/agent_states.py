@@ -1,10 +1,10 @@
 """Agents' states: every move of an agent, and the agents' own requests.
 
-A flow of the engine (see `engine.core`). `_agent_to` is the one way an
-agent changes state: the roster (`engine.roster`) moves the agent along
-`AGENT_TRANSITIONS`, keeping time accounting, queue staffing and the availability
-indexes true; this part notes the change and reports it. Login, logout, pause,
-unpause and ready: a request made during a call waits until it is over.
+A flow of the engine (see `engine.core`). `AgentMoves.to` is the one way an agent
+changes state: the roster (`engine.roster`) moves the agent along `AGENT_TRANSITIONS`,
+keeping time accounting, queue staffing and the availability indexes true; this flow
+notes the change and reports it. Login, logout, pause, unpause and ready: a request
+made during a call waits until it is over.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class AgentMoves:
             self._report_agent(facts, agent, trigger)
 
     def _report_agent(self, facts: list[fact.Fact], agent: Agent, trigger: str) -> None:
-        """The fact of a login, logout, pause or unpause (`_agent_to` has moved the agent)."""
+        """The fact of a login, logout, pause or unpause (`to` has moved the agent)."""
         now = self.ctx.now
         queues = self.ctx.roster.queue_names(agent.id)
         if trigger == "login":

@@ -1,13 +1,13 @@
 """Pools, surge stages and the supervisor's actions.
 
-A flow of the engine (see `engine.core`). A pool's size (by distancing
-level and by surge stage) caps how many of its logged-in agents are in service: the
-latest logged in go on standby first (after their call), the earliest on standby come
-back first. The surge stage follows the inbound rate (or is pinned by a supervisor);
-a new stage may change pool sizes and qualify waiting callers for overflow. The
-supervisor also changes agents' skills and pools, the distancing level, and the
-announcement played to callers joining a queue, and may listen to, whisper to or barge
-into a call in conversation with an agent (a `Supervise` command; no state is kept).
+A flow of the engine (see `engine.core`). A pool's size (by distancing level and by
+surge stage) caps how many of its logged-in agents are in service: the latest logged
+in go on standby first (after their call), the earliest on standby come back first.
+The surge stage follows the inbound rate (or is pinned by a supervisor); a new stage
+may change pool sizes and qualify waiting callers for overflow. The supervisor also
+changes agents' skills and pools, the distancing level, and the announcement played
+to callers joining a queue, and may listen to, whisper to or barge into a call in
+conversation with an agent (a `Supervise` command; no state is kept).
 """
 
 from __future__ import annotations
