@@ -28,10 +28,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from acd import native  # noqa: E402
 from acd.config.loader import load_site  # noqa: E402
 from acd.softphone_sim.curves import load_curve, scale  # noqa: E402
 from acd.softphone_sim.replay import replay  # noqa: E402
 
+ENGINE_KIND = (
+    "engine: compiled with mypyc (acd.native; ACD_PURE=1 for plain Python)"
+    if native.ACTIVE
+    else "engine: plain Python (no build of the current sources, or ACD_PURE=1)"
+)
 DEFAULT_CONFIG = ROOT / "config" / "seoul120.yaml"
 DEFAULT_CURVE = ROOT / "config" / "curves" / "surge-stage2-80k.csv"
 
@@ -138,6 +144,7 @@ def main() -> None:
         )
 
     wall, calls, events, rss = one(args.config, args.curve, args.seed, 1.0)
+    print(ENGINE_KIND)
     print(
         f"{args.curve.name} through {args.config.name}: {calls:,} calls, {events:,} engine events "
         f"in {wall:.2f} s wall: {calls / wall:,.0f} calls/s, {events / wall:,.0f} events/s "

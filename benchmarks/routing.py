@@ -28,6 +28,7 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from acd import native
 from acd.config.schema import SiteConfig
 from acd.engine import Engine
 from acd.engine import commands as cmd
@@ -189,6 +190,11 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    print(
+        "engine: compiled with mypyc (acd.native; ACD_PURE=1 for plain Python)"
+        if native.ACTIVE
+        else "engine: plain Python (no build of the current sources, or ACD_PURE=1)"
+    )
     results = {}
     for agents, skills in ((400, 10), (10_000, 100)):
         r = run(agents, skills, args.cycles, args.seed)

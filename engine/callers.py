@@ -17,7 +17,8 @@ from acd.engine import events as ev
 from acd.engine import facts as fact
 from acd.engine.context import Context
 from acd.engine.ended import EndedCalls
-from acd.engine.ivr import Finish, IvrFlow, Join, LinkSent, Prompt, Step, StopPrompt, WaitDigit
+from acd.engine.ivr import IvrFlow
+from acd.engine.ivr_steps import Finish, Join, LinkSent, Prompt, Step, StopPrompt, WaitDigit
 from acd.engine.records import Call
 from acd.engine.states import CallState
 from acd.engine.surge import Surge

@@ -12,6 +12,8 @@ reads (configuration, queues, roster, timers, metrics, running numbers).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from acd.config.schema import SiteConfig
 from acd.engine import commands as cmd
 from acd.engine.facts import Fact
@@ -60,6 +62,8 @@ class Context:
         """The engine's timers (set once the engine has made its handlers)."""
         self.out: list[cmd.Command] = []
         """The commands of the event in hand, in order."""
+        self.tap: Callable[[cmd.Command], None] | None = None
+        """A test's or a trace's look at each command as it is emitted (None: off)."""
         self.facts: list[Fact] | None = None
         """Off (None) unless a driver sets a list: the parts then append what happened
         (`engine.facts`) and the driver takes the list's contents after each event."""
@@ -75,6 +79,8 @@ class Context:
 
     def emit(self, command: cmd.Command) -> None:
         """Send a command to the PBX: the engine's single exit (a trace hooks here)."""
+        if self.tap is not None:
+            self.tap(command)
         self.out.append(command)
 
     def call(self, call_id: str, what: str) -> Call | None:

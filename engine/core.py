@@ -69,10 +69,10 @@ from acd.engine.records import Agent, Call
 from acd.engine.roster import Roster
 from acd.engine.sequences import Sequences
 from acd.engine.snapshot import Snapshot
-from acd.engine.state import EngineState
+from acd.engine.state import EngineState, InboundRate, SurgeState, TimerState
 from acd.engine.states import IN_LINE, AgentState, CallState, TimerKind
-from acd.engine.surge import InboundRate, Surge, SurgeState
-from acd.engine.timers import Handler, Test, Timers, TimerState
+from acd.engine.surge import Surge
+from acd.engine.timers import Handler, Test, Timers
 from acd.engine.vendors import VendorContract
 
 A = AgentState

@@ -13,8 +13,6 @@ uses those keys as options; invalid or missing input is retried `retries` times.
 
 from __future__ import annotations
 
-import msgspec
-
 from acd.config.schema import (
     AnnounceNode,
     HangupNode,
@@ -24,46 +22,13 @@ from acd.config.schema import (
     ScheduleNode,
     SendLinkNode,
 )
+from acd.engine.ivr_steps import Finish, Join, LinkSent, Prompt, Step, StopPrompt, WaitDigit
 from acd.engine.localtime import LocalTime, Window, day_number
 from acd.engine.records import Call
 from acd.engine.states import PromptKind
 
 MAX_HOPS = 32
 """Routes followed in one go before the IVR gives up (a goto loop in the config)."""
-
-
-class Prompt(msgspec.Struct, frozen=True):
-    media: list[str]
-    kind: PromptKind
-    """What the prompt's end means: "menu" (start the digit timer), "announce" or
-    "link" (go on), "close" (hang up)."""
-
-
-class Join(msgspec.Struct, frozen=True):
-    queue: str
-    priority: int | None
-
-
-class Finish(msgspec.Struct, frozen=True):
-    """Play `media` (possibly none), then end the call with `outcome`."""
-
-    media: list[str]
-    outcome: str
-
-
-class LinkSent(msgspec.Struct, frozen=True):
-    link: str
-
-
-class WaitDigit(msgspec.Struct, frozen=True):
-    seconds: float
-
-
-class StopPrompt(msgspec.Struct, frozen=True):
-    pass
-
-
-Step = Prompt | Join | Finish | LinkSent | WaitDigit | StopPrompt
 
 
 class IvrFlow:

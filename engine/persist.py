@@ -32,15 +32,21 @@ from acd.engine import events as ev
 from acd.engine.conditions import Conditions
 from acd.engine.core import Engine
 from acd.engine.metrics import Interval, Metrics
-from acd.engine.queues import QueueState, StoredAgentEntry
 from acd.engine.records import Agent, Call
 from acd.engine.routing import CallEntry
 from acd.engine.sequences import Sequences
-from acd.engine.state import STATE_VERSION, EngineState, RngState
+from acd.engine.state import (
+    STATE_VERSION,
+    EngineState,
+    InboundRate,
+    QueueState,
+    RngState,
+    StoredAgentEntry,
+    SurgeState,
+    TimerState,
+    VendorState,
+)
 from acd.engine.states import TimerKind
-from acd.engine.surge import InboundRate, SurgeState
-from acd.engine.timers import TimerState
-from acd.engine.vendors import VendorState
 
 __all__ = [
     "STATE_VERSION",

@@ -5,36 +5,14 @@ service and every tie survive a restore)."""
 
 from __future__ import annotations
 
-import msgspec
-
 from acd.config.schema import Queue
 from acd.engine.routing import (
     AvailableAgents,
-    CallEntry,
     ReadyForOverflow,
     WaitingCalls,
     agent_heaps,
 )
-
-StoredAgentEntry = tuple[tuple[int | float, ...], str, int]
-"""A `routing.AgentEntry` as stored: strategy keys mix ints and floats, and each
-must come back as what it was (equal is not enough for a byte-exact snapshot)."""
-
-
-class QueueState(msgspec.Struct, kw_only=True):
-    agent_heaps: dict[str, list[list[StoredAgentEntry]]]
-    """Available agents by pool and level (`routing.AvailableAgents`)."""
-    buckets: list[list[CallEntry]]
-    """Waiting calls by relaxation step (`routing.WaitingCalls`)."""
-    order: list[tuple[int, int]]
-    """(-priority, seq) of every waiting call, sorted: places in line."""
-    ready: list[CallEntry]
-    """Waiting calls qualified for overflow (`routing.ReadyForOverflow`)."""
-    staffed: int = 0
-    """Agents staffing the queue (`states.STAFFED_STATES`): expected-wait estimates."""
-    callbacks_in_line: int = 0
-    """Waiting calls that are callbacks: their lines are down, so they do not
-    fill the queue (`max_waiting` counts callers on hold)."""
+from acd.engine.state import QueueState
 
 
 class QueueRuntime:

@@ -6,6 +6,10 @@ in `QueueState`, a vendor's usage in `VendorState`, ...), and this record is mad
 those records, not of copies: a field added to a part's state is in this record, so
 it is exported and restored with no other change (`engine.persist`).
 
+The parts' records are defined here, beside the whole, and the parts import them:
+they are msgspec Structs, and a module mypyc compiles (the parts' logic, see
+`acd.native`) cannot define one (it would lose its class keywords and defaults).
+
 What is not here is derived from the configuration (queue rules, vendor-to-queue
 links, each agent's routes), or belongs to the driver, not the floor (facts, change
 tracking, the count of events handled).
@@ -17,12 +21,116 @@ import msgspec
 
 from acd.engine.conditions import Conditions
 from acd.engine.metrics import Metrics
-from acd.engine.queues import QueueState
 from acd.engine.records import Agent, Call
+from acd.engine.routing import CallEntry
 from acd.engine.sequences import Sequences
-from acd.engine.surge import SurgeState
-from acd.engine.timers import TimerState
-from acd.engine.vendors import VendorState
+from acd.engine.states import TimerKind
+
+Timer = tuple[float, int, TimerKind, str, int]
+"""(at, seq, kind, key, token): a plain tuple, so that the heap orders it natively."""
+
+
+class TimerState(msgspec.Struct, kw_only=True):
+    """The timers armed (a heap, verbatim: ties stay in the order they were armed)."""
+
+    heap: list[Timer] = msgspec.field(default_factory=list)
+    seq: int = 0
+
+
+class InboundRate(msgspec.Struct, array_like=True):
+    """Arrivals of the last `len(buckets)` minutes, one bucket per minute (a ring)."""
+
+    buckets: list[int]
+    minute: int = 0
+    """The minute (epoch minutes) the ring was last advanced to."""
+    total: int = 0
+    """The sum of the buckets."""
+
+    def _advance(self, now: float) -> None:
+        minute = int(now // 60)
+        gap = minute - self.minute
+        if gap <= 0:
+            return
+        window = len(self.buckets)
+        if gap >= window:
+            self.buckets = [0] * window
+            self.total = 0
+        else:
+            for m in range(self.minute + 1, minute + 1):
+                i = m % window
+                self.total -= self.buckets[i]
+                self.buckets[i] = 0
+        self.minute = minute
+
+    def record(self, now: float) -> None:
+        self._advance(now)
+        self.buckets[self.minute % len(self.buckets)] += 1
+        self.total += 1
+
+    def peek_calls_per_day(self, now: float) -> float:
+        """`calls_per_day(now)` without moving the window (for read-only views)."""
+        window = len(self.buckets)
+        minute = int(now // 60)
+        gap = minute - self.minute
+        if gap <= 0:
+            return self.total * 1440.0 / window
+        if gap >= window:
+            return 0.0
+        gone = sum(self.buckets[m % window] for m in range(self.minute + 1, minute + 1))
+        return (self.total - gone) * 1440.0 / window
+
+    def calls_per_day(self, now: float) -> float:
+        self._advance(now)
+        return self.total * 1440.0 / len(self.buckets)
+
+
+class SurgeState(msgspec.Struct, kw_only=True):
+    stage: int = 0
+    pinned: int | None = None
+    """The stage a supervisor pinned (None: the rate decides)."""
+    log: list[tuple[float, int]] = msgspec.field(default_factory=list)
+    """(when, stage) for every change of stage, oldest first."""
+    armed: bool = False
+    """The minute's look at the rate is armed (while a stage is up, quiet minutes
+    lower the rate too)."""
+    inbound: InboundRate
+
+
+StoredAgentEntry = tuple[tuple[int | float, ...], str, int]
+"""A `routing.AgentEntry` as stored: strategy keys mix ints and floats, and each
+must come back as what it was (equal is not enough for a byte-exact snapshot)."""
+
+
+class QueueState(msgspec.Struct, kw_only=True):
+    agent_heaps: dict[str, list[list[StoredAgentEntry]]]
+    """Available agents by pool and level (`routing.AvailableAgents`)."""
+    buckets: list[list[CallEntry]]
+    """Waiting calls by relaxation step (`routing.WaitingCalls`)."""
+    order: list[tuple[int, int]]
+    """(-priority, seq) of every waiting call, sorted: places in line."""
+    ready: list[CallEntry]
+    """Waiting calls qualified for overflow (`routing.ReadyForOverflow`)."""
+    staffed: int = 0
+    """Agents staffing the queue (`states.STAFFED_STATES`): expected-wait estimates."""
+    callbacks_in_line: int = 0
+    """Waiting calls that are callbacks: their lines are down, so they do not
+    fill the queue (`max_waiting` counts callers on hold)."""
+
+
+class VendorState(msgspec.Struct, kw_only=True):
+    """A contract's usage (persisted as it is)."""
+
+    active: int = 0
+    """Calls on the vendor's trunk now (dialling or connected)."""
+    hour_index: int = -1
+    """The local clock hour (hours since the epoch) `hour_count` counts."""
+    hour_count: int = 0
+    day_index: int = -1
+    """The local day (days since the epoch) `day_count` counts."""
+    day_count: int = 0
+    rest_until: float = 0.0
+    """Not tried before this time (its trunk just refused a call)."""
+
 
 STATE_VERSION = 2
 

@@ -12,69 +12,9 @@ carries out what a new stage means (pool sizes, overflow rules, announcements).
 
 from __future__ import annotations
 
-import msgspec
-
 from acd.config.schema import Surge as SurgeConfig
 from acd.config.schema import SurgeStage
-
-
-class InboundRate(msgspec.Struct, array_like=True):
-    """Arrivals of the last `len(buckets)` minutes, one bucket per minute (a ring)."""
-
-    buckets: list[int]
-    minute: int = 0
-    """The minute (epoch minutes) the ring was last advanced to."""
-    total: int = 0
-    """The sum of the buckets."""
-
-    def _advance(self, now: float) -> None:
-        minute = int(now // 60)
-        gap = minute - self.minute
-        if gap <= 0:
-            return
-        window = len(self.buckets)
-        if gap >= window:
-            self.buckets = [0] * window
-            self.total = 0
-        else:
-            for m in range(self.minute + 1, minute + 1):
-                i = m % window
-                self.total -= self.buckets[i]
-                self.buckets[i] = 0
-        self.minute = minute
-
-    def record(self, now: float) -> None:
-        self._advance(now)
-        self.buckets[self.minute % len(self.buckets)] += 1
-        self.total += 1
-
-    def peek_calls_per_day(self, now: float) -> float:
-        """`calls_per_day(now)` without moving the window (for read-only views)."""
-        window = len(self.buckets)
-        minute = int(now // 60)
-        gap = minute - self.minute
-        if gap <= 0:
-            return self.total * 1440.0 / window
-        if gap >= window:
-            return 0.0
-        gone = sum(self.buckets[m % window] for m in range(self.minute + 1, minute + 1))
-        return (self.total - gone) * 1440.0 / window
-
-    def calls_per_day(self, now: float) -> float:
-        self._advance(now)
-        return self.total * 1440.0 / len(self.buckets)
-
-
-class SurgeState(msgspec.Struct, kw_only=True):
-    stage: int = 0
-    pinned: int | None = None
-    """The stage a supervisor pinned (None: the rate decides)."""
-    log: list[tuple[float, int]] = msgspec.field(default_factory=list)
-    """(when, stage) for every change of stage, oldest first."""
-    armed: bool = False
-    """The minute's look at the rate is armed (while a stage is up, quiet minutes
-    lower the rate too)."""
-    inbound: InboundRate
+from acd.engine.state import InboundRate, SurgeState
 
 
 def stage_for(rate: float, current: int, stages: list[SurgeStage]) -> int:

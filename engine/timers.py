@@ -17,25 +17,14 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Mapping
 
-import msgspec
-
+from acd.engine.state import TimerState
 from acd.engine.states import TimerKind
-
-Timer = tuple[float, int, TimerKind, str, int]
-"""(at, seq, kind, key, token): a plain tuple, so that the heap orders it natively."""
 
 Test = Callable[[str, int], bool]
 """Whether a timer (key, token) of one kind still means something."""
 
 Handler = Callable[[str, int], None]
 """What a live timer (key, token) of one kind does when it fires."""
-
-
-class TimerState(msgspec.Struct, kw_only=True):
-    """The timers armed (a heap, verbatim: ties stay in the order they were armed)."""
-
-    heap: list[Timer] = msgspec.field(default_factory=list)
-    seq: int = 0
 
 
 class Timers:

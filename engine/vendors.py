@@ -8,28 +8,12 @@ again, so one full vendor does not turn every waiting call into a failed dial.
 
 from __future__ import annotations
 
-import msgspec
-
 from acd.config.schema import Vendor
 from acd.engine.localtime import LocalTime, OpenHours
+from acd.engine.state import VendorState
 
 FAILURE_REST_SECONDS = 30.0
 """Modelled: long enough for a vendor's own ACD to free a seat, short in a surge."""
-
-
-class VendorState(msgspec.Struct, kw_only=True):
-    """A contract's usage (persisted as it is)."""
-
-    active: int = 0
-    """Calls on the vendor's trunk now (dialling or connected)."""
-    hour_index: int = -1
-    """The local clock hour (hours since the epoch) `hour_count` counts."""
-    hour_count: int = 0
-    day_index: int = -1
-    """The local day (days since the epoch) `day_count` counts."""
-    day_count: int = 0
-    rest_until: float = 0.0
-    """Not tried before this time (its trunk just refused a call)."""
 
 
 class VendorContract:

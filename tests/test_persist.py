@@ -60,17 +60,27 @@ def busy_day(config: Path, curve: Path, hours: float, snapshot_at: float) -> tup
     vt.run(start + snapshot_at * 3600)
     snapshot = msgspec.msgpack.encode(export_state(engine))
     journal: Journal = []
-    handle = engine.handle
-
-    def journalled(event: ev.Event, now: float) -> list[cmd.Command]:
-        out = handle(event, now)
-        journal.append((event, now, list(out)))
-        return out
-
-    # Wrap this engine's handle to record its journal (mypy forbids assigning to a method).
-    engine.handle = journalled  # type: ignore[method-assign]
+    # The loop's engine from now on: records the journal, hands the rest to the engine
+    # (a compiled Engine's methods cannot be replaced on the instance).
+    vt.engine = _Journalled(engine, journal)  # type: ignore[assignment]
     vt.run(start + hours * 3600)
     return engine, snapshot, journal
+
+
+class _Journalled:
+    """An engine that records every event it handles and its commands."""
+
+    def __init__(self, engine: Engine, journal: Journal) -> None:
+        self._engine = engine
+        self._journal = journal
+
+    def handle(self, event: ev.Event, now: float) -> list[cmd.Command]:
+        out = self._engine.handle(event, now)
+        self._journal.append((event, now, list(out)))
+        return out
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._engine, name)
 
 
 def field_by_field(a: object, b: object, path: str = "state") -> None:

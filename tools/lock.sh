@@ -14,7 +14,8 @@ python3 -m venv "$TOOLS"
 cd "$ROOT"
 compile=("$TOOLS/bin/pip-compile" -q --generate-hashes --allow-unsafe --strip-extras
          --no-emit-index-url --no-emit-find-links --all-build-deps "$@")
-"${compile[@]}" -o requirements/test.txt --extra test pyproject.toml
-# base.txt is test.txt's subset: the same versions with and without the test tools.
-"${compile[@]}" -o requirements/base.txt -c requirements/test.txt pyproject.toml
+"${compile[@]}" -o requirements/test.txt --extra test --extra native pyproject.toml
+# base.txt is test.txt's subset: the same versions with and without the test tools
+# (with mypy, whose mypyc compiles the engine at set-up: the native extra).
+"${compile[@]}" -o requirements/base.txt -c requirements/test.txt --extra native pyproject.toml
 echo "lock: requirements/base.txt and requirements/test.txt written"

@@ -34,3 +34,18 @@ if [ ! -f "$STAMP" ] && [ ! -f "$VENV/.installed-$HASH-test" ]; then
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 fi
+# The engine compiled with mypyc (acd.native), once per change of its sources, where
+# the machine can (a C compiler and Python's headers); one line says what happened.
+# The fingerprint is acd.native.fingerprint's, computed here without starting Python.
+if [ "${ACD_PURE:-}" != 1 ]; then
+  FINGERPRINT="$(
+    cd "$ROOT" && for name in $(LC_ALL=C ls engine/*.py config/schema.py native/MODULES \
+                                | LC_ALL=C sort); do
+      printf '%s\0' "$name"; cat "$name"; printf '\0'
+    done | sha256sum | cut -d' ' -f1
+  )"
+  if [ "$(cat "$VENV/acd-native/FINGERPRINT" 2>/dev/null)" != "$FINGERPRINT" ] \
+     && [ "$(cat "$VENV/acd-native/TRIED" 2>/dev/null)" != "$FINGERPRINT" ]; then
+    "$VENV/bin/python" -m acd.native.build >&2 || true
+  fi
+fi

@@ -8,3 +8,7 @@ package).
 """
 
 __version__ = "0.1.0"
+
+from acd import native as _native
+
+_native.activate()  # the engine compiled with mypyc, when this environment has a build
