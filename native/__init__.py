@@ -11,58 +11,63 @@ the build off. Both give the same output (`tests/test_native.py`).
 
 from __future__ import annotations
 
+# Only light modules here: this runs on every `import acd` (`acd --help` included),
+# so no pathlib and no importlib.abc (each costs more than the rest together).
 import hashlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
 import sys
 from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
-from pathlib import Path
 from types import ModuleType
 
-HERE = Path(__file__).resolve().parent
-ENGINE = HERE.parent / "engine"
-BUILD = Path(sys.prefix) / "acd-native"
+HERE = os.path.dirname(os.path.realpath(__file__))
+ROOT = os.path.dirname(HERE)
+"""The checkout (or the installed package) holding engine/, config/ and native/."""
+BUILD = os.path.join(sys.prefix, "acd-native")
 """Where this environment's build lives (one per venv: it is made for its Python)."""
 
 
 def modules() -> list[str]:
     """The compiled engine modules, by name (`native/MODULES`)."""
-    text = (HERE / "MODULES").read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
+    with open(os.path.join(HERE, "MODULES"), encoding="utf-8") as f:
+        lines = [line.strip() for line in f]
+    return [line for line in lines if line and not line.startswith("#")]
 
 
-SOURCES = ("engine/*.py", "config/schema.py", "native/MODULES")
-"""What a build depends on: the compiled modules, the engine modules and the
-configuration records they read (compiled code checks the types it reads), and the
-list. `tools/venv.sh` computes the same fingerprint in the shell."""
+def sources() -> list[str]:
+    """What a build depends on, relative to `ROOT`, in name order: every engine module
+    (compiled code checks the types it reads from the others), the configuration
+    records, and the list. `tools/venv.sh` hashes the same files the same way."""
+    engine = sorted(f"engine/{n}" for n in os.listdir(os.path.join(ROOT, "engine"))
+                    if n.endswith(".py"))
+    return sorted([*engine, "config/schema.py", "native/MODULES"])
 
 
 def fingerprint() -> str:
     """A hash of the sources a build is made from, file by file in name order."""
-    root = HERE.parent
     digest = hashlib.sha256()
-    for path in sorted(p for pattern in SOURCES for p in root.glob(pattern)):
-        name = path.relative_to(root).as_posix()
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in sources():
+        with open(os.path.join(ROOT, name), "rb") as f:
+            digest.update(name.encode() + b"\0" + f.read() + b"\0")
     return digest.hexdigest()
 
 
 def built() -> bool:
     """Whether this environment holds a build of the engine's current sources."""
-    stamp = BUILD / "FINGERPRINT"
     try:
-        return stamp.read_text(encoding="utf-8").strip() == fingerprint()
+        with open(os.path.join(BUILD, "FINGERPRINT"), encoding="utf-8") as f:
+            stamp = f.read().strip()
     except OSError:
         return False
+    return stamp == fingerprint()
 
 
-class _Compiled(importlib.abc.MetaPathFinder):
-    """Finds `acd.engine.<name>` in the build for the compiled modules."""
+class _Compiled:
+    """A meta path finder: `acd.engine.<name>` from the build, for the compiled ones."""
 
-    def __init__(self, files: dict[str, Path]) -> None:
+    def __init__(self, files: dict[str, str]) -> None:
         self._files = files
 
     def find_spec(
@@ -71,7 +76,7 @@ class _Compiled(importlib.abc.MetaPathFinder):
         file = self._files.get(fullname)
         if file is None:
             return None
-        loader = importlib.machinery.ExtensionFileLoader(fullname, str(file))
+        loader = importlib.machinery.ExtensionFileLoader(fullname, file)
         return importlib.util.spec_from_file_location(fullname, file, loader=loader)
 
 
@@ -87,9 +92,10 @@ def activate() -> None:
     if ACTIVE or os.environ.get("ACD_PURE") == "1" or not built():
         return
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    files = {f"acd.engine.{n}": BUILD / "acd" / "engine" / f"{n}{suffix}" for n in modules()}
-    if not all(f.exists() for f in files.values()):
+    folder = os.path.join(BUILD, "acd", "engine")
+    files = {f"acd.engine.{n}": os.path.join(folder, n + suffix) for n in modules()}
+    if not all(os.path.exists(f) for f in files.values()):
         return
-    sys.path.append(str(BUILD))  # mypyc's shared runtime module of the build
+    sys.path.append(BUILD)  # mypyc's shared runtime module of the build
     sys.meta_path.insert(0, _Compiled(files))
     ACTIVE = True

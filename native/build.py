@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 import acd
-from acd.native import BUILD, built, fingerprint, modules
+from acd import native
+from acd.native import built, fingerprint, modules
 
 PACKAGE = Path(acd.__file__).parent
 """The installed package (src/acd in a checkout)."""
@@ -64,14 +65,15 @@ def build() -> None:
             capture_output=True,
             text=True,
         )
-        if BUILD.exists():
-            shutil.rmtree(BUILD)
-        (BUILD / "acd" / "engine").mkdir(parents=True)
+        build = Path(native.BUILD)
+        if build.exists():
+            shutil.rmtree(build)
+        (build / "acd" / "engine").mkdir(parents=True)
         for so in root.glob("*.so"):  # mypyc's shared runtime module
-            shutil.move(so, BUILD / so.name)
+            shutil.move(so, build / so.name)
         for so in (root / "acd" / "engine").glob("*.so"):
-            shutil.move(so, BUILD / "acd" / "engine" / so.name)
-        (BUILD / "FINGERPRINT").write_text(fingerprint() + "\n", encoding="utf-8")
+            shutil.move(so, build / "acd" / "engine" / so.name)
+        (build / "FINGERPRINT").write_text(fingerprint() + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             why = f"mypyc failed: {lines[-1] if lines else e}"
     if why is not None:
         # Not tried again for these sources (the set-up reads TRIED): one line, once.
-        BUILD.mkdir(parents=True, exist_ok=True)
-        (BUILD / "TRIED").write_text(fingerprint() + "\n", encoding="utf-8")
+        Path(native.BUILD).mkdir(parents=True, exist_ok=True)
+        (Path(native.BUILD) / "TRIED").write_text(fingerprint() + "\n", encoding="utf-8")
         print(f"acd: the engine runs as plain Python ({why}; the output is the same)")
         return 0
     print(f"acd: engine compiled with mypyc in {time.perf_counter() - started:.0f} s "

@@ -70,7 +70,7 @@ def test_a_build_of_other_sources_is_never_loaded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An engine edited after its build runs as plain Python until built again."""
-    monkeypatch.setattr(native, "BUILD", tmp_path)
+    monkeypatch.setattr(native, "BUILD", str(tmp_path))
     assert not native.built()  # no build at all
     (tmp_path / "FINGERPRINT").write_text("0" * 64 + "\n", encoding="utf-8")
     assert not native.built()  # a build of other sources
