@@ -1,9 +1,10 @@
 """The engine compiled with mypyc, when this Python environment has a build of it.
 
-`tools/venv.sh` (the set-up of `./acd` and `./run-tests`) compiles the engine modules
-listed in `MODULES` with mypyc into `<venv>/acd-native/` (`acd.native.build`), when
-the machine has a C compiler; `activate`, run when `acd` is first imported, makes
-`import acd.engine.core` and the others load that build. The build carries a
+`tools/venv.sh` (the set-up of `./acd` and `./run-tests`) compiles the modules listed
+in `MODULES` (the engine's parts and flows, the replay's loop, people and driver)
+with mypyc into `<venv>/acd-native/` (`acd.native.build`), when the machine has a C
+compiler; `activate`, run when `acd` is first imported, makes `import
+acd.engine.core` and the others load that build. The build carries a
 fingerprint of the sources it was made from: a build of other sources (an edited
 engine) is never loaded, the plain-Python engine runs instead. `ACD_PURE=1` turns
 the build off. Both give the same output (`tests/test_native.py`).
@@ -30,19 +31,28 @@ BUILD = os.path.join(sys.prefix, "acd-native")
 
 
 def modules() -> list[str]:
-    """The compiled engine modules, by name (`native/MODULES`)."""
+    """The compiled modules, as paths in the package without ".py" ("engine/core")."""
     with open(os.path.join(HERE, "MODULES"), encoding="utf-8") as f:
         lines = [line.strip() for line in f]
     return [line for line in lines if line and not line.startswith("#")]
 
 
+PARTS = ("engine", "softphone_sim")
+"""The parts some of whose modules are compiled."""
+
+
 def sources() -> list[str]:
-    """What a build depends on, relative to `ROOT`, in name order: every engine module
-    (compiled code checks the types it reads from the others), the configuration
-    records, and the list. `tools/venv.sh` hashes the same files the same way."""
-    engine = sorted(f"engine/{n}" for n in os.listdir(os.path.join(ROOT, "engine"))
-                    if n.endswith(".py"))
-    return sorted([*engine, "config/schema.py", "native/MODULES"])
+    """What a build depends on, relative to `ROOT`, in name order: every module of the
+    parts compiled from (compiled code checks the types it reads from the others), the
+    configuration records, and the list. `tools/venv.sh` hashes the same files the
+    same way."""
+    found = [
+        f"{part}/{n}"
+        for part in PARTS
+        for n in os.listdir(os.path.join(ROOT, part))
+        if n.endswith(".py")
+    ]
+    return sorted([*found, "config/schema.py", "native/MODULES"])
 
 
 def fingerprint() -> str:
@@ -65,7 +75,7 @@ def built() -> bool:
 
 
 class _Compiled:
-    """A meta path finder: `acd.engine.<name>` from the build, for the compiled ones."""
+    """A meta path finder: the compiled modules from the build (`acd.engine.core`...)."""
 
     def __init__(self, files: dict[str, str]) -> None:
         self._files = files
@@ -92,8 +102,10 @@ def activate() -> None:
     if ACTIVE or os.environ.get("ACD_PURE") == "1" or not built():
         return
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    folder = os.path.join(BUILD, "acd", "engine")
-    files = {f"acd.engine.{n}": os.path.join(folder, n + suffix) for n in modules()}
+    files = {
+        "acd." + m.replace("/", "."): os.path.join(BUILD, "acd", *m.split("/")) + suffix
+        for m in modules()
+    }
     if not all(os.path.exists(f) for f in files.values()):
         return
     sys.path.append(BUILD)  # mypyc's shared runtime module of the build

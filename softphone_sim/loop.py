@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from acd.engine import Engine
 from acd.engine import commands as cmd
 from acd.engine import events as ev
 
@@ -22,12 +21,21 @@ _EVENT_TYPES = frozenset(ev.Event.__args__)
 _TICK = ev.TimerFired()  # frozen: one instance serves every tick
 
 
+class Driven(Protocol):
+    """What the loop drives: an `Engine`, or anything that handles events as one does
+    (a test's journalling wrapper)."""
+
+    def handle(self, event: ev.Event, now: float) -> list[cmd.Command]: ...
+
+    def next_deadline(self) -> float | None: ...
+
+
 class VirtualTime:
     """Runs one engine against a behaviour model in virtual time."""
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Driven,
         start: float,
         on_command: Callable[[cmd.Command, float], None],
         on_item: Callable[[Any, float], None],

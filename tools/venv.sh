@@ -39,8 +39,8 @@ fi
 # The fingerprint is acd.native.fingerprint's, computed here without starting Python.
 if [ "${ACD_PURE:-}" != 1 ]; then
   FINGERPRINT="$(
-    cd "$ROOT" && for name in $(LC_ALL=C ls engine/*.py config/schema.py native/MODULES \
-                                | LC_ALL=C sort); do
+    cd "$ROOT" && for name in $(LC_ALL=C ls engine/*.py softphone_sim/*.py config/schema.py \
+                                  native/MODULES | LC_ALL=C sort); do
       printf '%s\0' "$name"; cat "$name"; printf '\0'
     done | sha256sum | cut -d' ' -f1
   )"
