@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from acd.engine import commands as cmd
 from acd.engine import events as ev
 from acd.engine import facts as fact
+from acd.engine.commands import Outcome
 from acd.engine.context import Context
 from acd.engine.ended import EndedCalls
 from acd.engine.ivr import IvrFlow
@@ -109,7 +110,7 @@ class Callers:
             elif isinstance(step, Finish):
                 self.close(call, step.media, step.outcome)
 
-    def close(self, call: Call, media: list[str], outcome: str) -> None:
+    def close(self, call: Call, media: list[str], outcome: Outcome) -> None:
         """End the call politely: play `media`, then hang up, with `outcome`."""
         self.ctx.move(call, "close" if call.state is C.IVR else "full")
         call.outcome = outcome  # decided now; recorded when the line goes down
@@ -120,7 +121,7 @@ class Callers:
 
     def _hang_up_closing(self, call: Call) -> None:
         self.ctx.emit(cmd.HangupCaller(call_id=call.id))
-        self.finish(call, call.outcome)
+        self.finish(call, call.outcome or None)
 
     def on_digit(self, e: ev.DigitPressed) -> None:
         call = self.ctx.call(e.call_id, "digit")
@@ -194,7 +195,7 @@ class Callers:
         if state is C.IVR:
             self.finish(call, "ivr_abandoned")
         elif state is C.CLOSING:
-            self.finish(call, call.outcome)
+            self.finish(call, call.outcome or None)
         elif state is C.WAITING:
             self.lines.leave(call)
             self.finish(call, self._abandon_outcome(call))
@@ -265,12 +266,12 @@ class Callers:
             )
         )
 
-    def _abandon_outcome(self, call: Call) -> str:
+    def _abandon_outcome(self, call: Call) -> Outcome:
         wait = self.ctx.now - call.enqueued_at
         short = wait < self.ctx.config.site.short_abandon_seconds
         return "short_abandoned" if short else "abandoned"
 
-    def finish(self, call: Call, outcome: str | None) -> None:
+    def finish(self, call: Call, outcome: Outcome | None) -> None:
         """The call leaves the engine; record its outcome if not recorded yet."""
         if outcome is not None and not call.outcome_recorded:
             self.record_outcome(call, outcome)
@@ -278,7 +279,7 @@ class Callers:
         self.ctx.note_call(call.id)
         self.ended.add(call.id)
 
-    def record_outcome(self, call: Call, outcome: str) -> None:
+    def record_outcome(self, call: Call, outcome: Outcome) -> None:
         """Count the call's single outcome (see `commands.Outcome`) and report it."""
         assert not call.outcome_recorded, "a call has exactly one outcome"
         call.outcome_recorded = True
@@ -299,7 +300,7 @@ class Callers:
         self.ctx.emit(
             cmd.CallOutcome(
                 call_id=call.id,
-                outcome=outcome,  # type: ignore[arg-type]
+                outcome=outcome,
                 queue=call.queue or None,
                 wait_seconds=wait,
                 agent_id=call.agent_id or None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
+from acd.engine.commands import Outcome
 from acd.engine.states import PromptKind
 
 
@@ -24,7 +25,7 @@ class Finish(msgspec.Struct, frozen=True):
     """Play `media` (possibly none), then end the call with `outcome`."""
 
     media: list[str]
-    outcome: str
+    outcome: Outcome
 
 
 class LinkSent(msgspec.Struct, frozen=True):

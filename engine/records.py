@@ -6,8 +6,11 @@ MessagePack or JSON as it is (the Redis store and the wallboard read them).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
+from acd.engine.commands import Outcome
 from acd.engine.states import AgentState, CallState, PromptKind
 
 
@@ -57,7 +60,8 @@ class Call(msgspec.Struct, kw_only=True):
     vendor: str = ""
     offer_token: int = 0
     connected_at: float = 0.0
-    outcome: str = ""
+    outcome: Outcome | Literal[""] = ""
+    """The call's single outcome once decided ("": not yet)."""
     outcome_recorded: bool = False
 
 

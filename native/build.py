@@ -13,6 +13,7 @@ Python engine then runs, with the same output); 2 for a bad command line.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shutil
 import subprocess
@@ -65,17 +66,24 @@ def build() -> None:
             capture_output=True,
             text=True,
         )
+        # Assembled beside the build, then swapped in: a process starting meanwhile
+        # finds the old build, none (plain Python), or the new one, never half of one.
         build = Path(native.BUILD)
-        if build.exists():
-            shutil.rmtree(build)
-        build.mkdir(parents=True)
+        new, old = build.with_name(build.name + ".new"), build.with_name(build.name + ".old")
+        for leftover in (new, old):
+            shutil.rmtree(leftover, ignore_errors=True)
+        new.mkdir(parents=True)
         for so in root.glob("*.so"):  # mypyc's shared runtime module
-            shutil.move(so, build / so.name)
+            shutil.move(so, new / so.name)
         for so in (root / "acd").rglob("*.so"):
-            target = build / so.relative_to(root)
+            target = new / so.relative_to(root)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(so, target)
-        (build / "FINGERPRINT").write_text(fingerprint() + "\n", encoding="utf-8")
+        (new / "FINGERPRINT").write_text(fingerprint() + "\n", encoding="utf-8")
+        if build.exists():
+            build.rename(old)
+        new.rename(build)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--if-needed", action="store_true",
                         help="do nothing if the build is of the current sources")
     args = parser.parse_args(argv)
-    if args.if_needed and built():
+    lock = Path(native.BUILD).with_name("acd-native.lock")
+    with open(lock, "w", encoding="utf-8") as held:
+        # One build at a time (two `./acd` started together after an edit): the
+        # second waits, then finds the build made.
+        fcntl.flock(held, fcntl.LOCK_EX)
+        return _build_once(args.if_needed)
+
+
+def _build_once(if_needed: bool) -> int:
+    if if_needed and built():
         return 0
     why = can_compile()
     if why is None:

@@ -46,6 +46,6 @@ if [ "${ACD_PURE:-}" != 1 ]; then
   )"
   if [ "$(cat "$VENV/acd-native/FINGERPRINT" 2>/dev/null)" != "$FINGERPRINT" ] \
      && [ "$(cat "$VENV/acd-native/TRIED" 2>/dev/null)" != "$FINGERPRINT" ]; then
-    "$VENV/bin/python" -m acd.native.build >&2 || true
+    "$VENV/bin/python" -m acd.native.build --if-needed >&2 || true
   fi
 fi
