@@ -26,13 +26,20 @@ fi
 # installs the same ones, checked against their hashes. An install with the test
 # tools serves plain runs too.
 if [ ! -f "$STAMP" ] && [ ! -f "$VENV/.installed-$HASH-test" ]; then
-  echo "acd: installing the project into .venv ($WANT, locked versions)" >&2
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes --no-deps \
-    -r "$ROOT/requirements/$WANT.txt"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
-    -e "$ROOT"
-  rm -f "$VENV"/.installed-*
-  touch "$STAMP"
+  # One install at a time (two commands started together after a change of the
+  # locked versions): the second waits, then finds the project installed.
+  exec 9>"$VENV/.install.lock"
+  flock 9
+  if [ ! -f "$STAMP" ] && [ ! -f "$VENV/.installed-$HASH-test" ]; then
+    echo "acd: installing the project into .venv ($WANT, locked versions)" >&2
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes --no-deps \
+      -r "$ROOT/requirements/$WANT.txt"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
+      -e "$ROOT"
+    rm -f "$VENV"/.installed-*
+    touch "$STAMP"
+  fi
+  exec 9>&-  # released: the command this set-up runs must not hold it
 fi
 # The engine compiled with mypyc (acd.native), once per change of its sources, where
 # the machine can (a C compiler and Python's headers); one line says what happened.
