@@ -20,7 +20,7 @@ from acd.engine import facts as fact
 from acd.engine.context import Context
 from acd.engine.queues import QueueRuntime
 from acd.engine.records import Agent, Call
-from acd.engine.states import AgentState, AgentTrigger, CallState
+from acd.engine.states import AgentState, AgentTrigger, CallState, WrapKind
 
 if TYPE_CHECKING:
     from acd.engine.agent_states import AgentMoves
@@ -234,7 +234,7 @@ class Offers:
         self._start_wrap(agent, "call_ended", wrap, "acw")
 
     def _start_wrap(
-        self, agent: Agent, trigger: AgentTrigger, seconds: float, reason: str
+        self, agent: Agent, trigger: AgentTrigger, seconds: float, reason: WrapKind
     ) -> None:
         self.moves.to(agent, trigger, reason)
         agent.wrap_token += 1

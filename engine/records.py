@@ -11,7 +11,7 @@ from typing import Literal
 import msgspec
 
 from acd.engine.commands import Outcome
-from acd.engine.states import AgentState, CallState, PromptKind
+from acd.engine.states import AgentRequest, AgentState, CallState, PromptKind
 
 
 class Call(msgspec.Struct, kw_only=True):
@@ -87,7 +87,7 @@ class Agent(msgspec.Struct, kw_only=True):
     """Bumped whenever the agent leaves AVAILABLE: older index entries are stale."""
     missed: int = 0
     """Consecutive missed offers."""
-    pending: str = ""
+    pending: AgentRequest = ""
     """The agent's own "logout" or "pause", asked for while busy, applied when the
     call is over."""
     standby_due: bool = False

@@ -42,6 +42,18 @@ TimerKind = Literal[
 a handler (`Engine.__init__` gives `Timers` one of each per kind)."""
 
 
+WrapKind = Literal[
+    "acw",  # after-call work: counts as handling the call (AHT)
+    "missed",  # the rest after a missed ring
+    "cool-down",  # the rest owed after an abusive call's after-call work
+]
+"""What an agent's WRAP_UP is for (`Agent.reason` while in WRAP_UP)."""
+
+AgentRequest = Literal["", "logout", "pause"]
+"""An agent's own logout or pause asked for while busy, applied when the call is over
+(`Agent.pending`; "": none)."""
+
+
 class CallState(StrEnum):
     IVR = "ivr"
     """In the menus."""
