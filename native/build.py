@@ -1,11 +1,12 @@
 """Compile the engine (and the replay's loop) with mypyc into this environment's build.
 
-    python -m acd.native.build [--if-needed] [--quiet]
+    python -m acd.native.build [--if-needed]
 
 The sources are copied to a scratch folder (only the `.py` files of the package),
 compiled there (mypyc, with the machine's C compiler), and the extension modules
-moved into `<venv>/acd-native/`, the fingerprint written last: nothing is written
-into the source tree, and a build cut short is never loaded. Prints one line saying
+assembled beside `<venv>/acd-native/` with the fingerprint of the sources they were
+made from, then swapped in whole: nothing is written into the source tree, and a
+build cut short is never loaded. Prints one line saying
 what happened. Exit status 0 whether or not the machine could compile (the plain-
 Python engine then runs, with the same output); 2 for a bad command line.
 """
@@ -48,6 +49,7 @@ def can_compile() -> str | None:
 
 def build() -> None:
     """Compile into a scratch folder, then move the build into place."""
+    stamp = fingerprint()  # of the sources as copied (an edit meanwhile: a new build)
     with tempfile.TemporaryDirectory(prefix="acd-native-") as scratch:
         root = Path(scratch)
         # The package's .py files (src/acd links to the parts' folders: follow them).
@@ -79,7 +81,7 @@ def build() -> None:
             target = new / so.relative_to(root)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(so, target)
-        (new / "FINGERPRINT").write_text(fingerprint() + "\n", encoding="utf-8")
+        (new / "FINGERPRINT").write_text(stamp + "\n", encoding="utf-8")
         if build.exists():
             build.rename(old)
         new.rename(build)
