@@ -93,6 +93,21 @@ class MemoryStore:
         self._lease: tuple[str, float] | None = None
         self._epoch = 0
         self._grew = asyncio.Event()
+        self.blocked_readers = 0
+        """Reads waiting now (`tail`, `commands`, `await_answer`): what Redis reports as
+        `blocked_clients`."""
+
+    async def _wait(self, event: asyncio.Event, seconds: float) -> bool:
+        """Wait until `event` is set (True) or `seconds` pass (False), counted among
+        the blocked readers meanwhile."""
+        self.blocked_readers += 1
+        try:
+            await asyncio.wait_for(event.wait(), seconds)
+        except TimeoutError:
+            return False
+        finally:
+            self.blocked_readers -= 1
+        return True
 
     def _lease_token(self) -> str | None:
         if self._lease is not None and self._lease[1] > loop_time():
@@ -186,9 +201,7 @@ class MemoryStore:
         floor = _id(after)
         found = [e for e in self.journal if _id(e[0]) > floor]
         if not found and block_ms:
-            try:
-                await asyncio.wait_for(self._grew.wait(), block_ms / 1000.0)
-            except TimeoutError:
+            if not await self._wait(self._grew, block_ms / 1000.0):
                 return []
             found = [e for e in self.journal if _id(e[0]) > floor]
         return found
@@ -220,9 +233,7 @@ class MemoryStore:
             raise StoreError(f"{self.keys.commands}: {after!r} is not a stream id") from e
         found = stream.after(floor, COMMANDS_BATCH)
         if not found and block_ms > 0:
-            try:
-                await asyncio.wait_for(stream.grew.wait(), block_ms / 1000.0)
-            except TimeoutError:
+            if not await self._wait(stream.grew, block_ms / 1000.0):
                 return []
             found = stream.after(floor, COMMANDS_BATCH)
         return found
@@ -257,9 +268,7 @@ class MemoryStore:
             left = deadline - loop_time()
             if left <= 0:
                 return None
-            try:
-                await asyncio.wait_for(self._answered.wait(), left)
-            except TimeoutError:
+            if not await self._wait(self._answered, left):
                 return None
 
     async def audit(self, entry: bytes) -> str:
