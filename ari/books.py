@@ -28,7 +28,7 @@ from acd.config.schema import Live, SiteConfig
 if TYPE_CHECKING:
     from acd.engine import Call
 
-FIRST_COMMAND_SAMPLES = 100_000
+MAX_SAMPLES = 100_000
 """At most this many latency samples of each kind are kept."""
 
 

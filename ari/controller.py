@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Protocol, assert_never
 
@@ -63,7 +62,7 @@ from acd.config.schema import SiteConfig
 from acd.engine import Engine
 from acd.engine import events as ev
 
-__all__ = ["Controller", "Keeper", "Lanes", "Stats"]
+__all__ = ["Controller", "Keeper"]
 
 log = logging.getLogger("acd.controller")
 
@@ -99,15 +98,14 @@ class Controller:
         self.keeper = keeper
         self.stepped_down = False
         self._deferred: list[ev.Event] = []
-        self.live = site.live
         self.engine = engine
         self.ari = client
         self.clock = clock
         self.unanswered = Unanswered()
         """Requests Asterisk did not answer: logged as one line every few seconds."""
-        self.brakes = Brakes(site.live.admission)
-        client.on_round_trip = lambda seconds: self.brakes.round_trip(clock.now(), seconds)
-        self.books = Books(site, engine, client.app, self.brakes)
+        brakes = Brakes(site.live.admission)
+        client.on_round_trip = lambda seconds: brakes.round_trip(clock.now(), seconds)
+        self.books = Books(site, engine, client.app, brakes)
         """What the translator knows and changes (ari/books.py)."""
         self.lanes = Lanes(spawn)
         self._holding: dict[str, asyncio.Future[bool]] = {}
@@ -137,14 +135,6 @@ class Controller:
     def supervisions(self) -> dict[str, Supervision]:
         """Supervisors on calls, by the channel id of the supervisor's leg."""
         return self.books.supervisions
-
-    @property
-    def playbacks(self) -> dict[str, tuple[str, int]]:
-        return self.books.playbacks
-
-    @property
-    def _agent_by_endpoint(self) -> dict[str, str]:
-        return self.books.agent_by_endpoint
 
     # ------------------------------------------------------------------ the engine
 
@@ -278,21 +268,21 @@ class Controller:
     async def _run(self, job: Job) -> None:
         """Carry out a job (ari/jobs.py): its plan, made now, step by step; a request
         Asterisk refuses has the rest of the plan replaced by what that means."""
-        steps = deque(jobs.begin(self.books, job))
-        done: list[ops.Request] = []
-        while steps:
-            step = steps.popleft()
-            if not isinstance(step, ops.REQUESTS):
-                self._apply(step)
-                continue
-            try:
-                await self._send(step)
-            except AriError as err:
-                failure = ops.Failure(err.status, err.path, err.message, str(err))
-                steps = deque(jobs.failed(self.books, job, step, failure, done, list(steps)))
-            else:
-                done.append(step)
-                self._apply_all(jobs.succeeded(self.books, job, step))
+        running = jobs.run(self.books, job)
+        outcome: ops.Failure | None = None
+        try:
+            while True:
+                step = running.send(outcome)
+                outcome = None
+                if not isinstance(step, ops.Request):
+                    self._apply(step)
+                    continue
+                try:
+                    await self._send(step)
+                except AriError as err:
+                    outcome = ops.Failure(err.status, err.path, err.message, str(err))
+        except StopIteration:
+            return
 
     async def _send(self, request: ops.Request) -> None:
         """One request, with the client. Raises AriError as the client does."""
@@ -340,8 +330,6 @@ class Controller:
                 await ari.remove_channels(request.bridge, list(request.channels))
             case ops.StopPlayback():
                 await ari.stop_playback(request.playback_id)
-            case ops.GetPlayback():
-                await ari.get_playback(request.playback_id)
             case ops.WaitPlayback():
                 await self._wait_playback(request.playback_id, request.seconds)
             case ops.SendMessage():

@@ -1,6 +1,6 @@
 """Jobs, the lanes' units of work: their plan, and what each outcome means.
 
-The executor runs a job when its lane reaches it:
+The executor runs a job when its lane reaches it, through `run`:
 
     steps = begin(books, job)            # [] when there is nothing to do any more
     for each step: an effect is carried out in its place; a request is sent, then
@@ -9,7 +9,7 @@ The executor runs a job when its lane reaches it:
         failed(books, job, request, failure, done, rest)
 
 `done` is the requests that succeeded before, `rest` the steps still planned. All
-three read and change the books and return data, so what a REST failure means is a
+of them read and change the books and return data, so what a REST failure means is a
 table row too: a channel that is gone is a hang-up; an originate that fails is a
 miss (agents) or a failure (vendors, callbacks); a prompt that cannot play has
 finished. No function here does IO.
@@ -18,6 +18,8 @@ finished. No function here does IO.
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Generator
 from typing import assert_never
 
 from acd.ari.books import Books, HangUpFeature, Signal, centre_number, quiet
@@ -48,7 +50,6 @@ from acd.ari.effects import (
 )
 from acd.ari.legs import HOLD_PREFIX
 from acd.ari.ops import (
-    REQUESTS,
     AddChannels,
     Answer,
     CreateBridge,
@@ -107,7 +108,29 @@ def _channel_of(steps: list[Step]) -> str:
 
 def _effects(steps: list[Step]) -> list[Step]:
     """The effects among `steps`: what still happens once a request has failed."""
-    return [s for s in steps if not isinstance(s, REQUESTS)]
+    return [s for s in steps if not isinstance(s, Request)]
+
+
+Run = Generator[Step, Failure | None, None]
+"""A job under way (`run`): it yields each step; for a request the executor sends
+back its outcome (None: carried out; a `Failure`: refused), for an effect None."""
+
+
+def run(books: Books, job: Job) -> Run:
+    """Carry out `job` with the executor: the one loop both the controller and the
+    tests drive (the controller sends the requests, the tests script their outcomes)."""
+    steps = deque(begin(books, job))
+    done: list[Request] = []
+    while steps:
+        step = steps.popleft()
+        outcome = yield step
+        if not isinstance(step, Request):
+            continue
+        if outcome is not None:
+            steps = deque(failed(books, job, step, outcome, done, list(steps)))
+        else:
+            done.append(step)
+            yield from succeeded(books, job, step)  # effects: the executor sends None
 
 
 def begin(books: Books, job: Job) -> list[Step]:
@@ -115,7 +138,7 @@ def begin(books: Books, job: Job) -> list[Step]:
     match job:
         case Quiet():
             return [job.request]
-        case Release():
+        case Release() | HangUpCaller():
             leg = books.legs.get(job.channel)
             return [] if leg is None or leg.gone else [Hangup(job.channel, job.reason)]
         case AnswerCaller():
@@ -139,23 +162,19 @@ def begin(books: Books, job: Job) -> list[Step]:
                 AddChannels(bridge, (channel,), role="participant"),
                 Sample("first_command", channel),
             ]
-        case HangUpCaller():
-            leg = books.legs.get(job.channel)
-            return [] if leg is None or leg.gone else [Hangup(job.channel, job.reason)]
         case Dial():
             return _dial(books, job)
         case Talk():
-            call = books.calls.get(job.call_id)
-            caller = books.legs.get(call.caller) if call is not None else None
+            caller = _caller(books, job.call_id)
             other = books.legs.get(job.partner)
-            if caller is None or other is None or caller.gone or other.gone:
+            if not caller or other is None or other.gone:
                 return []
             steps: list[Step] = []
             if job.bridge not in books.kept_bridges:
                 # dtmf_events: without it Asterisk may pass media natively and the
                 # agent's keys (the abusive-caller code) would never reach us.
                 steps.append(CreateBridge(job.bridge, "mixing,dtmf_events", job.bridge))
-            steps.append(AddChannels(job.bridge, (caller.channel_id, job.partner)))
+            steps.append(AddChannels(job.bridge, (caller, job.partner)))
             return steps
         case Confirm():
             if job.prompt:
@@ -193,9 +212,7 @@ def _dial(books: Books, job: Dial) -> list[Step]:
         if leg is not None:
             leg.dialling = False
         return []
-    call = books.calls.get(job.call_id)
-    caller = books.legs.get(call.caller) if call is not None else None
-    originator = caller.channel_id if caller is not None and not caller.gone else ""
+    originator = _caller(books, job.call_id)
     return [
         Originate(
             job.endpoint,

@@ -140,13 +140,6 @@ class StopPlayback:
 
 
 @dataclass(frozen=True, slots=True)
-class GetPlayback:
-    """`GET /playbacks/{playback_id}`: asked only to learn whether it still plays."""
-
-    playback_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class WaitPlayback:
     """No request: wait until `playback_id` has finished (its `PlaybackFinished`),
     at most `seconds` of the loop's time; longer fails with status 0."""
@@ -178,31 +171,12 @@ Request = (
     | AddChannels
     | RemoveChannels
     | StopPlayback
-    | GetPlayback
     | WaitPlayback
     | SendMessage
 )
-"""Every operation the executor knows how to carry out."""
+"""Every operation the executor knows how to carry out (a union: `isinstance` takes it,
+to tell a job's requests from the effects among its steps)."""
 
-REQUESTS = (
-    Answer,
-    Play,
-    Hangup,
-    ContinueInDialplan,
-    Originate,
-    Snoop,
-    GetChannel,
-    CreateBridge,
-    HoldingBridge,
-    DestroyBridge,
-    AddChannels,
-    RemoveChannels,
-    StopPlayback,
-    GetPlayback,
-    WaitPlayback,
-    SendMessage,
-)
-"""The same, for `isinstance`: a job's steps are requests and effects, interleaved."""
 
 
 @dataclass(frozen=True, slots=True)

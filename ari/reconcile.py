@@ -27,7 +27,7 @@ from collections.abc import Mapping
 
 from acd.ari import models
 from acd.ari.books import Books, new_leg
-from acd.ari.effects import Effect, Feed, LegAnswered, LegEnded, Quiet, Rebridge, Spawn
+from acd.ari.effects import Effect, LegAnswered, LegEnded, Quiet, Rebridge, Spawn
 from acd.ari.legs import (
     HOLD_PREFIX,
     SUPERVISION_KINDS,
@@ -39,11 +39,10 @@ from acd.ari.legs import (
     playback_id,
 )
 from acd.ari.ops import Hangup
-from acd.ari.settle import gone, talk
+from acd.ari.settle import gone, prompt_finished, talk
 from acd.ari.translate import FEATURES, feature, hold, inbound
 from acd.engine import CallState
 from acd.engine import commands as cmd
-from acd.engine import events as ev
 
 log = logging.getLogger("acd.controller")
 
@@ -245,12 +244,7 @@ def asked_for(books: Books, playback: str) -> bool:
 
 def prompt_gone(books: Books, playback: str) -> list[Effect]:
     """Asterisk has no such playback (any more): the prompt has finished."""
-    tracked = books.playbacks.pop(playback, None)
-    if tracked is None:
-        return []
-    call_id, prompt_id = tracked
-    books.stats.reconciled_prompts += 1
-    legs = books.calls.get(call_id)
-    if legs is not None and legs.playback == playback:
-        legs.playback = ""
-    return [Feed(ev.PromptFinished(call_id=call_id, prompt_id=prompt_id))]
+    finished = prompt_finished(books, playback)
+    if finished:
+        books.stats.reconciled_prompts += 1
+    return finished

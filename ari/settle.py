@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from acd.ari.books import FIRST_COMMAND_SAMPLES, Books, destroy_bridge
+from acd.ari.books import MAX_SAMPLES, Books, destroy_bridge
 from acd.ari.effects import (
     Deferred,
     Dial,
@@ -41,7 +41,7 @@ def answered(books: Books, leg: Leg, now: float) -> list[Effect]:
     if leg.kind in SUPERVISION_KINDS:
         return supervision_up(books, call, leg, now)
     out: list[Effect] = []
-    if len(books.stats.bridge_ms) < FIRST_COMMAND_SAMPLES:
+    if len(books.stats.bridge_ms) < MAX_SAMPLES:
         out.append(Stamp("bridge", leg.channel_id))
     if leg.kind == "agent":
         out.append(Feed(ev.AgentAnswered(agent_id=leg.agent_id, call_id=call.call_id)))
@@ -139,6 +139,19 @@ def talk(books: Books, call: CallLegs, partner: str, now: float) -> list[Effect]
     bridge = bridge or books.next_id("talk", now)  # acd-talk-...: TALK_PREFIX
     call.talk_bridge = bridge
     return [Submit(call.call_id, Talk(call.call_id, partner, bridge, kept))]
+
+
+def prompt_finished(books: Books, playback: str) -> list[Effect]:
+    """A tracked prompt's playback has ended (its `PlaybackFinished`, or Asterisk no
+    longer has it): the engine hears `PromptFinished`; nothing for an untracked one."""
+    tracked = books.playbacks.pop(playback, None)
+    if tracked is None:
+        return []
+    call_id, prompt_id = tracked
+    call = books.calls.get(call_id)
+    if call is not None and call.playback == playback:
+        call.playback = ""
+    return [Feed(ev.PromptFinished(call_id=call_id, prompt_id=prompt_id))]
 
 
 def originate(

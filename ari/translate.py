@@ -4,8 +4,9 @@ ARI operations, both as data.
 `event(books, e, now)` and `command(books, c, now)` change the books (ari/books.py)
 and return the effects to carry out in order (ari/effects.py): engine events to
 feed, and jobs of requests (ari/ops.py) for the call's lane. They read no clock
-(`now` only names new legs and bridges) and make no request, so the tests drive them
-from tables, without sockets (tests/test_ari_translate.py).
+(`now` names new legs and bridges, and times the admission of new callers) and
+make no request, so the tests drive them from tables, without sockets
+(tests/test_ari_translate.py).
 
 Events:
 
@@ -36,7 +37,7 @@ from typing import assert_never
 
 from acd.ari import models
 from acd.ari.books import (
-    FIRST_COMMAND_SAMPLES,
+    MAX_SAMPLES,
     Books,
     HangUpFeature,
     Signal,
@@ -62,7 +63,7 @@ from acd.ari.effects import (
 )
 from acd.ari.legs import CallLegs, Leg, Supervision, endpoint_of, playback_id, wait_announcement
 from acd.ari.ops import ContinueInDialplan, Hangup, StopPlayback
-from acd.ari.settle import answered, gone, originate, talk
+from acd.ari.settle import answered, gone, originate, prompt_finished, talk
 from acd.config.schema import Live
 from acd.engine import commands as cmd
 from acd.engine import events as ev
@@ -174,10 +175,15 @@ def _stasis_start(books: Books, e: models.StasisStart, now: float) -> list[Effec
     return [Spawn(Quiet(Hangup(ch.id)))]
 
 
+def fallback(live: Live, channel: str) -> ContinueInDialplan:
+    """Hand the caller to the dialplan's fallback (`live.fallback_context`)."""
+    return ContinueInDialplan(channel, live.fallback_context, live.fallback_extension)
+
+
 def send_back(live: Live, channel: str) -> ContinueInDialplan | Hangup:
     """How a caller we will not serve leaves: `live.on_shutdown`."""
     if live.on_shutdown == "continue":
-        return ContinueInDialplan(channel, live.fallback_context, live.fallback_extension)
+        return fallback(live, channel)
     return Hangup(channel, "normal")
 
 
@@ -192,7 +198,7 @@ def inbound(books: Books, ch: models.Channel, now: float) -> list[Effect]:
     books.calls[ch.id] = CallLegs(call_id=ch.id, caller=ch.id, legs=[ch.id])
     books.legs[ch.id] = Leg(ch.id, "caller", call_id=ch.id, answered=True)
     out: list[Effect] = []
-    if len(books.stats.first_command_ms) < FIRST_COMMAND_SAMPLES:
+    if len(books.stats.first_command_ms) < MAX_SAMPLES:
         out.append(Stamp("first_command", ch.id))
     out.append(Feed(ev.CallArrived(call_id=ch.id, caller=ch.caller.number, dnis=ch.dialplan.exten)))
     return out
@@ -208,8 +214,7 @@ def _turn_away(books: Books, channel: str, now: float) -> list[Effect]:
     live = books.live
     if live.admission.turn_away == "busy":
         return [Spawn(Quiet(Hangup(channel, "busy")))]
-    fallback = ContinueInDialplan(channel, live.fallback_context, live.fallback_extension)
-    return [Spawn(Quiet(fallback))]
+    return [Spawn(Quiet(fallback(live, channel)))]
 
 
 def feature(
@@ -261,15 +266,7 @@ def _playback_finished(books: Books, e: models.PlaybackFinished) -> list[Effect]
             pass
         case other:
             assert_never(other)
-    tracked = books.playbacks.pop(pid, None)
-    if tracked is None:
-        return out
-    call_id, prompt_id = tracked
-    call = books.calls.get(call_id)
-    if call is not None and call.playback == pid:
-        call.playback = ""
-    out.append(Feed(ev.PromptFinished(call_id=call_id, prompt_id=prompt_id)))
-    return out
+    return out + prompt_finished(books, pid)
 
 
 def _channel_end(books: Books, e: models.StasisEnd | models.ChannelDestroyed) -> list[Effect]:
@@ -393,7 +390,7 @@ def _dial_callback(books: Books, c: cmd.DialCallback, now: float) -> list[Effect
     leg = new_leg(books, call, "callback", "", now)
     call.callback = leg.channel_id
     variables = {"ACD_CALL": c.call_id, "ACD_ATTEMPT": str(c.attempt)}
-    number = books.live.caller_id or centre_number(books, c.call_id)
+    number = centre_number(books, c.call_id)  # `live.caller_id` wins in `originate`
     return originate(books, "DialCallback", call, leg, c.endpoint, c.timeout, number, variables)
 
 

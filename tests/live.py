@@ -205,7 +205,7 @@ class Floor:
     async def login(self, *endpoints: str) -> None:
         for endpoint in endpoints:
             self.pbx.dial_feature(endpoint, ["login"], self.caller())
-        agents = [self.controller._agent_by_endpoint[e] for e in endpoints]
+        agents = [self.controller.books.agent_by_endpoint[e] for e in endpoints]
         await self.until(lambda: all(self.engine.agents[a].state != "logged_out" for a in agents))
 
     async def sleep(self, seconds: float) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -49,13 +48,11 @@ from acd.ari.effects import (
     Sample,
     Spawn,
     Stamp,
-    Step,
     Submit,
     Talk,
 )
 from acd.ari.legs import HOLD_PREFIX, TALK_PREFIX, CallLegs, leg_id, parse_leg_id, playback_id
 from acd.ari.ops import (
-    REQUESTS,
     AddChannels,
     Answer,
     ContinueInDialplan,
@@ -202,28 +199,26 @@ def carry_out(
     refusals = dict(outcomes or {})
     sent: list[Request] = []
     effects: list[Effect] = []
-    steps: deque[Step] = deque(jobs.begin(books, job))
-    done: list[Request] = []
-    while steps:
-        step = steps.popleft()
-        if not isinstance(step, REQUESTS):
-            effects += resolved(books, [step])
-            continue
-        sent.append(step)
-        failure = refusals.pop(step, None)
-        if failure is not None:
-            steps = deque(jobs.failed(books, job, step, failure, done, list(steps)))
-        else:
-            done.append(step)
-            effects += resolved(books, jobs.succeeded(books, job, step))
-    return sent, effects
+    outcome: Failure | None = None
+    running = jobs.run(books, job)
+    try:
+        while True:
+            step = running.send(outcome)
+            outcome = None
+            if isinstance(step, Request):
+                sent.append(step)
+                outcome = refusals.pop(step, None)
+            else:
+                effects += resolved(books, [step])
+    except StopIteration:
+        return sent, effects
 
 
 def resolved(books: Books, effects: list[Effect]) -> list[Effect]:
     """`effects` with the deferred ones carried out in their place (settle.resume)."""
     out: list[Effect] = []
     for effect in effects:
-        if isinstance(effect, Forget | LegEnded | LegAnswered | Rebridge):
+        if isinstance(effect, Deferred):
             out += resolved(books, settle.resume(books, effect, NOW))
         else:
             out.append(effect)
