@@ -159,7 +159,7 @@ def run(agents: int, skills: int, cycles: int, seed: int) -> dict[str, float]:
 def _time_selection(engine: Engine, rng: random.Random, skills: int, n: int) -> float:
     """Selections per second of the index look-up alone: the best agent for a
     waiting caller (`AvailableAgents.best`) and the best call for an agent (the
-    heads `_serve_agent` compares), on the loaded floor, without offering."""
+    heads `Lines.serve_agent` compares), on the loaded floor, without offering."""
     queues = list(engine.queues.values())
     agents = list(engine.agents.values())
     current_agent, current_call = engine.is_current_agent, engine.is_current_call

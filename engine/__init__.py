@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from acd.engine.core import Engine as Engine
     from acd.engine.localtime import LocalTime as LocalTime
+    from acd.engine.localtime import OpenHours as OpenHours
+    from acd.engine.localtime import Window as Window
     from acd.engine.localtime import in_window as in_window
     from acd.engine.localtime import parse_offset as parse_offset
     from acd.engine.metrics import WAIT_OUTCOMES as WAIT_OUTCOMES
@@ -59,6 +61,8 @@ _FACE = {
     "replay": "persist",
     # the site's local time and time windows, as the engine reads them
     "LocalTime": "localtime",
+    "Window": "localtime",
+    "OpenHours": "localtime",
     "in_window": "localtime",
     "parse_offset": "localtime",
 }

@@ -77,8 +77,7 @@ class Callbacks:
         offer = self.ctx.queues[call.queue].cfg.callback
         timeout = offer.ring_timeout_seconds if offer is not None else 30.0
         call.attempts += 1
-        self.ctx.seq.offer += 1
-        call.offer_token = self.ctx.seq.offer
+        self.ctx.next_offer(call)
         self.ctx.emit(
             cmd.DialCallback(
                 call_id=call.id,

@@ -22,8 +22,6 @@ from acd.engine.ivr import IvrFlow
 from acd.engine.ivr_steps import Finish, Join, LinkSent, Prompt, Step, StopPrompt, WaitDigit
 from acd.engine.records import Call
 from acd.engine.states import CallState
-from acd.engine.surge import Surge
-from acd.engine.vendors import VendorContract
 
 if TYPE_CHECKING:
     from acd.engine.callbacks import Callbacks
@@ -52,14 +50,10 @@ class Callers:
         self,
         ctx: Context,
         ivr: IvrFlow,
-        surge: Surge,
-        vendors: dict[str, VendorContract],
         ended: EndedCalls,
     ) -> None:
         self.ctx = ctx
         self.ivr = ivr
-        self.surge = surge
-        self.vendors = vendors
         self.ended = ended
 
     def on_call_arrived(self, e: ev.CallArrived) -> None:
@@ -81,8 +75,7 @@ class Callers:
         ctx.metrics.interval(ctx.metrics.interval_of(now)).arrived += 1
         self.ctx.emit(cmd.Answer(call_id=call.id))
         if self.ctx.config.surge.auto:
-            self.surge.arrived(now)
-            self.pools.evaluate_stage()
+            self.pools.call_arrived(now)
         self._run_ivr(call, self.ivr.start(call, now))
 
     def _run_ivr(self, call: Call, steps: list[Step]) -> None:
@@ -215,14 +208,10 @@ class Callers:
             self.ctx.emit(cmd.HangupAgent(call_id=call.id, agent_id=call.agent_id))
             self.offers.end_connected(call)
         elif state in (C.VENDOR_DIALING, C.VENDOR_CONNECTED):
-            vendor = self.vendors[call.vendor]
-            self.ctx.emit(cmd.CancelVendor(call_id=call.id, vendor=vendor.name))
-            if state is C.VENDOR_DIALING:
-                self.finish(call, self._abandon_outcome(call))
-            else:
-                self.finish(call, None)
-            vendor.release(False, self.ctx.now)
-            self.overflow.drain_vendor(vendor)
+            self.ctx.emit(cmd.CancelVendor(call_id=call.id, vendor=call.vendor))
+            vendor = call.vendor
+            self.finish(call, self._abandon_outcome(call) if state is C.VENDOR_DIALING else None)
+            self.overflow.vendor_call_over(vendor)
         elif state is C.WARNING:
             self.finish(call, None)
 

@@ -119,6 +119,14 @@ class Context:
             call.prompt_kind = kind
         return prompt
 
+    def next_offer(self, call: Call) -> int:
+        """Number a new offer, vendor dial or dial-back of `call` (its `offer_token`:
+        a late answer to an older one is not news)."""
+        offer = self.seq.offer + 1
+        self.seq.offer = offer
+        call.offer_token = offer
+        return offer
+
     def note_call(self, call_id: str) -> None:
         """The call changed, came or went (for a read model following changes)."""
         if self.tracking:

@@ -37,8 +37,8 @@ flows' methods, never their fields:
 - `engine.agent_states` (`AgentMoves`): agents' moves and their own requests;
 - `engine.pools` (`Pools`): pool sizes, surge stages, supervisors' changes and their
   listening, whispering and barging in on calls.
-`engine.core` (here) builds the parts, wires the flows, and dispatches events and
-timers to them; it reads no part's fields but through the parts' methods.
+`engine.core` (here) builds the parts (linking each vendor to the queues whose
+overflow rules name it), wires the flows, and dispatches events and timers to them.
 """
 
 from __future__ import annotations
@@ -145,10 +145,8 @@ class Engine:
         )
 
         # The flows, each calling the others' methods (never their fields).
-        callers = self.callers = Callers(
-            ctx, IvrFlow(config.ivr, self.offset), self.surge, self.vendors, self._ended
-        )
-        lines = self.lines = Lines(ctx, self.surge, self.conditions)
+        callers = self.callers = Callers(ctx, IvrFlow(config.ivr, self.offset), self._ended)
+        lines = Lines(ctx, self.surge, self.conditions)
         offers = self.offers = Offers(ctx)
         overflow = self.overflow = Overflow(ctx, self.surge, self.vendors)
         callbacks = self.callbacks = Callbacks(ctx)

@@ -19,19 +19,18 @@ ENDED_KEPT = 10_000
 class EndedCalls:
     """Ended calls awaiting their line-down report, oldest first."""
 
-    __slots__ = ("_ids", "_kept")
+    __slots__ = ("_ids",)
 
-    def __init__(self, ids: Iterable[str] = (), kept: int = ENDED_KEPT) -> None:
+    def __init__(self, ids: Iterable[str] = ()) -> None:
         # An OrderedDict forgets its oldest in O(1); a dict's first key is found by
         # walking over the slots of the keys already deleted before it.
         self._ids: OrderedDict[str, None] = OrderedDict.fromkeys(ids)
-        self._kept = kept
 
     def add(self, call_id: str) -> None:
         """The call ended; forget the oldest if over the limit."""
         ids = self._ids
         ids[call_id] = None
-        if len(ids) > self._kept:
+        if len(ids) > ENDED_KEPT:
             ids.popitem(last=False)
 
     def settle(self, call_id: str) -> bool:

@@ -47,12 +47,11 @@ class Offers:
         now = self.ctx.now
         self.lines.leave(call)
         self.ctx.move(call, "offer")
-        self.ctx.seq.offer += 1
-        call.offer_token = self.ctx.seq.offer
+        offer = self.ctx.next_offer(call)
         call.agent_id = agent.id
         self.moves.to(agent, "offer")
         agent.call_id = call.id
-        agent.last_offer_seq = self.ctx.seq.offer
+        agent.last_offer_seq = offer
         self.ctx.emit(
             cmd.RingAgent(
                 call_id=call.id,

@@ -108,8 +108,7 @@ class Overflow:
             for c in self.ctx.metrics.queue_counters(q.name, call.interval):
                 c.overflowed += 1
         call.vendor = vendor.name
-        self.ctx.seq.offer += 1
-        call.offer_token = self.ctx.seq.offer
+        self.ctx.next_offer(call)
         self.ctx.emit(
             cmd.DialVendor(
                 call_id=call.id,
@@ -204,5 +203,11 @@ class Overflow:
             )
         self.ctx.emit(cmd.HangupCaller(call_id=call.id))
         self.callers.finish(call, None)
+        self.vendor_call_over(vendor.name)
+
+    def vendor_call_over(self, name: str) -> None:
+        """A call on the vendor's trunk has ended: its seat is free for the next
+        qualified caller."""
+        vendor = self.vendors[name]
         vendor.release(False, self.ctx.now)
         self.drain_vendor(vendor)

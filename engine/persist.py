@@ -112,11 +112,9 @@ def replay(engine: Engine, journal: Iterable[tuple[ev.Event, float]]) -> int:
     return n
 
 
-def restore(config: SiteConfig, state: EngineState | EngineStateV1) -> Engine:
-    """An engine in exactly the exported state. Raises StateMismatch if the state
-    belongs to another configuration."""
-    if isinstance(state, EngineStateV1):
-        state = upgrade(state)
+def restore(config: SiteConfig, state: EngineState) -> Engine:
+    """An engine in exactly the exported state (`decode_state` reads any stored
+    format). Raises StateMismatch if the state belongs to another configuration."""
     if state.config_digest != config_digest(config):
         raise StateMismatch(
             f"the state of site {state.site!r} was made with another configuration"

@@ -119,6 +119,12 @@ class Pools:
             self.moves.to(agent, "unpause")
             self.lines.serve_agent(agent)
 
+    def call_arrived(self, now: float) -> None:
+        """A caller arrived (automatic stages): counted in the rate, which may call
+        for another stage."""
+        self.surge.arrived(now)
+        self.evaluate_stage()
+
     def evaluate_stage(self) -> None:
         surge = self.surge
         if surge.pinned is not None:

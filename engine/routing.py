@@ -88,18 +88,6 @@ class AvailableAgents:
                     found = head
         return found
 
-    def compact(self, current: IsCurrent) -> None:
-        """Drop every stale entry (bounded memory for queues that rarely take calls)."""
-        for levels in self._heaps.values():
-            for i, heap in enumerate(levels):
-                kept = [e for e in heap if current(e[1], e[2])]
-                if len(kept) != len(heap):
-                    heapq.heapify(kept)
-                    levels[i] = kept
-
-    def size(self) -> int:
-        return sum(len(h) for levels in self._heaps.values() for h in levels)
-
 
 class WaitingCalls:
     """Waiting calls of one queue, by relaxation step, in service order."""

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 from acd.config.schema import Surge as SurgeConfig
 from acd.config.schema import SurgeStage
-from acd.engine.state import InboundRate, SurgeState
+from acd.engine.state import SurgeState
 
 
-def stage_for(rate: float, current: int, stages: list[SurgeStage]) -> int:
+def stage_for(rate: float, current: int, by_number: dict[int, SurgeStage]) -> int:
     """The stage the rate calls for, starting from `current`: up to the highest stage
     whose entry threshold the rate reaches, or down while it is below the current
-    stage's exit threshold."""
+    stage's exit threshold. `by_number`: the site's stages by number."""
     target = current
-    for stage in stages:
+    for stage in by_number.values():
         if rate >= stage.enter_at_calls_per_day:
             target = max(target, stage.stage)
-    by_number = {s.stage: s for s in stages}
     while target > 0:
         found = by_number.get(target)
         if found is None:
@@ -42,16 +41,12 @@ def stage_for(rate: float, current: int, stages: list[SurgeStage]) -> int:
 class Surge:
     """The surge stage of a site: what the rate calls for, or what a supervisor pinned."""
 
-    __slots__ = ("_known", "cfg", "state")
+    __slots__ = ("_by_number", "cfg", "state")
 
-    def __init__(self, cfg: SurgeConfig, state: SurgeState | None = None) -> None:
+    def __init__(self, cfg: SurgeConfig, state: SurgeState) -> None:
         self.cfg = cfg
-        self.state = (
-            state
-            if state is not None
-            else SurgeState(inbound=InboundRate([0] * cfg.window_minutes))
-        )
-        self._known = frozenset({s.stage for s in cfg.stages} | {0})
+        self.state = state
+        self._by_number = {s.stage: s for s in cfg.stages}
 
     @property
     def stage(self) -> int:
@@ -63,19 +58,17 @@ class Surge:
 
     def knows(self, stage: int) -> bool:
         """Whether `stage` is one of the site's stages (0 is: no surge)."""
-        return stage in self._known
+        return stage == 0 or stage in self._by_number
 
     def arrived(self, now: float) -> None:
         """Count a caller's arrival in the rolling rate (automatic stages only)."""
         self.state.inbound.record(now)
 
     def called_for(self, now: float) -> int | None:
-        """The stage the rate calls for now, if it is another than the current one
-        and no supervisor has pinned a stage; None otherwise."""
+        """The stage the rate calls for now, if it is another than the current one;
+        None otherwise (asked only while no supervisor has pinned a stage)."""
         state = self.state
-        if state.pinned is not None:
-            return None
-        target = stage_for(state.inbound.calls_per_day(now), state.stage, self.cfg.stages)
+        target = stage_for(state.inbound.calls_per_day(now), state.stage, self._by_number)
         return target if target != state.stage else None
 
     def arm_look(self) -> bool:

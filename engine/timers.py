@@ -36,22 +36,26 @@ class Timers:
         self,
         live: Mapping[TimerKind, Test],
         handlers: Mapping[TimerKind, Handler],
-        state: TimerState | None = None,
+        state: TimerState,
     ) -> None:
         self._live = dict(live)
         self._handlers = dict(handlers)
-        self.state = state if state is not None else TimerState()
+        self.state = state
 
     def arm(self, at: float, kind: TimerKind, key: str, token: int = 0) -> None:
         """Fire `kind` for (`key`, `token`) at `at`, if it still means something then."""
         state = self.state
-        state.seq += 1
-        heapq.heappush(state.heap, (at, state.seq, kind, key, token))
+        seq = state.seq + 1
+        state.seq = seq
+        heapq.heappush(state.heap, (at, seq, kind, key, token))
 
     def fire_due(self, now: float) -> None:
         """Fire, in time order, every live timer due at or before `now`; a handler
         may arm more, and those fire too if due."""
-        heap, live, handlers = self.state.heap, self._live, self._handlers
+        heap = self.state.heap
+        if not heap or heap[0][0] > now:  # nearly every event: nothing due
+            return
+        live, handlers = self._live, self._handlers
         while heap and heap[0][0] <= now:
             _, _, kind, key, token = heapq.heappop(heap)
             if live[kind](key, token):

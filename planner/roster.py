@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import msgspec
 
 from acd.config.schema import Agent, SiteConfig
-from acd.engine import LocalTime, in_window, parse_offset
+from acd.engine import LocalTime, Window, parse_offset
 
 ALL_DAY = "(no shift)"
 """How an agent without a shift (on duty all day) is named in a roster."""
@@ -109,9 +109,9 @@ def on_duty_minutes(site: SiteConfig, shift: str | None, day_start: float) -> li
     if shift is None:
         return [True] * 1440
     offset = parse_offset(site.site.utc_offset)
-    windows = site.shifts[shift].windows
+    windows = [Window(w) for w in site.shifts[shift].windows]
     return [
-        any(in_window(w, LocalTime(day_start + m * 60.0, offset)) for w in windows)
+        any(w.contains(LocalTime(day_start + m * 60.0, offset)) for w in windows)
         for m in range(1440)
     ]
 

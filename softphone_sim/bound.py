@@ -21,7 +21,7 @@ import itertools
 import math
 
 from acd.config.schema import Patience, SiteConfig
-from acd.engine import LocalTime, in_window, parse_offset
+from acd.engine import LocalTime, OpenHours, parse_offset
 from acd.softphone_sim.erlang import Traffic, evaluate_erlang_a
 from acd.softphone_sim.result import Bound, IntervalBound, Result
 
@@ -72,17 +72,13 @@ def pooled_limit(site: SiteConfig, result: Result, day_start: float) -> Bound | 
     seconds = site.site.interval_minutes * 60.0
     offset = parse_offset(site.site.utc_offset)
     intervals: list[IntervalBound] = []
+    hours = [
+        (vendor.max_concurrent, OpenHours(vendor.hours) if vendor.hours is not None else None)
+        for vendor in site.vendors.values()
+    ]
     for k, interval in enumerate(result.intervals):
         at = LocalTime(day_start + k * seconds, offset)
-        seats = sum(
-            vendor.max_concurrent
-            for vendor in site.vendors.values()
-            if vendor.hours is None
-            or (
-                at.date not in vendor.hours.holidays
-                and any(in_window(w, at) for w in vendor.hours.open)
-            )
-        )
+        seats = sum(cap for cap, open_at in hours if open_at is None or open_at.is_open(at))
         agents = interval.agents_staffed
         intervals.append(
             IntervalBound(

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple, Protocol
 
 from acd.config.schema import Branch, MenuNode, Simulation, SiteConfig
-from acd.engine import LocalTime, in_window, parse_offset
+from acd.engine import LocalTime, Window, parse_offset
 from acd.softphone_sim.behaviour import PatienceDraw, check_duration, duration
 
 CALLBACK_ANSWER_SECONDS = (3.0, 10.0)
@@ -208,8 +208,10 @@ def shift_logins(site: SiteConfig, start: float, end: float) -> list[tuple[float
     for name, shift in site.shifts.items():
         working = False
         edges[name] = []
+        windows = [Window(w) for w in shift.windows]
         for t in times:
-            now_working = any(in_window(w, LocalTime(t, offset)) for w in shift.windows)
+            at = LocalTime(t, offset)
+            now_working = any(w.contains(at) for w in windows)
             if now_working != working:
                 edges[name].append((t, now_working))
                 working = now_working

@@ -17,7 +17,7 @@ holds more calls than its `max_concurrent`; pool sizes hold (nobody in service o
 the size, nobody on standby while there is room); a logout asked during a call is
 kept; the engine never hangs up a caller it still keeps on a live call.
 
-At the moment a command is issued (the floor wraps the engine's `_emit`):
+At the moment a command is issued (the floor looks through `Context.tap`):
 3. a `RingAgent` rings an eligible agent, and no waiting call that agent could take
    comes before the rung call in service order (queue weight, then priority, then
    arrival: within one queue and priority, first come first served);
