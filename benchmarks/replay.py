@@ -6,11 +6,12 @@ Prints, in one run:
 - the peak memory (RSS) of fresh processes replaying the same day scaled to 25 %,
   50 % and 100 %: flat memory means the peak does not grow with the number of calls
   (only with how many are in the system at once);
+- which engine runs (compiled with mypyc, or plain Python), and the in-process wall
+  time of the day, in calls and engine events per second;
 - the whole-process time of `acd simulate` on the day against a bare simpy M/M/c+M
   model of the same call count and agent count (`simpy_reference.py`), each run
   `--runs` times alternately, medians compared: the ratio is simpy's time over
-  ours (1.0x: as fast as simpy; issue 13's goal, its moonshot 3x);
-- the in-process wall time of the day, in calls and engine events per second.
+  ours (1.0x: as fast as simpy; issue 13's goal, its moonshot 3x).
 """
 
 from __future__ import annotations
@@ -33,11 +34,6 @@ from acd.config.loader import load_site  # noqa: E402
 from acd.softphone_sim.curves import load_curve, scale  # noqa: E402
 from acd.softphone_sim.replay import replay  # noqa: E402
 
-ENGINE_KIND = (
-    "engine: compiled with mypyc (acd.native; ACD_PURE=1 for plain Python)"
-    if native.ACTIVE
-    else "engine: plain Python (no build of the current sources, or ACD_PURE=1)"
-)
 DEFAULT_CONFIG = ROOT / "config" / "seoul120.yaml"
 DEFAULT_CURVE = ROOT / "config" / "curves" / "surge-stage2-80k.csv"
 
@@ -144,7 +140,7 @@ def main() -> None:
         )
 
     wall, calls, events, rss = one(args.config, args.curve, args.seed, 1.0)
-    print(ENGINE_KIND)
+    print(native.describe())
     print(
         f"{args.curve.name} through {args.config.name}: {calls:,} calls, {events:,} engine events "
         f"in {wall:.2f} s wall: {calls / wall:,.0f} calls/s, {events / wall:,.0f} events/s "

@@ -190,11 +190,7 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    print(
-        "engine: compiled with mypyc (acd.native; ACD_PURE=1 for plain Python)"
-        if native.ACTIVE
-        else "engine: plain Python (no build of the current sources, or ACD_PURE=1)"
-    )
+    print(native.describe())
     results = {}
     for agents, skills in ((400, 10), (10_000, 100)):
         r = run(agents, skills, args.cycles, args.seed)

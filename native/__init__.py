@@ -13,10 +13,8 @@ the build off. Both give the same output (`tests/test_native.py`).
 from __future__ import annotations
 
 # Only light modules here: this runs on every `import acd` (`acd --help` included),
-# so no pathlib and no importlib.abc (each costs more than the rest together).
-import hashlib
+# so no pathlib, importlib.abc or importlib.util, and hashlib only for a build.
 import importlib.machinery
-import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -37,18 +35,14 @@ def modules() -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-PARTS = ("engine", "softphone_sim")
-"""The parts some of whose modules are compiled."""
-
-
 def sources() -> list[str]:
     """What a build depends on, relative to `ROOT`, in name order: every module of the
     parts compiled from (compiled code checks the types it reads from the others), the
-    configuration records, and the list. `tools/venv.sh` hashes the same files the
-    same way."""
+    configuration records, and the list."""
+    parts = {m.split("/")[0] for m in modules()}
     found = [
         f"{part}/{n}"
-        for part in PARTS
+        for part in parts
         for n in os.listdir(os.path.join(ROOT, part))
         if n.endswith(".py")
     ]
@@ -56,12 +50,15 @@ def sources() -> list[str]:
 
 
 def fingerprint() -> str:
-    """A hash of the sources a build is made from, file by file in name order."""
-    digest = hashlib.sha256()
+    """A hash of the sources a build is made from: the sha256 of what `sha256sum`
+    prints for them (`native/fingerprint.sh` computes the same in the shell)."""
+    import hashlib  # only when there is a build to check, or one to make
+
+    listing = ""
     for name in sources():
         with open(os.path.join(ROOT, name), "rb") as f:
-            digest.update(name.encode() + b"\0" + f.read() + b"\0")
-    return digest.hexdigest()
+            listing += f"{hashlib.sha256(f.read()).hexdigest()}  {name}\n"
+    return hashlib.sha256(listing.encode()).hexdigest()
 
 
 def built() -> bool:
@@ -87,11 +84,20 @@ class _Compiled:
         if file is None:
             return None
         loader = importlib.machinery.ExtensionFileLoader(fullname, file)
-        return importlib.util.spec_from_file_location(fullname, file, loader=loader)
+        spec = ModuleSpec(fullname, loader, origin=file)
+        spec.has_location = True
+        return spec
 
 
 ACTIVE = False
 """Whether `activate` found a current build (the compiled engine is in use)."""
+
+
+def describe() -> str:
+    """Which engine this process runs, in a line (benchmarks print it)."""
+    if ACTIVE:
+        return "engine: compiled with mypyc (acd.native; ACD_PURE=1 for plain Python)"
+    return "engine: plain Python (no build of the current sources, or ACD_PURE=1)"
 
 
 def activate() -> None:

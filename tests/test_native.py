@@ -78,6 +78,16 @@ def test_a_build_of_other_sources_is_never_loaded(
     assert native.built()
 
 
+def test_the_set_up_and_the_loader_agree_on_the_fingerprint() -> None:
+    """The set-up (shell) decides to build, `activate` (Python) to load: were their
+    fingerprints to differ, every start would build again, or a build never load."""
+    shell = subprocess.run(
+        ["bash", str(ROOT / "native" / "fingerprint.sh")],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    assert shell == native.fingerprint()
+
+
 def test_no_compiled_module_defines_a_msgspec_record() -> None:
     """mypyc cannot build msgspec Structs (their class keywords and defaults are
     lost): the parts' records live in uncompiled modules (engine/state.py, ...)."""

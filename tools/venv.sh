@@ -43,14 +43,9 @@ if [ ! -f "$STAMP" ] && [ ! -f "$VENV/.installed-$HASH-test" ]; then
 fi
 # The engine compiled with mypyc (acd.native), once per change of its sources, where
 # the machine can (a C compiler and Python's headers); one line says what happened.
-# The fingerprint is acd.native.fingerprint's, computed here without starting Python.
+# The fingerprint is acd.native.fingerprint's, computed without starting Python.
 if [ "${ACD_PURE:-}" != 1 ]; then
-  FINGERPRINT="$(
-    cd "$ROOT" && for name in $(LC_ALL=C ls engine/*.py softphone_sim/*.py config/schema.py \
-                                  native/MODULES | LC_ALL=C sort); do
-      printf '%s\0' "$name"; cat "$name"; printf '\0'
-    done | sha256sum | cut -d' ' -f1
-  )"
+  FINGERPRINT="$(bash "$ROOT/native/fingerprint.sh")"
   if [ "$(cat "$VENV/acd-native/FINGERPRINT" 2>/dev/null)" != "$FINGERPRINT" ] \
      && [ "$(cat "$VENV/acd-native/TRIED" 2>/dev/null)" != "$FINGERPRINT" ]; then
     "$VENV/bin/python" -m acd.native.build --if-needed >&2 || true
