@@ -44,11 +44,9 @@ import msgspec
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from acd.engine import Engine  # noqa: E402
+from acd.engine import CallState, Engine, decode_state, export_state, restore  # noqa: E402
 from acd.engine import commands as cmd  # noqa: E402
 from acd.engine import events as ev  # noqa: E402
-from acd.engine.persist import decode_state, export_state, restore  # noqa: E402
-from acd.engine.states import CallState  # noqa: E402
 from acd.store.base import Lease, Op, Recovery, Store  # noqa: E402
 from acd.store.memory import MemoryStore  # noqa: E402
 from acd.store.records import JOURNAL_ENCODER, SNAPSHOT_DECODER, JournalEntry  # noqa: E402

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from acd.cli.commands import help_of
-from acd.cli.options import check_outputs, local_minute, write_output
+from acd.cli.options import check_outputs, local_minute, write_output, write_results
 from acd.config.loader import ConfigErrors, load_site
 
 PROJECT_SOUNDS = Path(__file__).resolve().parent.parent / "config" / "asterisk" / "sounds"
@@ -251,19 +251,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"acd load: {_reason(error)}", file=sys.stderr)
         return 1
     print(summary(result))
-    status = 0
-    if args.json and not write_output(
-        args.json,
-        "--json",
-        msgspec.json.format(msgspec.json.encode(result), indent=2),
-        "the result",
-    ):
-        status = 1
-    if args.report and not write_output(
-        args.report, "--report", render_html(result).encode(), "the report"
-    ):
-        status = 1
-    return status
+    written = write_results(
+        args.json, args.report, result, lambda: render_html(result), "the result", say=False
+    )
+    return 0 if written else 1
 
 
 def _reason(error: BaseException) -> str:

@@ -9,6 +9,9 @@
     acd state SITE_NAME --redis URL [--json]  the live queue state a site keeps in Redis
     acd curve show|scale|reshape|build ...    make and inspect surge curves
     acd erlang --calls-per-hour N --aht S ... size staff with Erlang C / Erlang A
+    acd demo [CONFIG]                         a live centre on this machine, with its wallboard
+    acd wallboard CONFIG --redis URL          a wallboard server that reads only Redis
+    acd plan CONFIG --curve CURVE --target T  a staffing plan that meets a service level
 
 Each sub-command is a function `run_<name>(args) -> int` (the exit status), so the
 tests call them without a subprocess where that is enough.

@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+import msgspec
 
 
 def ari_credentials(password_file: str | None) -> tuple[str, str]:
@@ -81,6 +84,35 @@ def check_output(path: str, flag: str) -> None:
         raise ValueError(
             f"{flag} {path}: cannot write there ({error.strerror or error})"
         ) from None
+
+
+def write_results(
+    json_path: str | None,
+    report_path: str | None,
+    record: object,
+    render: Callable[[], str],
+    what: str,
+    *,
+    say: bool = True,
+) -> bool:
+    """Write a command's `--json` (`record`, indented) and `--report` (`render()`, only
+    when asked), each with `write_output`; `say`: print "wrote PATH" for each. True
+    when all that was asked was written."""
+    written = True
+    outputs: list[tuple[str | None, str, Callable[[], bytes], str]] = [
+        (json_path, "--json", lambda: msgspec.json.format(msgspec.json.encode(record), indent=2),
+         what),
+        (report_path, "--report", lambda: render().encode(), "the report"),
+    ]
+    for path, flag, data, named in outputs:
+        if not path:
+            continue
+        if write_output(path, flag, data(), named):
+            if say:
+                print(f"wrote {path}")
+        else:
+            written = False
+    return written
 
 
 def write_output(path: str, flag: str, data: bytes, what: str) -> bool:

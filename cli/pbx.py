@@ -50,7 +50,8 @@ from acd.cli.options import (
 from acd.cli.simulate import load_day
 from acd.config.schema import SiteConfig
 from acd.softphone_sim.curves import Curve
-from acd.softphone_sim.pbx.population import DRAIN_SECONDS, CallRecord, Population, Summary
+from acd.softphone_sim.pbx.population import CallRecord, Population, Summary
+from acd.softphone_sim.people import DRAIN_SECONDS
 
 APP_POLL_SECONDS = 0.05
 """Wall seconds between looks for the controller's WebSocket."""

@@ -24,7 +24,7 @@ from typing import Any
 import msgspec
 
 from acd.cli.commands import help_of
-from acd.cli.options import check_outputs, write_output
+from acd.cli.options import check_outputs, write_results
 
 MAX_SEEDS = 100
 MAX_JOBS = 256
@@ -173,16 +173,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"acd plan: {error}", file=sys.stderr)
         return 1
     print(summary(plan))
-    status = 0 if plan.reached else 1
-    if args.json:
-        data = msgspec.json.format(msgspec.json.encode(plan), indent=2)
-        if write_output(args.json, "--json", data, "the plan"):
-            print(f"wrote {args.json}")
-        else:
-            status = 1
-    if args.report:
-        if write_output(args.report, "--report", render_html(plan).encode(), "the report"):
-            print(f"wrote {args.report}")
-        else:
-            status = 1
-    return status
+    written = write_results(args.json, args.report, plan, lambda: render_html(plan), "the plan")
+    return 0 if plan.reached and written else 1

@@ -15,10 +15,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
 from acd.cli.commands import help_of
-from acd.cli.options import check_outputs, write_output
+from acd.cli.options import check_outputs, write_results
 from acd.config.loader import ConfigErrors, load_site
 from acd.config.schema import SiteConfig
 
@@ -191,18 +189,10 @@ def run(args: argparse.Namespace) -> int:
         f"{result.run.wall_seconds:.2f} s: {result.run.calls_per_second:,.0f} calls/s, "
         f"{result.run.events_per_second:,.0f} events/s, peak memory {result.run.peak_rss_mb:.0f} MB"
     )
-    status = 0
-    if args.json:
-        data = msgspec.json.format(msgspec.json.encode(result), indent=2)
-        if write_output(args.json, "--json", data, "the result"):
-            print(f"wrote {args.json}")
-        else:
-            status = 1
-    if args.report:
-        if write_output(args.report, "--report", render_html(result).encode(), "the report"):
-            print(f"wrote {args.report}")
-        else:
-            status = 1
+    written = write_results(
+        args.json, args.report, result, lambda: render_html(result), "the result"
+    )
+    status = 0 if written else 1
     if args.queue_log:
         print(f"wrote {args.queue_log} ({queue_log.lines:,} queue_log lines)")
     return status

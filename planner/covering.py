@@ -122,7 +122,8 @@ def cover(need: Sequence[float], patterns: Sequence[Pattern]) -> Cover:
     return Cover(counts=best, cost=best_cost, lower_bound=bound, proven=proven)
 
 
-def _cost(counts: Sequence[int], patterns: Sequence[Pattern]) -> float:
+def _cost(counts: Sequence[float], patterns: Sequence[Pattern]) -> float:
+    """What a covering costs (counts may be a relaxation's fractions)."""
     return math.fsum(c * p.cost for c, p in zip(counts, patterns, strict=True))
 
 
@@ -180,11 +181,7 @@ def _relaxation(
         _pivot(table, reduced, leaving, entering)
         basis[leaving] = entering
     x = [lo + max(0.0, -reduced[slack0 + p]) for p, lo in enumerate(lower)]
-    return _cost_float(x, patterns), x
-
-
-def _cost_float(x: Sequence[float], patterns: Sequence[Pattern]) -> float:
-    return math.fsum(v * p.cost for v, p in zip(x, patterns, strict=True))
+    return _cost(x, patterns), x
 
 
 def _pivot(table: list[list[float]], reduced: list[float], row: int, column: int) -> None:

@@ -10,8 +10,6 @@ scripts or external references: it opens from a file as it is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from acd.planner.result import Check, Marginal, Plan, Roster, RosterCheck
 from acd.planner.text import pct, seed_list
 from acd.softphone_sim.charts import (
@@ -21,6 +19,7 @@ from acd.softphone_sim.charts import (
     VERMILLION,
     Chart,
     Key,
+    align,
     escape,
     figure,
     max_of,
@@ -32,21 +31,6 @@ from acd.softphone_sim.charts import (
 
 def _hours(value: float) -> str:
     return f"{value:,.1f}"
-
-
-def _align(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], text: Sequence[int] = (0, 1, 2)
-) -> list[str]:
-    """Columns as wide as their widest cell; those in `text` left-aligned, figures right."""
-    widths = [max(len(r[c]) for r in [headers, *rows]) for c in range(len(headers))]
-    lines = []
-    for row in [headers, *rows]:
-        cells = [
-            cell.ljust(w) if c in text else cell.rjust(w)
-            for c, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return lines
 
 
 ROSTER_HEADERS = ["shift", "hours", "pool", "head-count", "seat-hours", "configured"]
@@ -198,10 +182,10 @@ def summary(plan: Plan) -> str:
             "and skills cannot meet this target."
         )
     out += ["", "Roster"]
-    out += _align(ROSTER_HEADERS, _roster_rows(plan.planned.roster))
+    out += align(ROSTER_HEADERS, _roster_rows(plan.planned.roster), text=(0, 1, 2))
     out += ["", "Check", plan.planned.check.statement]
     out += ["", f"Against per-interval {plan.model} staffing (the check on the same fresh seeds)"]
-    out += _align(COMPARE_HEADERS, _compare_rows(plan), text=(0, 4))
+    out += align(COMPARE_HEADERS, _compare_rows(plan), text=(0, 4))
     out += [verdict(plan)]
     out += [
         "",
@@ -210,7 +194,7 @@ def summary(plan: Plan) -> str:
         f"(mean over the {len(plan.check_seeds)} check seeds, each paired with the roster's own "
         "day; ± one standard error)",
     ]
-    out += _align(MARGINAL_HEADERS, _marginal_rows(plan), text=(0, 1, 2, 9))
+    out += align(MARGINAL_HEADERS, _marginal_rows(plan), text=(0, 1, 2, 9))
     out.append(answer_line(plan))
     return "\n".join(out)
 

@@ -19,7 +19,7 @@ from typing import TypeVar
 import msgspec
 
 from acd.config.schema import SiteConfig
-from acd.planner.target import ZERO, Counts
+from acd.planner.target import Counts
 from acd.softphone_sim.curves import Curve
 from acd.softphone_sim.result import Figures
 
@@ -32,8 +32,6 @@ class IntervalCounts(msgspec.Struct, frozen=True, array_like=True):
     total: Counts
     queues: dict[str, Counts]
     """Per queue; a queue no call joined is left out."""
-    staffed: int
-    """Agents in service at the interval's start."""
     stage: int
     """The surge stage at the interval's start."""
 
@@ -65,7 +63,6 @@ def replay_counts(site: SiteConfig, curve: Curve, seed: int) -> Replayed:
             IntervalCounts(
                 total=_counts(iv.figures),
                 queues={name: _counts(f) for name, f in iv.queues.items()},
-                staffed=iv.agents_staffed,
                 stage=iv.stage,
             )
             for iv in result.intervals
@@ -127,10 +124,3 @@ class Runner:
             self._kept.update(zip(todo, done, strict=True))
         return {key: [self._kept[(key, s)] for s in seeds] for key, _ in rosters}
 
-
-def day_total(days: Sequence[Replayed]) -> Counts:
-    """The counts of several days together."""
-    total = ZERO
-    for day in days:
-        total = total + day.total
-    return total

@@ -692,3 +692,18 @@ footer { color: #5a6677; font-size: 12px; margin-top: 28px; border-top: 1px soli
 """The style sheet of a report page, for a `<style>` element in its head: the classes
 the tiles, tables and figures here use, and the page's own (meta, stages, chip, note,
 alert, smalls, keys, footer)."""
+
+
+def align(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], text: Sequence[int] = (0,)
+) -> list[str]:
+    """A table for the terminal: columns as wide as their widest cell, those in `text`
+    left-aligned, figures right-aligned."""
+    widths = [max(len(r[c]) for r in [headers, *rows]) for c in range(len(headers))]
+    return [
+        "  ".join(
+            cell.ljust(w) if c in text else cell.rjust(w)
+            for c, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in [headers, *rows]
+    ]

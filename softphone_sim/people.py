@@ -188,6 +188,11 @@ class People:
 # ---------------------------------------------------------------------- the calendar
 
 
+DRAIN_SECONDS = 3 * 3600.0
+"""After the day (the replay) or the window (the virtual PBX), how long the run goes on
+at most for the last callers (redials, callbacks) to be served or give up."""
+
+
 def day_start(site: SiteConfig) -> float:
     """Epoch seconds of local midnight on `simulation.date` (the site's UTC offset)."""
     if site.simulation is None:

@@ -26,7 +26,7 @@ from acd.engine import events as ev
 from acd.softphone_sim.bound import pooled_limit
 from acd.softphone_sim.curves import Arrival, Curve
 from acd.softphone_sim.loop import VirtualTime
-from acd.softphone_sim.people import People, day_start, shift_logins
+from acd.softphone_sim.people import DRAIN_SECONDS, People, day_start, shift_logins
 from acd.softphone_sim.result import (
     Figures,
     IntervalResult,
@@ -37,8 +37,6 @@ from acd.softphone_sim.result import (
     find_idle_while_abandoning,
 )
 
-DRAIN_SECONDS = 3 * 3600.0
-"""After midnight the replay runs on until the last callers are served or give up."""
 SAMPLE_SECONDS = 60.0
 """How often the queue lengths are sampled for the per-interval longest queue."""
 

@@ -38,6 +38,7 @@ from acd.softphone_sim.charts import (
     Chart,
     Key,
     SmallChart,
+    align,
     escape,
     figure,
     max_of,
@@ -904,27 +905,6 @@ def render_html(result: Result) -> str:
 # ---------------------------------------------------------------- terminal
 
 
-def _align(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], text: Sequence[int] = (0,)
-) -> list[str]:
-    """Columns as wide as their widest cell; those in `text` left-aligned, figures right."""
-    widths = [len(h) for h in headers]
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-
-    def line(cells: Sequence[str]) -> str:
-        padded = (
-            cell.ljust(widths[i]) if i in text else cell.rjust(widths[i])
-            for i, cell in enumerate(cells)
-        )
-        return "  ".join(padded).rstrip()
-
-    out = [line(headers)]
-    out += [line(row) for row in rows]
-    return out
-
-
 SUMMARY_QUEUE_HEADERS = [
     "queue", "calls", "offered", "answered", "abandoned", "answer%", "SL", "SL(ast)",
     "ASA s", "AHT s", "max wait s", "overflow", "vendor", "callbacks", "blocked",
@@ -938,7 +918,7 @@ def summary_table(result: Result) -> str:
     r = result
     queues = [_queue_cells(name, f, "", "-") for name, f in r.queues.items()]
     queues.append(_queue_cells("TOTAL", r.total, "", "-"))
-    lines = _align(SUMMARY_QUEUE_HEADERS, queues)
+    lines = align(SUMMARY_QUEUE_HEADERS, queues)
     lines.append("")
-    lines += _align(SUMMARY_POOL_HEADERS, _pool_rows(r, "", "-"), text=(0, 1))
+    lines += align(SUMMARY_POOL_HEADERS, _pool_rows(r, "", "-"), text=(0, 1))
     return "\n".join(lines) + "\n"

@@ -39,11 +39,8 @@ import msgspec
 from acd.config.schema import SiteConfig
 from acd.softphone_sim.curves import Arrival, Curve
 from acd.softphone_sim.pbx.phones import Line, Pbx, Unmoved
-from acd.softphone_sim.people import People, day_start, shift_logins
+from acd.softphone_sim.people import DRAIN_SECONDS, People, day_start, shift_logins
 
-DRAIN_SECONDS: Final = 3 * 3600.0
-"""After the window the run goes on at most this long for the last callers (redials,
-callbacks), as the replay's drain after midnight."""
 FEATURE_CALL_SECONDS: Final = 30.0
 """A login/logout call the controller has not ended by then is hung up by the agent."""
 HOLDTIME_SOUND: Final = "sound:queue-holdtime"
