@@ -92,7 +92,7 @@ class Overflow:
             again = vendor.available_at(self.ctx.now, self.ctx.offset)
             if again is None:
                 return vendor
-            if again != float("inf"):
+            if again != float("inf") and vendor.wake(again):
                 self.ctx.timers.arm(again, "vendor_free", name)
         return None
 
@@ -132,7 +132,9 @@ class Overflow:
             self.drain_queue(self.ctx.queues[name])
 
     def vendor_free(self, name: str, _token: int) -> None:
-        self.drain_vendor(self.vendors[name])
+        vendor = self.vendors[name]
+        vendor.woken(self.ctx.now)
+        self.drain_vendor(vendor)
 
     def on_vendor_answered(self, e: ev.VendorAnswered) -> None:
         call = self.ctx.call(e.call_id, "vendor answer")
@@ -180,7 +182,8 @@ class Overflow:
             )
         vendor.release(True, self.ctx.now)
         self.ctx.metrics.vendors[vendor.name].failed += 1
-        self.ctx.timers.arm(vendor.rest_until, "vendor_free", vendor.name)
+        if vendor.wake(vendor.rest_until):
+            self.ctx.timers.arm(vendor.rest_until, "vendor_free", vendor.name)
         call.vendor = ""
         self.ctx.move(call, "vendor_failed")
         self.lines.enter(call, self.ctx.queues[call.queue])

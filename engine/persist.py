@@ -13,8 +13,8 @@ rules, vendor-to-queue links, each agent's routes from its current skills and po
 the configuration must be the one the state was made with (`config_digest`).
 
 `decode_state` reads a stored state of any format this engine knows, by its
-`version` field: format 1 (flat, before the engine's parts owned their states) is
-upgraded on the way.
+`version` field: format 1 (flat, before the engine's parts owned their states) and
+format 2 (before the timer lines) are upgraded on the way.
 
 Pure: no IO. The store (`store/`) decides where the bytes go.
 """
@@ -52,6 +52,7 @@ __all__ = [
     "STATE_VERSION",
     "EngineState",
     "EngineStateV1",
+    "EngineStateV2",
     "StateMismatch",
     "config_digest",
     "decode_state",
@@ -168,14 +169,28 @@ class EngineStateV1(msgspec.Struct, kw_only=True, tag_field="version", tag=1):
     started_at: float | None = None
 
 
+# ---------------------------------------------------------------- format 2
+
+
+class EngineStateV2(EngineState, tag=2):
+    """The state as engines before format 3 wrote it: the same fields, and no timer
+    lines (its timers are all in the heap, which format 3 reads as it is). An engine
+    of format 2 would drop format 3's lines unread, so the formats differ."""
+
+
 class _Format(msgspec.Struct):
     version: int
 
 
 _FORMAT = msgspec.msgpack.Decoder(_Format)
-_DECODERS: dict[int, msgspec.msgpack.Decoder[EngineState] | msgspec.msgpack.Decoder[EngineStateV1]]
-_DECODERS = {
+_Decoder = (
+    msgspec.msgpack.Decoder[EngineState]
+    | msgspec.msgpack.Decoder[EngineStateV2]
+    | msgspec.msgpack.Decoder[EngineStateV1]
+)
+_DECODERS: dict[int, _Decoder] = {
     1: msgspec.msgpack.Decoder(EngineStateV1),
+    2: msgspec.msgpack.Decoder(EngineStateV2),
     STATE_VERSION: msgspec.msgpack.Decoder(EngineState),
 }
 
@@ -187,14 +202,19 @@ def decode_state(data: bytes | msgspec.Raw) -> EngineState:
     version = _FORMAT.decode(data).version
     decoder = _DECODERS.get(version)
     if decoder is None:
-        known = " and ".join(str(v) for v in sorted(_DECODERS))
+        *before, last = (str(v) for v in sorted(_DECODERS))
+        known = f"{', '.join(before)} and {last}" if before else last
         raise StateMismatch(f"state format {version}; this engine reads formats {known}")
     state = decoder.decode(data)
-    return upgrade(state) if isinstance(state, EngineStateV1) else state
+    if isinstance(state, EngineStateV1):
+        return upgrade(state)
+    if isinstance(state, EngineStateV2):
+        return EngineState(**msgspec.structs.asdict(state))
+    return state
 
 
 def upgrade(old: EngineStateV1) -> EngineState:
-    """The same state in format 2 (nothing is lost: format 2 holds every field)."""
+    """The same state in the current format (nothing is lost: it holds every field)."""
     return EngineState(
         site=old.site,
         config_digest=old.config_digest,

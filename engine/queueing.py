@@ -95,11 +95,12 @@ class Lines:
                 self.ctx.play(call, media, "info")
             announce = q.cfg.announce
             if announce is not None:
-                timers.arm(now + announce.first_after_seconds, "announce", call.id, call.seq)
+                at = now + announce.first_after_seconds
+                timers.arm_in_line(q.announce_lines[0], at, "announce", call.id, call.seq)
         if q.steps > 1:
-            timers.arm(now + q.step_after[1], "relax", call.id, 1)
-        for wait in q.overflow_waits:
-            timers.arm(now + wait, "overflow", call.id, call.seq)
+            timers.arm_in_line(q.relax_lines[1], now + q.step_after[1], "relax", call.id, 1)
+        for wait, line in q.overflow_waits:
+            timers.arm_in_line(line, now + wait, "overflow", call.id, call.seq)
         self.enter(call, q)
         if call.state is C.WAITING and not call.callback:
             self._route_on_predicted_wait(call, q)
@@ -171,7 +172,7 @@ class Lines:
         call.step = step
         if step + 1 < q.steps:
             at = call.enqueued_at + q.step_after[step + 1]
-            self.ctx.timers.arm(at, "relax", call.id, step + 1)
+            self.ctx.timers.arm_in_line(q.relax_lines[step + 1], at, "relax", call.id, step + 1)
         if call.state is C.WAITING:
             call.version += 1
             q.waiting.restep(step, call.priority, call.seq, call.id, call.version)
@@ -194,7 +195,8 @@ class Lines:
         announce = q.cfg.announce
         if announce is None:
             return
-        self.ctx.timers.arm(self.ctx.now + announce.every_seconds, "announce", call.id, seq)
+        at = self.ctx.now + announce.every_seconds
+        self.ctx.timers.arm_in_line(q.announce_lines[1], at, "announce", call.id, seq)
         if call.state is not C.WAITING:
             return
         position = q.waiting.position(call.priority, call.seq)

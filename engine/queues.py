@@ -20,10 +20,12 @@ class QueueRuntime:
 
     __slots__ = (
         "agents",
+        "announce_lines",
         "cfg",
         "name",
         "overflow_waits",
         "ready",
+        "relax_lines",
         "service_level",
         "state",
         "step_after",
@@ -70,9 +72,19 @@ class QueueRuntime:
         self.agents = AvailableAgents(state.agent_heaps)
         self.waiting = WaitingCalls(state.buckets, state.order)
         self.ready = ReadyForOverflow(state.ready)
-        self.overflow_waits = sorted(
-            {r.when.waited_over_seconds for r in cfg.overflow if r.when.waited_over_seconds}
-        )
+        self.overflow_waits = [
+            (wait, f"overflow {wait:g} {name}")
+            for wait in sorted(
+                {r.when.waited_over_seconds for r in cfg.overflow if r.when.waited_over_seconds}
+            )
+        ]
+        """(seconds waited, the line of those timers) for each overflow rule's wait."""
+        # Timer lines (`engine.timers`): each holds timers armed a fixed time after
+        # the moment its callers join, reach a step, or hear an announcement.
+        self.relax_lines = [f"relax {step} {name}" for step in range(self.steps)]
+        """The line of the timers that take callers to each step."""
+        self.announce_lines = (f"announce first {name}", f"announce again {name}")
+        """The lines of callers' first announcements and of the ones after."""
 
     @property
     def staffed(self) -> int:

@@ -30,10 +30,21 @@ Timer = tuple[float, int, TimerKind, str, int]
 """(at, seq, kind, key, token): a plain tuple, so that the heap orders it natively."""
 
 
+class TimerLine(msgspec.Struct, array_like=True):
+    """Timers that fall due in the order they were armed (every caller's first
+    announcement in one queue, say): only the first one not yet fired is in the heap."""
+
+    entries: list[Timer] = msgspec.field(default_factory=list)
+    head: int = 0
+    """`entries[head]` is the one in the heap; those before it have fired."""
+
+
 class TimerState(msgspec.Struct, kw_only=True):
-    """The timers armed (a heap, verbatim: ties stay in the order they were armed)."""
+    """The timers armed (a heap, verbatim: ties stay in the order they were armed),
+    and the lines whose first timer is in the heap (`engine.timers`)."""
 
     heap: list[Timer] = msgspec.field(default_factory=list)
+    lines: dict[str, TimerLine] = msgspec.field(default_factory=dict)
     seq: int = 0
 
 
@@ -130,16 +141,19 @@ class VendorState(msgspec.Struct, kw_only=True):
     day_count: int = 0
     rest_until: float = 0.0
     """Not tried before this time (its trunk just refused a call)."""
+    wake_at: float | None = None
+    """When the engine's next look at the vendor is armed for (a `vendor_free`
+    timer), if one is; see `VendorContract.wake`."""
 
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 RngState = tuple[int, tuple[int, ...], float | None]
 """`random.Random.getstate()`."""
 
 
 class EngineState(msgspec.Struct, kw_only=True, tag_field="version", tag=STATE_VERSION):
-    """The engine's state (format `version` 2). Encodes to MessagePack or JSON as is."""
+    """The engine's state (format `version` 3). Encodes to MessagePack or JSON as is."""
 
     site: str
     config_digest: str

@@ -79,6 +79,23 @@ class VendorContract:
         s.hour_count += 1
         s.day_count += 1
 
+    def wake(self, at: float) -> bool:
+        """Whether the engine should arm a look at the vendor for `at` (a
+        `vendor_free` timer): not when one is armed for `at` or earlier already, since
+        that look arms the next one if the vendor still cannot take calls. Every
+        caller who finds the vendor capped asks, so this spares a timer per caller."""
+        s = self.state
+        if s.wake_at is not None and s.wake_at <= at:
+            return False
+        s.wake_at = at
+        return True
+
+    def woken(self, now: float) -> None:
+        """The engine looks at the vendor now (a `vendor_free` timer fired)."""
+        s = self.state
+        if s.wake_at is not None and s.wake_at <= now:
+            s.wake_at = None
+
     def release(self, failed: bool, now: float) -> None:
         s = self.state
         s.active -= 1

@@ -8,7 +8,9 @@ the same commands, event by event, and end in the same state, field by field.
 
 from __future__ import annotations
 
+import heapq
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -135,10 +137,29 @@ def test_a_state_from_another_configuration_is_refused() -> None:
         restore(other, state)
 
 
-def as_format_1(state: dict[str, object]) -> dict[str, object]:
-    """A format-2 state (builtins) as an engine before format 2 wrote it: one flat
-    record. Written out here field by field, from format 1's definition."""
+def all_in_heap(timers: dict[str, Any]) -> dict[str, Any]:
+    """Format 3's timers as format 2 kept them: every timer armed and not yet fired in
+    the heap, no lines."""
+    heap = [tuple(t) for t in timers["heap"]]
+    for line in timers["lines"].values():
+        # The line's first pending timer is in the heap already.
+        heap.extend(tuple(t) for t in line[0][line[1] + 1 :])
+    heapq.heapify(heap)
+    return {"heap": [list(t) for t in heap], "seq": timers["seq"]}
+
+
+def as_format_2(state: dict[str, object]) -> dict[str, object]:
+    """A format-3 state (builtins) as an engine before the timer lines wrote it."""
     s: dict[str, Any] = dict(state)
+    s["version"] = 2
+    s["timers"] = all_in_heap(s["timers"])
+    return s
+
+
+def as_format_1(state: dict[str, object]) -> dict[str, object]:
+    """A format-3 state (builtins) as an engine before format 2 wrote it: one flat
+    record. Written out here field by field, from format 1's definition."""
+    s: dict[str, Any] = as_format_2(state)
     surge, conditions = s.pop("surge"), s.pop("conditions")
     timers, seq = s.pop("timers"), s.pop("seq")
     s["version"] = 1
@@ -156,15 +177,27 @@ def as_format_1(state: dict[str, object]) -> dict[str, object]:
     return s
 
 
-def test_a_state_written_in_format_1_restores_into_the_same_engine() -> None:
+def pending_timers(state: dict[str, Any]) -> list[list[Any]]:
+    """The timers armed and not yet fired, in the order they fall due."""
+    return sorted(all_in_heap(state["timers"])["heap"])
+
+
+@pytest.mark.parametrize("older", [as_format_1, as_format_2], ids=["format-1", "format-2"])
+def test_a_state_written_in_an_older_format_restores_into_the_same_engine(
+    older: Callable[[dict[str, object]], dict[str, object]],
+) -> None:
     """An engine upgraded in the middle of a surge carries on from the state its
     predecessor stored: the same callers in the same places, the same timers."""
     original, _snapshot, journal = busy_day(SEOUL, SURGE, 9.2, 9.0)
     site = load_site(SEOUL)
     exported = msgspec.to_builtins(export_state(original))
-    old = msgspec.msgpack.encode(as_format_1(exported))
-    rebuilt = restore(site, decode_state(old))
-    field_by_field(exported, msgspec.to_builtins(export_state(rebuilt)))
+    assert exported["timers"]["lines"], "the surge morning has callers' timers in lines"
+    rebuilt = restore(site, decode_state(msgspec.msgpack.encode(older(exported))))
+    restored = msgspec.to_builtins(export_state(rebuilt))
+    # The older formats kept every timer in the heap: the same timers, laid out so.
+    assert pending_timers(restored) == pending_timers(exported)
+    del exported["timers"], restored["timers"]
+    field_by_field(exported, restored)
     assert sum(len(q.waiting) for q in rebuilt.queues.values()) > 100
     # And it goes on as the original would.
     later = journal[-1][1] + 60.0
@@ -175,7 +208,8 @@ def test_a_state_of_an_unknown_format_is_refused_with_its_number() -> None:
     site = load_site(FIXTURES / "consistency.yaml")
     state = msgspec.to_builtins(export_state(Engine(site, start=1.0)))
     state["version"] = 99
-    with pytest.raises(StateMismatch, match="state format 99; this engine reads formats 1 and 2"):
+    refused = "state format 99; this engine reads formats 1, 2 and 3"
+    with pytest.raises(StateMismatch, match=refused):
         decode_state(msgspec.msgpack.encode(state))
     with pytest.raises(msgspec.DecodeError):
         decode_state(msgspec.msgpack.encode({"version": 2, "site": "x"}))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from acd.engine import commands as cmd
 from acd.engine import events as ev
+from acd.engine.persist import export_state
 from tests.harness import Floor, local_start
 
 SITE = """
@@ -170,6 +171,22 @@ def test_hourly_cap_holds_callers_until_the_next_clock_hour() -> None:
     assert dialled(f) == ["c0", "c1", "c2"]
     f.advance(1)  # 11:00: a new hour of the contract
     assert dialled(f) == ["c0", "c1", "c2", "c3"]
+
+
+def test_callers_held_by_the_hourly_cap_wait_on_one_look_at_the_vendor() -> None:
+    """Forty callers qualify while the hour's cap is used up: the engine looks at the
+    vendor again once, when the hour turns, not once per caller who found it capped."""
+    f = floor(start=local_start(0, 10, 50))
+    for n in range(43):
+        f.call(f"c{n}")
+    f.advance(60)
+    for n in range(3):
+        vendor_takes(f, f"c{n}", talk=10)
+    f.advance(60)
+    looks = [t for t in export_state(f.engine).timers.heap if t[2] == "vendor_free"]
+    assert [t[0] for t in looks] == [local_start(0, 11)]
+    f.advance(8 * 60)  # 11:00
+    assert dialled(f)[3:] == ["c3"]
 
 
 def test_closed_vendor_takes_no_overflow_and_opens_on_time() -> None:
