@@ -35,9 +35,12 @@ if TYPE_CHECKING:
     from acd.engine.persist import restore as restore
     from acd.engine.records import Call as Call
     from acd.engine.states import BUSY_STATES as BUSY_STATES
+    from acd.engine.states import HANDLING_STATES as HANDLING_STATES
+    from acd.engine.states import SHOWN_STATES as SHOWN_STATES
     from acd.engine.states import STAFFED_STATES as STAFFED_STATES
     from acd.engine.states import AgentState as AgentState
     from acd.engine.states import CallState as CallState
+    from acd.engine.states import shown as shown
 
 _FACE = {
     "Engine": "core",
@@ -45,7 +48,11 @@ _FACE = {
     "AgentState": "states",
     "CallState": "states",
     "BUSY_STATES": "states",
+    "HANDLING_STATES": "states",
     "STAFFED_STATES": "states",
+    # an agent's state and reason as supervisors and the queue_log name them
+    "SHOWN_STATES": "states",
+    "shown": "states",
     "Call": "records",
     # the counters a replay reads per queue and interval, and the wait histograms
     "Interval": "metrics",

@@ -15,7 +15,7 @@ from acd.engine import events as ev
 from acd.engine import facts as fact
 from acd.engine.context import Context
 from acd.engine.records import Agent
-from acd.engine.states import AGENT_TRANSITIONS, BUSY_STATES, AgentState, AgentTrigger
+from acd.engine.states import AGENT_TRANSITIONS, BUSY_STATES, AgentState, AgentTrigger, shown
 
 if TYPE_CHECKING:
     from acd.engine.offers import Offers
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 A = AgentState
 
-_REPORTED = frozenset({"login", "logout", "pause", "unpause"})
+_REPORTED = frozenset({"login", "logout", "pause", "unpause", "stand_by", "release"})
 """The agent moves reported as facts (`Engine.facts`), when facts are on."""
 
 
@@ -60,10 +60,9 @@ class AgentMoves:
                     at=now, agent_id=agent.id, queues=queues, logged_in_at=agent.logged_in_at
                 )
             )
-        elif trigger == "pause":
-            facts.append(
-                fact.AgentPaused(at=now, agent_id=agent.id, queues=queues, reason=agent.reason)
-            )
+        elif trigger == "pause" or trigger == "stand_by":
+            _state, reason = shown(agent.state, agent.reason)
+            facts.append(fact.AgentPaused(at=now, agent_id=agent.id, queues=queues, reason=reason))
         else:
             facts.append(fact.AgentUnpaused(at=now, agent_id=agent.id, queues=queues))
 
@@ -94,7 +93,7 @@ class AgentMoves:
 
     def logout(self, agent: Agent) -> None:
         self.offers.close_wrap(agent)
-        was_standby = agent.state is A.PAUSED and agent.reason == "standby"
+        was_standby = agent.state is A.STANDBY
         self.to(agent, "logout")
         if not was_standby:
             self.pools.apply_cap(agent.pool)
@@ -112,10 +111,9 @@ class AgentMoves:
                 # Staying after all: the agent counts in the pool again, so its size
                 # applies again (someone may have to stand by after their call).
                 self.pools.apply_cap(agent.pool)
+        elif agent.state is A.STANDBY:
+            self.ctx.anomaly("pause while on standby")
         elif (agent.state, "pause") in AGENT_TRANSITIONS:
-            if agent.state is A.PAUSED and agent.reason == "standby":
-                self.ctx.anomaly("pause while on standby")
-                return
             self.offers.close_wrap(agent)  # a break taken during wrap-up: the call was handled
             self.to(agent, "pause", e.reason)
         else:
@@ -127,7 +125,7 @@ class AgentMoves:
             return
         if agent.pending == "pause":
             agent.pending = ""
-        elif agent.state is A.PAUSED and agent.reason != "standby":
+        elif agent.state is A.PAUSED:
             self.to(agent, "unpause")  # a paused agent already counted in service
             self.lines.serve_agent(agent)
         else:
@@ -137,8 +135,9 @@ class AgentMoves:
         agent = self.ctx.agent(e.agent_id, "ready")
         if agent is None:
             return
-        # A cool-down after an abusive call protects the agent; it is not skipped.
-        if agent.state is A.WRAP_UP and agent.reason != "cool-down":
+        # After-call work and a missed-ring rest may be cut short; a cool-down after an
+        # abusive call protects the agent, so the table has no `ready` from it.
+        if (agent.state, "ready") in AGENT_TRANSITIONS:
             self.offers.after_wrap(agent, "ready")
         else:
             self.ctx.anomaly("ready outside wrap-up")

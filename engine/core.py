@@ -70,7 +70,7 @@ from acd.engine.roster import Roster
 from acd.engine.sequences import Sequences
 from acd.engine.snapshot import Snapshot
 from acd.engine.state import EngineState, InboundRate, SurgeState, TimerState
-from acd.engine.states import IN_LINE, AgentState, CallState, TimerKind
+from acd.engine.states import IN_LINE, WRAPPING_STATES, AgentState, CallState, TimerKind
 from acd.engine.surge import Surge
 from acd.engine.timers import Handler, Test, Timers
 from acd.engine.vendors import VendorContract
@@ -179,7 +179,7 @@ class Engine:
             "ring": lambda k, t: (
                 (c := calls.get(k)) is not None and c.state is C.OFFERED and c.offer_token == t
             ),
-            "wrap": lambda k, t: (a := agents[k]).state is A.WRAP_UP and a.wrap_token == t,
+            "wrap": lambda k, t: (a := agents[k]).state in WRAPPING_STATES and a.wrap_token == t,
             "relax": lambda k, t: (
                 (c := calls.get(k)) is not None and c.state in IN_LINE and c.step == t - 1
             ),

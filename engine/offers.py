@@ -20,7 +20,7 @@ from acd.engine import facts as fact
 from acd.engine.context import Context
 from acd.engine.queues import QueueRuntime
 from acd.engine.records import Agent, Call
-from acd.engine.states import AgentState, AgentTrigger, CallState, WrapKind
+from acd.engine.states import AgentState, AgentTrigger, CallState
 
 if TYPE_CHECKING:
     from acd.engine.agent_states import AgentMoves
@@ -167,7 +167,7 @@ class Offers:
             if not self._apply_pending(agent):
                 self.moves.to(agent, "pause", "missed")
         else:
-            self._start_wrap(agent, "missed", rules.rest_seconds, "missed")
+            self._start_wrap(agent, "missed", rules.rest_seconds)
         call.agent_id = ""
         self.ctx.move(call, "missed")
         self.lines.enter(call, self.ctx.queues[call.queue])
@@ -230,12 +230,11 @@ class Offers:
         agent.last_call_end = self.ctx.now
         agent.handled_seconds += self.ctx.now - agent.state_since
         wrap = self.ctx.queues[call.queue].cfg.wrap_up_seconds
-        self._start_wrap(agent, "call_ended", wrap, "acw")
+        self._start_wrap(agent, "call_ended", wrap)
 
-    def _start_wrap(
-        self, agent: Agent, trigger: AgentTrigger, seconds: float, reason: WrapKind
-    ) -> None:
-        self.moves.to(agent, trigger, reason)
+    def _start_wrap(self, agent: Agent, trigger: AgentTrigger, seconds: float) -> None:
+        """Move the agent to one of `WRAPPING_STATES`, ended by the wrap timer."""
+        self.moves.to(agent, trigger)
         agent.wrap_token += 1
         self.ctx.timers.arm(self.ctx.now + seconds, "wrap", agent.id, agent.wrap_token)
 
@@ -249,10 +248,10 @@ class Offers:
             # Worker protection: after the after-call work of an abusive call, a
             # cool-down that is neither handling time nor skippable by `AgentReady`.
             seconds, agent.cool_down_due = agent.cool_down_due, 0.0
-            self._start_wrap(agent, "cool_down", seconds, "cool-down")
+            self._start_wrap(agent, "cool_down", seconds)
             return
         if not self._apply_pending(agent):
-            # A pool shrunk while the agent was busy left a pending "standby" pause,
+            # A pool shrunk while the agent was busy left a pending standby,
             # applied by `_apply_pending`; so no pool-size check is needed on this hot path.
             self.moves.to(agent, trigger)
             self.lines.serve_agent(agent)
@@ -261,7 +260,7 @@ class Offers:
         """Count the after-call work that is ending as handling of the call (AHT,
         handled); a cool-down is not handling. Called before an agent leaves wrap-up by any way: the
         timer, `AgentReady`, a pause or a logout; does nothing otherwise."""
-        if agent.state is A.WRAP_UP and agent.reason == "acw" and agent.wrap_queue:
+        if agent.state is A.WRAP_UP and agent.wrap_queue:
             wrap = self.ctx.now - agent.state_since
             interval = agent.wrap_interval
             for c in self.ctx.metrics.queue_counters(agent.wrap_queue, interval):
@@ -283,7 +282,7 @@ class Offers:
             self.moves.logout(agent)
         elif standby:
             self.close_wrap(agent)
-            self.moves.to(agent, "pause", "standby")
+            self.moves.to(agent, "stand_by")
         elif pending == "pause":
             self.moves.to(agent, "pause", agent.pending_reason)
         else:

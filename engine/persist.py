@@ -46,7 +46,7 @@ from acd.engine.state import (
     TimerState,
     VendorState,
 )
-from acd.engine.states import TimerKind
+from acd.engine.states import AgentState, TimerKind
 
 __all__ = [
     "STATE_VERSION",
@@ -173,9 +173,10 @@ class EngineStateV1(msgspec.Struct, kw_only=True, tag_field="version", tag=1):
 
 
 class EngineStateV2(EngineState, tag=2):
-    """The state as engines before format 3 wrote it: the same fields, and no timer
-    lines (its timers are all in the heap, which format 3 reads as it is). An engine
-    of format 2 would drop format 3's lines unread, so the formats differ."""
+    """The state as engines before format 3 wrote it: the same fields, but no timer
+    lines (its timers are all in the heap, which format 3 reads as it is), and an
+    agent's rest, cool-down and standby kept as reasons of a wrap-up or a pause. An
+    engine of format 2 would drop format 3's lines unread, so the formats differ."""
 
 
 class _Format(msgspec.Struct):
@@ -209,12 +210,32 @@ def decode_state(data: bytes | msgspec.Raw) -> EngineState:
     if isinstance(state, EngineStateV1):
         return upgrade(state)
     if isinstance(state, EngineStateV2):
+        _rests_and_standby_as_states(state.agents)
         return EngineState(**msgspec.structs.asdict(state))
     return state
 
 
+_AS_STATES = {
+    (AgentState.WRAP_UP, "missed"): AgentState.RESTING,
+    (AgentState.WRAP_UP, "cool-down"): AgentState.COOLING_DOWN,
+    (AgentState.WRAP_UP, "acw"): AgentState.WRAP_UP,
+    (AgentState.PAUSED, "standby"): AgentState.STANDBY,
+}
+
+
+def _rests_and_standby_as_states(agents: list[Agent]) -> None:
+    """Formats 1 and 2 kept a missed-ring rest and a cool-down as a wrap-up with that
+    reason, and standby as a pause with reason "standby": format 3 has states for
+    them, and keeps `reason` for a pause's own."""
+    for agent in agents:
+        state = _AS_STATES.get((agent.state, agent.reason))
+        if state is not None:
+            agent.state, agent.reason = state, ""
+
+
 def upgrade(old: EngineStateV1) -> EngineState:
     """The same state in the current format (nothing is lost: it holds every field)."""
+    _rests_and_standby_as_states(old.agents)
     return EngineState(
         site=old.site,
         config_digest=old.config_digest,

@@ -65,7 +65,7 @@ class Pools:
             for a in self.ctx.agents.values()
             if a.pool == pool
             and a.state is not A.LOGGED_OUT
-            and not (a.state is A.PAUSED and a.reason == "standby")
+            and a.state is not A.STANDBY
             and not a.standby_due
             and a.pending != "logout"  # going home after this call: not staying in service
         ]
@@ -76,7 +76,7 @@ class Pools:
         cap = self.pool_cap(agent.pool)
         if cap is None or len(self._in_service(agent.pool)) <= cap:
             return False
-        self.moves.to(agent, "pause", "standby")
+        self.moves.to(agent, "stand_by")
         return True
 
     def apply_cap(self, pool: str) -> None:
@@ -92,9 +92,9 @@ class Pools:
                     agent.standby_due = True
                 else:
                     # Available, in wrap-up (the after-call work cut short still
-                    # counts), or on a break that turns into standby: a new pause.
+                    # counts), or on a break that turns into standby.
                     self.offers.close_wrap(agent)
-                    self.moves.to(agent, "pause", "standby")
+                    self.moves.to(agent, "stand_by")
             return
         # Room in the pool: first call off standbys not yet taken, then bring back
         # agents on standby, the earliest logged in first.
@@ -111,12 +111,12 @@ class Pools:
             (
                 a
                 for a in self.ctx.agents.values()
-                if a.pool == pool and a.state is A.PAUSED and a.reason == "standby"
+                if a.pool == pool and a.state is A.STANDBY
             ),
             key=lambda a: (a.logged_in_at, a.roster_index),
         )
         for agent in standby[:room]:
-            self.moves.to(agent, "unpause")
+            self.moves.to(agent, "release")
             self.lines.serve_agent(agent)
 
     def call_arrived(self, now: float) -> None:
@@ -175,7 +175,7 @@ class Pools:
             for name in before:
                 if name not in after:
                     facts.append(fact.MemberRemoved(at=self.ctx.now, agent_id=agent.id, queue=name))
-            paused = agent.state is A.PAUSED
+            paused = agent.state is A.PAUSED or agent.state is A.STANDBY
             for name in after:
                 if name not in before:
                     facts.append(

@@ -77,7 +77,8 @@ class Agent(msgspec.Struct, kw_only=True):
     state: AgentState = AgentState.LOGGED_OUT
     state_since: float = 0.0
     reason: str = ""
-    """Pause reason code, or what the wrap-up is for ("acw", "missed", "cool-down")."""
+    """The pause's reason code while PAUSED ("" otherwise; `states.shown` gives the
+    reason supervisors see in every state)."""
     call_id: str = ""
     wrap_queue: str = ""
     """The queue of the call whose after-call work is running (AHT accounting)."""

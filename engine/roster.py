@@ -24,8 +24,9 @@ from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent
 from acd.engine.states import (
     AGENT_TRANSITIONS,
-    BUSY_STATES,
+    HANDLING_STATES,
     STAFFED_STATES,
+    WRAPPING_STATES,
     AgentState,
     AgentTrigger,
 )
@@ -78,7 +79,7 @@ class Roster:
         if old is A.AVAILABLE:
             self._metrics.add_agent_time(agent.pool, False, agent.state_since, now)
             agent.version += 1
-        elif old in BUSY_STATES or (old is A.WRAP_UP and agent.reason == "acw"):
+        elif old in HANDLING_STATES:
             self._metrics.add_agent_time(agent.pool, True, agent.state_since, now)
         was_staffed = old in STAFFED_STATES
         is_staffed = new in STAFFED_STATES
@@ -88,11 +89,11 @@ class Roster:
                 q.state.staffed += delta
         if new is A.LOGGED_OUT:
             agent.standby_due = False
-        if new is not A.WRAP_UP:
+        if new not in WRAPPING_STATES:
             agent.cool_down_due = 0.0  # left wrap-up another way (a break, a logout)
         agent.state = new
         agent.state_since = now
-        agent.reason = reason
+        agent.reason = reason if new is A.PAUSED else ""
         if new is A.AVAILABLE:
             self._index(agent)
 

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from acd.engine.metrics import QueueCounters, WaitHistogram
-from acd.engine.states import AgentState, CallState
+from acd.engine.states import AgentState, CallState, shown
 
 if TYPE_CHECKING:
     from acd.engine.core import Engine
+    from acd.engine.records import Agent
 
 A = AgentState
 _EMPTY = QueueCounters()
@@ -165,8 +166,9 @@ def take(engine: Engine, now: float) -> Snapshot:
     standby: dict[str, int] = dict.fromkeys(engine.config.pools, 0)
     for agent in engine.agents.values():
         by_state = pools[agent.pool]
-        by_state[agent.state.value] = by_state.get(agent.state.value, 0) + 1
-        if agent.state is A.PAUSED and agent.reason == "standby":
+        state, _reason = shown(agent.state, agent.reason)
+        by_state[state] = by_state.get(state, 0) + 1
+        if agent.state is A.STANDBY:
             standby[agent.pool] += 1
         if agent.state is A.AVAILABLE:
             for q, _level, _first in engine.routes_of(agent.id):
@@ -244,23 +246,25 @@ def take(engine: Engine, now: float) -> Snapshot:
             )
             for name, v in engine.vendors.items()
         ],
-        agents=[
-            AgentView(
-                id=a.id,
-                name=a.name,
-                pool=a.pool,
-                state=a.state.value,
-                reason=a.reason,
-                since=a.state_since,
-                call_id=a.call_id,
-                skills=dict(a.skills),
-                missed=a.missed,
-                pending=a.pending,
-            )
-            for a in engine.agents.values()
-        ],
+        agents=[_agent_view(a) for a in engine.agents.values()],
         anomalies=dict(engine.anomalies),
         wait_bounds=list(metrics.wait_bounds),
+    )
+
+
+def _agent_view(a: Agent) -> AgentView:
+    state, reason = shown(a.state, a.reason)
+    return AgentView(
+        id=a.id,
+        name=a.name,
+        pool=a.pool,
+        state=state,
+        reason=reason,
+        since=a.state_since,
+        call_id=a.call_id,
+        skills=dict(a.skills),
+        missed=a.missed,
+        pending=a.pending,
     )
 
 

@@ -42,13 +42,6 @@ TimerKind = Literal[
 a handler (`Engine.__init__` gives `Timers` one of each per kind)."""
 
 
-WrapKind = Literal[
-    "acw",  # after-call work: counts as handling the call (AHT)
-    "missed",  # the rest after a missed ring
-    "cool-down",  # the rest owed after an abusive call's after-call work
-]
-"""What an agent's WRAP_UP is for (`Agent.reason` while in WRAP_UP)."""
-
 AgentRequest = Literal["", "logout", "pause"]
 """An agent's own logout or pause asked for while busy, applied when the call is over
 (`Agent.pending`; "": none)."""
@@ -84,8 +77,15 @@ class AgentState(StrEnum):
     """Offered a call: the phone is ringing."""
     ON_CALL = "on_call"
     WRAP_UP = "wrap_up"
-    """After-call work, a missed-ring rest, or an abusive-call cool-down."""
+    """After-call work: counts as handling the call (AHT)."""
+    RESTING = "resting"
+    """A short rest after a missed ring (`missed_ring.rest_seconds`)."""
+    COOLING_DOWN = "cooling_down"
+    """The rest owed after an abusive call's after-call work; not skippable."""
     PAUSED = "paused"
+    """On a break, with the agent's (or supervisor's) reason code."""
+    STANDBY = "standby"
+    """Logged in but held out of service: the pool is over its size for now."""
 
 
 C = CallState
@@ -123,7 +123,7 @@ A = AgentState
 
 AgentTrigger = Literal[
     "login", "offer", "pause", "logout", "answered", "missed", "cancelled", "call_ended",
-    "wrap_up_done", "ready", "cool_down", "unpause",
+    "wrap_up_done", "ready", "cool_down", "unpause", "stand_by", "release",
 ]
 """What moves an agent along `AGENT_TRANSITIONS`."""
 
@@ -132,28 +132,65 @@ AGENT_TRANSITIONS: dict[tuple[AgentState, AgentTrigger], AgentState] = {
     (A.AVAILABLE, "offer"): A.RESERVED,
     (A.AVAILABLE, "pause"): A.PAUSED,
     (A.AVAILABLE, "logout"): A.LOGGED_OUT,
+    (A.AVAILABLE, "stand_by"): A.STANDBY,
     (A.RESERVED, "answered"): A.ON_CALL,
-    (A.RESERVED, "missed"): A.WRAP_UP,
+    (A.RESERVED, "missed"): A.RESTING,
     (A.RESERVED, "cancelled"): A.AVAILABLE,
     (A.ON_CALL, "call_ended"): A.WRAP_UP,
     (A.ON_CALL, "cancelled"): A.AVAILABLE,
     (A.WRAP_UP, "wrap_up_done"): A.AVAILABLE,
     (A.WRAP_UP, "ready"): A.AVAILABLE,
-    (A.WRAP_UP, "cool_down"): A.WRAP_UP,
+    (A.WRAP_UP, "cool_down"): A.COOLING_DOWN,
     (A.WRAP_UP, "pause"): A.PAUSED,
     (A.WRAP_UP, "logout"): A.LOGGED_OUT,
+    (A.WRAP_UP, "stand_by"): A.STANDBY,
+    (A.RESTING, "wrap_up_done"): A.AVAILABLE,
+    (A.RESTING, "ready"): A.AVAILABLE,
+    (A.RESTING, "pause"): A.PAUSED,
+    (A.RESTING, "logout"): A.LOGGED_OUT,
+    (A.RESTING, "stand_by"): A.STANDBY,
+    (A.COOLING_DOWN, "wrap_up_done"): A.AVAILABLE,
+    (A.COOLING_DOWN, "pause"): A.PAUSED,
+    (A.COOLING_DOWN, "logout"): A.LOGGED_OUT,
+    (A.COOLING_DOWN, "stand_by"): A.STANDBY,
     (A.PAUSED, "unpause"): A.AVAILABLE,
     (A.PAUSED, "pause"): A.PAUSED,
     (A.PAUSED, "logout"): A.LOGGED_OUT,
+    (A.PAUSED, "stand_by"): A.STANDBY,
+    (A.STANDBY, "release"): A.AVAILABLE,
+    (A.STANDBY, "logout"): A.LOGGED_OUT,
 }
 """Every move an agent can make. A pause or logout asked for while the agent is
-reserved or on a call is kept pending and applied when wrap-up ends."""
+reserved or on a call is kept pending and applied when the wrap-up ends. Standby is
+the pool's doing (`stand_by`, `release`), never the agent's: a break cannot start or
+end it. A cool-down has no `ready`: it protects the agent."""
 
 DEFERRED_WHILE_BUSY = frozenset({"pause", "logout"})
 BUSY_STATES = frozenset({A.RESERVED, A.ON_CALL})
-STAFFED_STATES = frozenset({A.AVAILABLE, A.RESERVED, A.ON_CALL, A.WRAP_UP})
+STAFFED_STATES = frozenset(
+    {A.AVAILABLE, A.RESERVED, A.ON_CALL, A.WRAP_UP, A.RESTING, A.COOLING_DOWN}
+)
 """States in which an agent counts as staffing their queues (expected-wait estimates)."""
-HANDLING_STATES = frozenset({A.RESERVED, A.ON_CALL})
+HANDLING_STATES = frozenset({A.RESERVED, A.ON_CALL, A.WRAP_UP})
+"""States whose time counts as handling (occupancy): ringing, talking, after-call work."""
+WRAPPING_STATES = frozenset({A.WRAP_UP, A.RESTING, A.COOLING_DOWN})
+"""States that end when the agent's wrap timer fires (`Agent.wrap_token`)."""
+
+SHOWN_STATES = ("logged_out", "available", "reserved", "on_call", "wrap_up", "paused")
+"""The agent states supervisors, reports and Asterisk's queue_log name (`shown`)."""
+_SHOWN: dict[AgentState, tuple[str, str]] = {
+    A.WRAP_UP: ("wrap_up", "acw"),
+    A.RESTING: ("wrap_up", "missed"),
+    A.COOLING_DOWN: ("wrap_up", "cool-down"),
+    A.STANDBY: ("paused", "standby"),
+}
+
+
+def shown(state: AgentState, reason: str) -> tuple[str, str]:
+    """An agent's state and reason as supervisors see them (`SHOWN_STATES`): a rest
+    is a wrap-up with its kind as the reason, standby a pause with reason "standby",
+    as Asterisk's queue members show them; a pause keeps its own reason."""
+    return _SHOWN.get(state, (state.value, reason))
 IN_LINE = frozenset(
     {C.WAITING, C.RETRY_WAIT, C.OFFERED, C.CONNECTING, C.DIALING_BACK, C.VENDOR_DIALING}
 )

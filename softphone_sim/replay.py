@@ -20,7 +20,14 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, Protocol, assert_never
 
 from acd.config.schema import SiteConfig
-from acd.engine import BUSY_STATES, STAFFED_STATES, AgentState, Engine, Interval, QueueCounters
+from acd.engine import (
+    HANDLING_STATES,
+    STAFFED_STATES,
+    AgentState,
+    Engine,
+    Interval,
+    QueueCounters,
+)
 from acd.engine import commands as cmd
 from acd.engine import events as ev
 from acd.softphone_sim.bound import pooled_limit
@@ -342,9 +349,7 @@ def _open_agent_time(
     found: dict[tuple[int, str], tuple[float, float]] = {}
     end = start + intervals * interval_seconds
     for agent in engine.agents.values():
-        handling = agent.state in BUSY_STATES or (
-            agent.state is AgentState.WRAP_UP and agent.reason == "acw"
-        )
+        handling = agent.state in HANDLING_STATES
         if agent.state is not AgentState.AVAILABLE and not handling:
             continue
         t = max(agent.state_since, start)

@@ -26,7 +26,7 @@ import time
 
 import msgspec
 
-from acd.engine import Call, CallState, Engine
+from acd.engine import Call, CallState, Engine, shown
 from acd.store.base import Op, loop_time
 from acd.store.keys import Keys
 from acd.store.records import AgentView, CallView, FiguresView
@@ -109,12 +109,13 @@ class Projection:
             self._call_ops(call_id, ops)
         for agent_id in agents:
             agent = engine.agents[agent_id]
+            state, reason = shown(agent.state, agent.reason)
             view = AgentView(
                 id=agent.id,
                 pool=agent.pool,
-                state=agent.state.value,
+                state=state,
                 since=agent.state_since,
-                reason=agent.reason,
+                reason=reason,
                 call=agent.call_id,
             )
             ops.append(("hset", self.keys.agents, agent.id, _ENCODE(view)))

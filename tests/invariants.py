@@ -183,7 +183,7 @@ class CheckedFloor(Floor):
         """Talk time per queue, from each `Connect` to the end of the conversation."""
         self._connected: dict[str, float] = {}
         self._agent_spells = {
-            a.id: (a.state, a.reason, a.state_since) for a in self.engine.agents.values()
+            a.id: (a.state, a.state_since) for a in self.engine.agents.values()
         }
         self._command_problems: list[str] = []
         engine = self.engine
@@ -206,7 +206,7 @@ class CheckedFloor(Floor):
         wrapping = {
             a.id: (a.wrap_queue, a.wrap_token)
             for a in engine.agents.values()
-            if a.state is A.WRAP_UP and a.reason == "acw"
+            if a.state is A.WRAP_UP
         }
         handled = {name: q.handled for name, q in engine.metrics.queues.items()}
         leaving = [a.id for a in engine.agents.values() if a.pending == "logout"]
@@ -233,7 +233,7 @@ class CheckedFloor(Floor):
             a
             for a in self.withdrawn
             if engine.agents[a].state is not A.LOGGED_OUT
-            and engine.agents[a].reason != "standby"
+            and engine.agents[a].state is not A.STANDBY
             and not engine.agents[a].standby_due
         }
         if self._command_problems:
@@ -248,13 +248,13 @@ class CheckedFloor(Floor):
         """Tally agent time and talk time independently of the engine's counters."""
         engine = self.engine
         for agent in engine.agents.values():
-            state, reason, since = self._agent_spells[agent.id]
+            state, since = self._agent_spells[agent.id]
             if agent.state_since != since or agent.state is not state:
                 if state is A.AVAILABLE:
                     self.agent_time["available"] += agent.state_since - since
-                elif state in (A.RESERVED, A.ON_CALL) or (state is A.WRAP_UP and reason == "acw"):
+                elif state in (A.RESERVED, A.ON_CALL, A.WRAP_UP):  # WRAP_UP: after-call work
                     self.agent_time["handling"] += agent.state_since - since
-            self._agent_spells[agent.id] = (agent.state, agent.reason, agent.state_since)
+            self._agent_spells[agent.id] = (agent.state, agent.state_since)
         for c in out:
             if isinstance(c, cmd.Connect):
                 self._connected[c.call_id] = self.now
@@ -295,7 +295,7 @@ class CheckedFloor(Floor):
         expected: Counter[str] = Counter()
         for agent_id, (queue, token) in wrapping.items():
             agent = engine.agents[agent_id]
-            still = agent.state is A.WRAP_UP and agent.reason == "acw" and agent.wrap_token == token
+            still = agent.state is A.WRAP_UP and agent.wrap_token == token
             if not still:
                 expected[queue] += 1
         problems = []
@@ -493,7 +493,7 @@ class CheckedFloor(Floor):
             if cap is None:
                 continue
             members = [a for a in agents.values() if a.pool == pool]
-            standby = [a.id for a in members if a.state is A.PAUSED and a.reason == "standby"]
+            standby = [a.id for a in members if a.state is A.STANDBY]
             going = [a.id for a in members if a.standby_due]
             in_service = [
                 a.id

@@ -697,9 +697,7 @@ class EngineMachine(RuleBasedStateMachine):
                 agent = engine.agents[agent_id]
                 if agent.state is A.LOGGED_OUT:
                     self.send(ev.AgentLogin(agent_id=agent_id))
-                elif (agent.state is A.PAUSED and agent.reason != "standby") or (
-                    agent.pending == "pause"
-                ):
+                elif agent.state is A.PAUSED or agent.pending == "pause":
                     self.send(ev.AgentUnpause(agent_id=agent_id))
             self.do(("advance", 20.0))
         self.do(("advance", 600.0))
@@ -746,7 +744,7 @@ def test_a_break_asked_and_cancelled_during_the_call_keeps_the_pending_standby()
     f.advance(10)  # wrap-up
     a4 = f.engine.agents["a4"]
     assert f.engine.pool_cap("remote") == 0
-    assert (a4.state, a4.reason) == (A.PAUSED, "standby")
+    assert a4.state is A.STANDBY
 
 
 def test_a_break_asked_during_the_call_does_not_undo_the_pending_standby() -> None:
@@ -788,7 +786,7 @@ def test_after_call_work_cut_short_by_a_standby_still_counts_the_call_as_handled
     f.agent_hangs_up("a4", "c1")
     f.advance(2)  # 2 s into the 5 s after-call work
     f.send(ev.SetDistancingLevel(level="3"))  # remote pool size 0: a4 stands by now
-    assert f.engine.agents["a4"].reason == "standby"
+    assert f.engine.agents["a4"].state is A.STANDBY
     assert f.engine.metrics.queues["vaccine"].handled == 1
     assert f.engine.metrics.pools["remote"].handled == 1
 

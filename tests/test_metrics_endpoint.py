@@ -27,7 +27,7 @@ from acd.engine import events as ev
 from acd.engine.metrics import WAIT_OUTCOMES, wait_bounds
 from acd.engine.persist import EngineState, export_state, restore
 from acd.engine.snapshot import Snapshot
-from acd.engine.states import AgentState
+from acd.engine.states import SHOWN_STATES
 from acd.softphone_sim.curves import load_curve
 from acd.softphone_sim.loop import VirtualTime
 from acd.softphone_sim.people import day_start, shift_logins
@@ -167,10 +167,10 @@ def test_gauges_show_the_floor_now(
         assert value(scraped, "acd_queue_callbacks_waiting", queue=q.name) == q.callbacks_waiting
     for p in board.pools:
         by_state = {
-            state.value: value(scraped, "acd_pool_agents", pool=p.name, state=state.value)
-            for state in AgentState
+            state: value(scraped, "acd_pool_agents", pool=p.name, state=state)
+            for state in SHOWN_STATES
         }
-        assert by_state == {state.value: p.by_state.get(state.value, 0) for state in AgentState}
+        assert by_state == {state: p.by_state.get(state, 0) for state in SHOWN_STATES}
     for v in board.vendors:
         assert value(scraped, "acd_vendor_active_calls", vendor=v.name) == v.active
         assert value(scraped, "acd_vendor_max_concurrent_calls", vendor=v.name) == (
@@ -234,7 +234,7 @@ def test_no_label_carries_a_call_or_an_agent_id(
         set(site.queues)
         | set(site.pools)
         | set(site.vendors)
-        | {s.value for s in AgentState}
+        | set(SHOWN_STATES)
         | set(QUEUE_OUTCOMES)
     )
     ids = set(engine.agents) | set(engine.calls) | set(engine.ended_calls())

@@ -29,10 +29,13 @@ from acd.engine.persist import (
     replay,
     restore,
 )
+from acd.engine.states import AgentState
 from acd.softphone_sim.curves import load_curve
 from acd.softphone_sim.loop import VirtualTime
 from acd.softphone_sim.people import day_start, shift_logins
 from acd.softphone_sim.replay import Day
+from tests.test_scenario_surge import SITE as SURGE_SITE
+from tests.test_scenario_surge import floor as surge_floor
 
 FIXTURES = Path(__file__).parent / "fixtures" / "live"
 SEOUL = Path(__file__).resolve().parent.parent / "config" / "seoul120.yaml"
@@ -149,10 +152,23 @@ def all_in_heap(timers: dict[str, Any]) -> dict[str, Any]:
 
 
 def as_format_2(state: dict[str, object]) -> dict[str, object]:
-    """A format-3 state (builtins) as an engine before the timer lines wrote it."""
+    """A format-3 state (builtins) as an engine before the timer lines and the
+    agents' rest and standby states wrote it."""
     s: dict[str, Any] = dict(state)
     s["version"] = 2
     s["timers"] = all_in_heap(s["timers"])
+    as_reasons = {
+        "wrap_up": ("wrap_up", "acw"),
+        "resting": ("wrap_up", "missed"),
+        "cooling_down": ("wrap_up", "cool-down"),
+        "standby": ("paused", "standby"),
+    }
+    s["agents"] = [
+        {**a, "state": as_reasons[a["state"]][0], "reason": as_reasons[a["state"]][1]}
+        if a["state"] in as_reasons
+        else a
+        for a in s["agents"]
+    ]
     return s
 
 
@@ -202,6 +218,42 @@ def test_a_state_written_in_an_older_format_restores_into_the_same_engine(
     # And it goes on as the original would.
     later = journal[-1][1] + 60.0
     assert rebuilt.handle(ev.TimerFired(), later) == original.handle(ev.TimerFired(), later)
+
+
+def test_rests_cool_downs_and_standby_kept_as_reasons_by_format_2_become_states() -> None:
+    """An engine upgraded while one agent cools down after an abusive call, one rests
+    after a missed ring and two wait on standby finds each in that state, and each
+    comes back when it would have."""
+    floor_agents = "".join(
+        f"  - {{id: {a}, endpoint: PJSIP/{a}, pool: floor, skills: [{{skill: gen, level: 3}}]}}\n"
+        for a in ("a1", "a2")
+    )
+    f = surge_floor(SURGE_SITE + floor_agents)  # the remote pool's size is 1: r2, r3 stand by
+    f.login("a1", "a2")
+    f.call("c2")
+    f.press("c2", "1")
+    cooling = f.rung("c2")[-1]
+    f.answer(cooling, "c2")
+    f.send(ev.AgentFlaggedAbusive(agent_id=cooling, call_id="c2"))
+    f.advance(10)  # the warning, then 5 s of after-call work: now the cool-down
+    f.call("c1")
+    f.press("c1", "1")
+    resting = f.rung("c1")[-1]
+    f.miss(resting, "c1")
+    before = {a.id: a.state for a in f.engine.agents.values()}
+    assert before[cooling] is AgentState.COOLING_DOWN
+    assert before[resting] is AgentState.RESTING
+    assert before["r2"] is before["r3"] is AgentState.STANDBY
+    old = msgspec.msgpack.encode(as_format_2(msgspec.to_builtins(export_state(f.engine))))
+    rebuilt = restore(f.site, decode_state(old))
+    assert {a.id: a.state for a in rebuilt.agents.values()} == before
+    assert {a.reason for a in rebuilt.agents.values()} == {""}
+    # And they come back as they would have: the rest first, then the cool-down.
+    for seconds in (5.0, 130.0):
+        later = f.now + seconds
+        assert rebuilt.handle(ev.TimerFired(), later) == f.engine.handle(ev.TimerFired(), later)
+        f.now = later
+    assert rebuilt.agents[cooling].state is not AgentState.COOLING_DOWN
 
 
 def test_a_state_of_an_unknown_format_is_refused_with_its_number() -> None:

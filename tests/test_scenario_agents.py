@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from acd.engine import commands as cmd
 from acd.engine import events as ev
+from acd.engine.snapshot import take
 from acd.engine.states import AgentState
 from tests.harness import Floor
 
@@ -163,7 +164,7 @@ def test_ring_timeout_moves_the_call_to_the_next_agent() -> None:
     out = f.advance(0.1)
     assert cmd.CancelRing(call_id="c1", agent_id="a1") in out
     assert f.rung("c1") == ["a1", "a2"]
-    assert f.agent_state("a1") is A.WRAP_UP  # a short rest after a miss
+    assert f.agent_state("a1") is A.RESTING  # a short rest after a miss
     f.advance(5)
     assert f.agent_state("a1") is A.AVAILABLE
 
@@ -175,7 +176,7 @@ def test_busy_and_unreachable_phones_are_misses_too() -> None:
     f.miss("a1", "c1", cause="busy")
     assert f.rung("c1") == ["a1", "a2"]
     f.miss("a2", "c1", cause="unreachable")
-    assert f.agent_state("a2") is A.WRAP_UP
+    assert f.agent_state("a2") is A.RESTING
     f.advance(5)  # both rested: a1 first, the longer idle
     assert f.rung("c1") == ["a1", "a2", "a1"]
 
@@ -198,7 +199,7 @@ def test_two_misses_in_a_row_pause_the_agent_with_reason_missed() -> None:
     f.login("a1")
     f.call("c1")
     f.advance(15)  # first miss: rest
-    assert f.agent_state("a1") is A.WRAP_UP
+    assert f.agent_state("a1") is A.RESTING
     f.advance(5)
     assert f.rung("c1") == ["a1", "a1"]
     f.advance(15)  # second miss: paused
@@ -220,8 +221,10 @@ def test_after_unpausing_a_single_miss_rests_the_agent_rather_than_pausing() -> 
     assert f.agent_state("a1") is A.PAUSED
     f.send(ev.AgentUnpause(agent_id="a1"))
     f.miss("a1", "c1")  # the count of misses in a row started again
-    assert f.agent_state("a1") is A.WRAP_UP
-    assert f.engine.agents["a1"].reason == "missed"
+    assert f.agent_state("a1") is A.RESTING
+    # The wallboard shows the rest as Asterisk would: wrap-up, reason "missed".
+    view = {a.id: a for a in take(f.engine, f.now).agents}["a1"]
+    assert (view.state, view.reason) == ("wrap_up", "missed")
 
 
 def test_answering_resets_the_count_of_misses() -> None:
@@ -234,7 +237,7 @@ def test_answering_resets_the_count_of_misses() -> None:
     f.advance(30)
     f.call("c2")
     f.miss("a1", "c2")
-    assert f.agent_state("a1") is A.WRAP_UP  # a rest, not a pause
+    assert f.agent_state("a1") is A.RESTING  # a rest, not a pause
 
 
 def test_caller_hanging_up_while_ringing_cancels_the_ring_without_a_miss() -> None:
@@ -248,7 +251,7 @@ def test_caller_hanging_up_while_ringing_cancels_the_ring_without_a_miss() -> No
     assert f.outcome("c1") == "abandoned"
     f.call("c2")
     f.miss("a1", "c2")  # had the abandon counted as a miss, this second one would pause a1
-    assert f.agent_state("a1") is A.WRAP_UP
+    assert f.agent_state("a1") is A.RESTING
 
 
 def test_break_asked_while_ringing_applies_when_the_caller_gives_up() -> None:
@@ -317,7 +320,7 @@ def test_abusive_call_gives_a_cool_down_that_ready_cannot_skip() -> None:
     f.call("c2")
     f.advance(35)
     f.send(ev.AgentReady(agent_id="a1"))
-    assert f.agent_state("a1") is A.WRAP_UP
+    assert f.agent_state("a1") is A.COOLING_DOWN
     assert f.rung("c2") == []
     f.advance(114.9)  # wrap-up 30 s + cool-down 120 s
     assert f.rung("c2") == []

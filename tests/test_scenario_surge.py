@@ -77,7 +77,7 @@ def states(f: Floor) -> list[tuple[AgentState, str]]:
 
 IN_SERVICE = (A.AVAILABLE, "")
 ON_BREAK = (A.PAUSED, "break")
-STANDBY = (A.PAUSED, "standby")
+STANDBY = (A.STANDBY, "")
 
 
 def nobody_answers(f: Floor) -> None:
@@ -214,7 +214,7 @@ def test_standby_agent_returns_when_an_in_service_agent_logs_out() -> None:
     f = floor(MANUAL)
     f.send(ev.AgentLogout(agent_id="r1"))
     assert f.agent_state("r2") is A.AVAILABLE
-    assert f.agent_state("r3") is A.PAUSED
+    assert f.agent_state("r3") is A.STANDBY
 
 
 def test_emergency_announcement_is_heard_by_joiners_of_the_named_queues_only() -> None:

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import msgspec
 
-from acd.engine import AgentState, Engine
+from acd.engine import Engine, shown
 from acd.engine import events as ev
 
 # Every pattern ends in `$(?!\n)`: Python's `$` (msgspec checks with `re.search`) also
@@ -260,10 +260,10 @@ def _done(engine: Engine, action: Action) -> str:
     if agent_id is None:
         return f"{_what(action)}: done"
     agent = engine.agents[agent_id]
+    state, reason = shown(agent.state, agent.reason)
     if agent.pending:
-        return f"{_what(action)}: after the current call (now {agent.state.value})"
-    state = agent.state.value
-    if agent.state is AgentState.PAUSED:
-        state += f" ({agent.reason})"
+        return f"{_what(action)}: after the current call (now {state})"
+    if state == "paused":
+        state += f" ({reason})"
     return f"{_what(action)}: done; agent {agent_id} is {state}, pool {agent.pool}"
 

@@ -49,7 +49,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
 from acd.config.schema import SiteConfig
-from acd.engine import WAIT_OUTCOMES, AgentState, wait_bounds
+from acd.engine import SHOWN_STATES, WAIT_OUTCOMES, wait_bounds
 from acd.engine.snapshot import Snapshot
 
 QUEUE_OUTCOMES: tuple[str, ...] = (
@@ -235,8 +235,8 @@ def families(snapshot: Snapshot, site: SiteConfig | None = None) -> list[Metric]
         p_labels,
     )
     for p in s.pools:
-        for state in AgentState:
-            agents.add_metric([p.name, state.value], p.by_state.get(state.value, 0))
+        for state in SHOWN_STATES:
+            agents.add_metric([p.name, state], p.by_state.get(state, 0))
         standby.add_metric([p.name], p.standby)
         if p.size is not None:
             limit.add_metric([p.name], p.size)
