@@ -69,7 +69,7 @@ class Callbacks:
             call.version += 1  # drops its overflow entry; its place in line is re-indexed
             q.waiting.restep(call.step, call.priority, call.seq, call.id, call.version)
             self.overflow.drain_queue(q)
-        for c in self.ctx.metrics.queue_counters(call.queue, call.interval):
+        for c in self.ctx.counting.queue_counters(call.queue, call.interval):
             c.callbacks_requested += 1
         self.ctx.play(call, confirm, "callback_confirm")
 

@@ -17,6 +17,7 @@ from acd.engine import events as ev
 from acd.engine import facts as fact
 from acd.engine.commands import Outcome
 from acd.engine.context import Context
+from acd.engine.counting import count_outcome
 from acd.engine.ended import EndedCalls
 from acd.engine.ivr import IvrFlow
 from acd.engine.ivr_steps import Finish, Join, LinkSent, Prompt, Step, StopPrompt, WaitDigit
@@ -72,7 +73,7 @@ class Callers:
         ctx.calls[call.id] = call
         ctx.note_call(call.id)
         ctx.metrics.ivr.arrived += 1
-        ctx.metrics.interval(ctx.metrics.interval_of(now)).arrived += 1
+        ctx.counting.interval(ctx.counting.interval_of(now)).arrived += 1
         self.ctx.emit(cmd.Answer(call_id=call.id))
         if self.ctx.config.surge.auto:
             self.pools.call_arrived(now)
@@ -278,8 +279,8 @@ class Callers:
         ivr = self.ctx.metrics.ivr
         if outcome in _QUEUE_OUTCOMES:
             sl = self.ctx.queues[call.queue].service_level
-            for c in self.ctx.metrics.queue_counters(call.queue, call.interval):
-                c.count_outcome(outcome, wait, sl)
+            for c in self.ctx.counting.queue_counters(call.queue, call.interval):
+                count_outcome(c, outcome, wait, sl)
         elif outcome == "ivr_abandoned":
             ivr.ivr_abandoned += 1
         elif outcome == "self_served":

@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 from acd.config.schema import SiteConfig
 from acd.engine import commands as cmd
+from acd.engine.counting import Counting
 from acd.engine.facts import Fact
-from acd.engine.metrics import Metrics
 from acd.engine.queues import QueueRuntime
 from acd.engine.records import Agent, Call
 from acd.engine.roster import Roster
@@ -39,7 +39,7 @@ class Context:
         calls: dict[str, Call],
         queues: dict[str, QueueRuntime],
         roster: Roster,
-        metrics: Metrics,
+        counting: Counting,
         seq: Sequences,
         anomalies: dict[str, int],
         offset: float,
@@ -55,7 +55,10 @@ class Context:
         self.roster = roster
         self.agents = roster.agents
         """The roster's agents (read them; move them with `AgentMoves.to`)."""
-        self.metrics = metrics
+        self.counting = counting
+        """Where the figures of each event are counted."""
+        self.metrics = counting.metrics
+        """The counters (read them; count with `counting`)."""
         self.seq = seq
         self.anomalies = anomalies
         self.timers: Timers

@@ -55,6 +55,7 @@ from acd.engine.callbacks import Callbacks
 from acd.engine.callers import Callers
 from acd.engine.conditions import Conditions
 from acd.engine.context import Context
+from acd.engine.counting import Counting
 from acd.engine.ended import EndedCalls
 from acd.engine.facts import Fact
 from acd.engine.ivr import IvrFlow
@@ -112,6 +113,7 @@ class Engine:
 
         # The parts that own state.
         self.metrics = state.metrics
+        self.counting = Counting(self.metrics)
         pool_names = list(config.pools)
         self.queues: dict[str, QueueRuntime] = {
             name: QueueRuntime(
@@ -128,7 +130,7 @@ class Engine:
                 for v in rule.vendors:
                     if q.name not in self.vendors[v].queues:
                         self.vendors[v].queues.append(q.name)
-        self.roster = Roster(state.agents, self.queues, self.metrics, self.rng)
+        self.roster = Roster(state.agents, self.queues, self.counting, self.rng)
         self.surge = Surge(config.surge, state.surge)
         self.conditions = state.conditions
         self._ended = EndedCalls(state.ended)
@@ -138,7 +140,7 @@ class Engine:
             calls={c.id: c for c in state.calls},
             queues=self.queues,
             roster=self.roster,
-            metrics=self.metrics,
+            counting=self.counting,
             seq=state.seq,
             anomalies=state.anomalies,
             offset=self.offset,
@@ -321,6 +323,11 @@ class Engine:
     def now(self) -> float:
         """The time of the last event handled (epoch seconds on the driver's clock)."""
         return self.ctx.now
+
+    def interval_of(self, t: float) -> int:
+        """The number of the metrics interval (local time) that holds time `t`: the key
+        of `metrics.intervals`."""
+        return self.counting.interval_of(t)
 
     @property
     def calls(self) -> dict[str, Call]:

@@ -13,7 +13,8 @@ Counters are kept per queue, per pool, per vendor and per interval (15 minutes b
 default, aligned to local time). A call counts in the interval in which it joined
 its queue, whenever its outcome comes, as call-centre reports do: its wait, its
 talk time and its after-call work all count there. Agent time (occupancy) is
-split at interval boundaries as it passes.
+split at interval boundaries as it passes. The engine counts through
+`engine.counting`; this module defines the counters and what is derived from them.
 
 Each queue's counters since the start also keep a histogram of waits by outcome
 (`WaitHistogram`), in buckets whose bounds are fixed per site (`wait_bounds`): the
@@ -22,8 +23,6 @@ ratio of buckets (as in Prometheus, a bucket counts waits `<=` its bound).
 """
 
 from __future__ import annotations
-
-from bisect import bisect_left
 
 import msgspec
 
@@ -53,7 +52,7 @@ def wait_bounds(config: SiteConfig) -> list[float]:
 
 class WaitHistogram(msgspec.Struct, kw_only=True):
     """The waits of one queue's calls by outcome, in buckets with fixed upper bounds.
-    `QueueCounters.count_outcome` counts into it (one bisect, two additions)."""
+    `counting.count_outcome` counts into it (one bisect, two additions)."""
 
     bounds: list[float]
     """Ascending upper bounds in seconds (the site's `Metrics.wait_bounds`)."""
@@ -98,37 +97,6 @@ class QueueCounters(msgspec.Struct, kw_only=True):
     waits: WaitHistogram | None = None
     """Waits by outcome (`WAIT_OUTCOMES`): kept in the per-queue counters since the
     start (`Metrics.queues`) only; None in the site total and the intervals."""
-
-    def count_outcome(self, outcome: str, wait: float, service_level: float) -> None:
-        """Count one queue outcome (see `commands.Outcome`) after `wait` seconds in line."""
-        waits = self.waits
-        if waits is not None:  # on the routing path: inline, one bisect
-            row = waits.counts.get(outcome)
-            if row is not None:
-                row[bisect_left(waits.bounds, wait)] += 1  # the first bound >= wait
-                waits.sums[outcome] += wait
-        if outcome == "answered" or outcome == "vendor_answered":
-            if outcome == "answered":
-                self.answered += 1
-            else:
-                self.vendor_answered += 1
-            self.wait_answered_seconds += wait
-            if wait <= service_level:
-                self.answered_within_sl += 1
-            if wait > self.longest_wait_seconds:
-                self.longest_wait_seconds = wait
-        elif outcome == "abandoned":
-            self.abandoned += 1
-            if wait > service_level:
-                self.abandoned_after_sl += 1
-            if wait > self.longest_wait_seconds:
-                self.longest_wait_seconds = wait
-        elif outcome == "short_abandoned":
-            self.short_abandoned += 1
-        elif outcome == "blocked":
-            self.blocked += 1
-        elif outcome == "callback_failed":
-            self.callback_failed += 1
 
     def outcomes(self) -> dict[str, int]:
         """Calls by queue outcome (`commands.Outcome`); "answered" is by our own agents
@@ -254,25 +222,6 @@ class Metrics(msgspec.Struct, kw_only=True):
     wait_bounds: list[float] = msgspec.field(default_factory=lambda: list(STANDARD_WAIT_BOUNDS))
     """The site's wait bucket bounds (`wait_bounds(config)`); a state stored before the
     histograms existed decodes with the standard set (see `adopt_wait_bounds`)."""
-    _last_index: int = -(1 << 62)
-    _last: Interval = msgspec.field(default_factory=lambda: Interval(start=0.0))
-
-    def interval_of(self, t: float) -> int:
-        return int((t + self.offset) // self.interval_seconds)
-
-    def interval(self, index: int) -> Interval:
-        # Nearly every look-up is for the current interval: keep it at hand.
-        if index == self._last_index:
-            return self._last
-        found = self.intervals.get(index)
-        if found is not None:
-            self._last_index, self._last = index, found
-        else:
-            found = self.intervals[index] = Interval(
-                start=index * self.interval_seconds - self.offset
-            )
-            self._last_index, self._last = index, found
-        return found
 
     def adopt_wait_bounds(self, bounds: list[float]) -> None:
         """Use the site's `bounds` for the wait histograms. A no-op for a state made with
@@ -283,46 +232,3 @@ class Metrics(msgspec.Struct, kw_only=True):
         self.wait_bounds = list(bounds)
         for q in self.queues.values():
             q.waits = None  # started again, with the new bounds, at the queue's next event
-
-    def queue_counters(self, queue: str, interval: int) -> tuple[QueueCounters, ...]:
-        """The counters one queue event updates: site, queue, interval total, interval queue."""
-        slot = self.interval(interval)
-        per_queue = slot.queues.get(queue)
-        if per_queue is None:
-            per_queue = slot.queues[queue] = QueueCounters()
-        day = self.queues[queue]
-        if day.waits is None:  # once per queue: its wait histogram, with the site's bounds
-            day.waits = WaitHistogram.empty(self.wait_bounds)
-        return (self.total, day, slot.total, per_queue)
-
-    def pool_counters(self, pool: str, interval: int) -> tuple[PoolCounters, PoolCounters]:
-        slot = self.interval(interval)
-        per_pool = slot.pools.get(pool)
-        if per_pool is None:
-            per_pool = slot.pools[pool] = PoolCounters()
-        return (self.pools[pool], per_pool)
-
-    def add_agent_time(self, pool: str, handling: bool, start: float, end: float) -> None:
-        """Credit `end - start` seconds of handling (or available) time to the pool,
-        split at interval boundaries so per-interval occupancy is exact."""
-        if end <= start:
-            return
-        index = int((start + self.offset) // self.interval_seconds)
-        if end <= (index + 1) * self.interval_seconds - self.offset:  # the usual case
-            for counters in self.pool_counters(pool, index):
-                if handling:
-                    counters.handling_seconds += end - start
-                else:
-                    counters.available_seconds += end - start
-            return
-        t = start
-        while t < end:
-            index = self.interval_of(t)
-            boundary = (index + 1) * self.interval_seconds - self.offset
-            upto = min(end, boundary)
-            for counters in self.pool_counters(pool, index):
-                if handling:
-                    counters.handling_seconds += upto - t
-                else:
-                    counters.available_seconds += upto - t
-            t = upto

@@ -122,7 +122,7 @@ class Offers:
                 )
             )
         agent = self.ctx.agents[call.agent_id]
-        for p in self.ctx.metrics.pool_counters(agent.pool, call.interval):
+        for p in self.ctx.counting.pool_counters(agent.pool, call.interval):
             p.answered += 1
         self.callers.record_outcome(call, "answered")
 
@@ -215,9 +215,9 @@ class Offers:
         """A connected call is over: talk time is counted, the agent wraps up."""
         agent = self.ctx.agents[call.agent_id]
         talk = self.ctx.now - call.connected_at
-        for c in self.ctx.metrics.queue_counters(call.queue, call.interval):
+        for c in self.ctx.counting.queue_counters(call.queue, call.interval):
             c.talk_seconds += talk
-        for p in self.ctx.metrics.pool_counters(agent.pool, call.interval):
+        for p in self.ctx.counting.pool_counters(agent.pool, call.interval):
             p.talk_seconds += talk
         self.callers.finish(call, None)
         self.end_agent_call(agent, call)
@@ -263,10 +263,10 @@ class Offers:
         if agent.state is A.WRAP_UP and agent.wrap_queue:
             wrap = self.ctx.now - agent.state_since
             interval = agent.wrap_interval
-            for c in self.ctx.metrics.queue_counters(agent.wrap_queue, interval):
+            for c in self.ctx.counting.queue_counters(agent.wrap_queue, interval):
                 c.wrap_up_seconds += wrap
                 c.handled += 1
-            for p in self.ctx.metrics.pool_counters(agent.pool, interval):
+            for p in self.ctx.counting.pool_counters(agent.pool, interval):
                 p.wrap_up_seconds += wrap
                 p.handled += 1
             agent.handled_seconds += wrap
@@ -320,9 +320,9 @@ class Offers:
         self.ctx.emit(cmd.HangupAgent(call_id=call.id, agent_id=agent.id))
         self.ctx.play(call, self.ctx.config.abusive.warning, "warning")
         talk = self.ctx.now - call.connected_at
-        for c in self.ctx.metrics.queue_counters(call.queue, call.interval):
+        for c in self.ctx.counting.queue_counters(call.queue, call.interval):
             c.talk_seconds += talk
-        for p in self.ctx.metrics.pool_counters(agent.pool, call.interval):
+        for p in self.ctx.counting.pool_counters(agent.pool, call.interval):
             p.talk_seconds += talk
         agent.cool_down_due = self.ctx.config.abusive.cool_down_seconds
         self.end_agent_call(agent, call)

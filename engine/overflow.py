@@ -105,7 +105,7 @@ class Overflow:
         counters.peak_concurrent = max(counters.peak_concurrent, vendor.active)
         if not call.overflowed:
             call.overflowed = True
-            for c in self.ctx.metrics.queue_counters(q.name, call.interval):
+            for c in self.ctx.counting.queue_counters(q.name, call.interval):
                 c.overflowed += 1
         call.vendor = vendor.name
         self.ctx.next_offer(call)

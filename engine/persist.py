@@ -31,7 +31,7 @@ from acd.config.schema import SiteConfig
 from acd.engine import events as ev
 from acd.engine.conditions import Conditions
 from acd.engine.core import Engine
-from acd.engine.metrics import Interval, Metrics
+from acd.engine.metrics import Metrics
 from acd.engine.records import Agent, Call
 from acd.engine.routing import CallEntry
 from acd.engine.sequences import Sequences
@@ -61,8 +61,6 @@ __all__ = [
     "restore",
 ]
 
-_NO_INTERVAL = -(1 << 62)
-
 
 class StateMismatch(ValueError):
     """The state was made with another configuration or format version."""
@@ -76,10 +74,6 @@ def config_digest(config: SiteConfig) -> str:
 def export_state(engine: Engine) -> EngineState:
     """The engine's state now. The records are the engine's own objects: encode the
     result before the engine handles another event."""
-    # The metrics' look-up cache points into `intervals`: not state, left out.
-    metrics = msgspec.structs.replace(
-        engine.metrics, _last_index=_NO_INTERVAL, _last=Interval(start=0.0)
-    )
     version, internal, gauss = engine.rng.getstate()
     return EngineState(
         site=engine.config.site.name,
@@ -91,7 +85,7 @@ def export_state(engine: Engine) -> EngineState:
         agents=list(engine.agents.values()),
         queues={name: q.state for name, q in engine.queues.items()},
         vendors={name: v.state for name, v in engine.vendors.items()},
-        metrics=metrics,
+        metrics=engine.metrics,
         surge=engine.surge.state,
         conditions=engine.conditions,
         timers=engine.timers.state,

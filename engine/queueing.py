@@ -62,9 +62,9 @@ class Lines:
         call.priority = q.cfg.priority if priority is None else priority
         call.seq = self.ctx.seq.queue
         call.enqueued_at = now
-        call.interval = self.ctx.metrics.interval_of(now)
+        call.interval = self.ctx.counting.interval_of(now)
         call.step = 0
-        for c in self.ctx.metrics.queue_counters(q.name, call.interval):
+        for c in self.ctx.counting.queue_counters(q.name, call.interval):
             c.joined += 1
             if call.callback:
                 c.callbacks_requested += 1

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from acd.engine.metrics import Metrics
+from acd.engine.counting import Counting
 from acd.engine.queues import QueueRuntime, Route
 from acd.engine.records import Agent
 from acd.engine.states import (
@@ -37,22 +37,22 @@ A = AgentState
 class Roster:
     """The agents of a site and the queues each may serve."""
 
-    __slots__ = ("_metrics", "_queues", "_rng", "_routes", "agents")
+    __slots__ = ("_counting", "_queues", "_rng", "_routes", "agents")
 
     def __init__(
         self,
         agents: list[Agent],
         queues: dict[str, QueueRuntime],
-        metrics: Metrics,
+        counting: Counting,
         rng: random.Random,
     ) -> None:
         """`agents` in roster order (their records are the roster's from now on);
-        `metrics` is where agent time is counted, `rng` draws the random strategy's
+        `counting` is where agent time is counted, `rng` draws the random strategy's
         keys."""
         self.agents: dict[str, Agent] = {a.id: a for a in agents}
         """Every agent by id, in roster order (read it; move agents with `move`)."""
         self._queues = queues
-        self._metrics = metrics
+        self._counting = counting
         self._rng = rng
         self._routes: dict[str, list[Route]] = {a.id: self._routes_of(a) for a in agents}
 
@@ -77,10 +77,10 @@ class Roster:
         old = agent.state
         new = AGENT_TRANSITIONS[(old, trigger)]
         if old is A.AVAILABLE:
-            self._metrics.add_agent_time(agent.pool, False, agent.state_since, now)
+            self._counting.add_agent_time(agent.pool, False, agent.state_since, now)
             agent.version += 1
         elif old in HANDLING_STATES:
-            self._metrics.add_agent_time(agent.pool, True, agent.state_since, now)
+            self._counting.add_agent_time(agent.pool, True, agent.state_since, now)
         was_staffed = old in STAFFED_STATES
         is_staffed = new in STAFFED_STATES
         if was_staffed != is_staffed:

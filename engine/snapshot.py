@@ -174,7 +174,7 @@ def take(engine: Engine, now: float) -> Snapshot:
             for q, _level, _first in engine.routes_of(agent.id):
                 available[q.name] += 1
     metrics = engine.metrics
-    current = metrics.intervals.get(metrics.interval_of(now))
+    current = metrics.intervals.get(engine.interval_of(now))
     surge = engine.surge
     since = surge.since()
     return Snapshot(
@@ -189,7 +189,7 @@ def take(engine: Engine, now: float) -> Snapshot:
         announcement=list(engine.conditions.announcement),
         announcement_queues=list(engine.conditions.announcement_queues),
         totals=metrics.total.summary(),
-        interval_start=metrics.interval_of(now) * metrics.interval_seconds - metrics.offset,
+        interval_start=engine.interval_of(now) * metrics.interval_seconds - metrics.offset,
         intervals=[
             IntervalView(
                 start=slot.start,

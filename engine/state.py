@@ -49,50 +49,14 @@ class TimerState(msgspec.Struct, kw_only=True):
 
 
 class InboundRate(msgspec.Struct, array_like=True):
-    """Arrivals of the last `len(buckets)` minutes, one bucket per minute (a ring)."""
+    """Arrivals of the last `len(buckets)` minutes, one bucket per minute (a ring;
+    `engine.surge` counts into it and reads the rate)."""
 
     buckets: list[int]
     minute: int = 0
     """The minute (epoch minutes) the ring was last advanced to."""
     total: int = 0
     """The sum of the buckets."""
-
-    def _advance(self, now: float) -> None:
-        minute = int(now // 60)
-        gap = minute - self.minute
-        if gap <= 0:
-            return
-        window = len(self.buckets)
-        if gap >= window:
-            self.buckets = [0] * window
-            self.total = 0
-        else:
-            for m in range(self.minute + 1, minute + 1):
-                i = m % window
-                self.total -= self.buckets[i]
-                self.buckets[i] = 0
-        self.minute = minute
-
-    def record(self, now: float) -> None:
-        self._advance(now)
-        self.buckets[self.minute % len(self.buckets)] += 1
-        self.total += 1
-
-    def peek_calls_per_day(self, now: float) -> float:
-        """`calls_per_day(now)` without moving the window (for read-only views)."""
-        window = len(self.buckets)
-        minute = int(now // 60)
-        gap = minute - self.minute
-        if gap <= 0:
-            return self.total * 1440.0 / window
-        if gap >= window:
-            return 0.0
-        gone = sum(self.buckets[m % window] for m in range(self.minute + 1, minute + 1))
-        return (self.total - gone) * 1440.0 / window
-
-    def calls_per_day(self, now: float) -> float:
-        self._advance(now)
-        return self.total * 1440.0 / len(self.buckets)
 
 
 class SurgeState(msgspec.Struct, kw_only=True):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from acd.config.schema import Surge as SurgeConfig
 from acd.config.schema import SurgeStage
-from acd.engine.state import SurgeState
+from acd.engine.state import InboundRate, SurgeState
 
 
 def stage_for(rate: float, current: int, by_number: dict[int, SurgeStage]) -> int:
@@ -62,13 +62,19 @@ class Surge:
 
     def arrived(self, now: float) -> None:
         """Count a caller's arrival in the rolling rate (automatic stages only)."""
-        self.state.inbound.record(now)
+        ring = self.state.inbound
+        _advance(ring, now)
+        ring.buckets[ring.minute % len(ring.buckets)] += 1
+        ring.total += 1
 
     def called_for(self, now: float) -> int | None:
         """The stage the rate calls for now, if it is another than the current one;
         None otherwise (asked only while no supervisor has pinned a stage)."""
         state = self.state
-        target = stage_for(state.inbound.calls_per_day(now), state.stage, self._by_number)
+        ring = state.inbound
+        _advance(ring, now)
+        rate = ring.total * 1440.0 / len(ring.buckets)
+        target = stage_for(rate, state.stage, self._by_number)
         return target if target != state.stage else None
 
     def arm_look(self) -> bool:
@@ -113,4 +119,31 @@ class Surge:
 
     def rate(self, now: float) -> float:
         """The rolling inbound rate at `now` in calls a day (reading changes nothing)."""
-        return self.state.inbound.peek_calls_per_day(now)
+        ring = self.state.inbound
+        window = len(ring.buckets)
+        minute = int(now // 60)
+        gap = minute - ring.minute
+        if gap <= 0:
+            return ring.total * 1440.0 / window
+        if gap >= window:
+            return 0.0
+        gone = sum(ring.buckets[m % window] for m in range(ring.minute + 1, minute + 1))
+        return (ring.total - gone) * 1440.0 / window
+
+
+def _advance(ring: InboundRate, now: float) -> None:
+    """Move the ring on to `now`'s minute, emptying the minutes it passes."""
+    minute = int(now // 60)
+    gap = minute - ring.minute
+    if gap <= 0:
+        return
+    window = len(ring.buckets)
+    if gap >= window:
+        ring.buckets = [0] * window
+        ring.total = 0
+    else:
+        for m in range(ring.minute + 1, minute + 1):
+            i = m % window
+            ring.total -= ring.buckets[i]
+            ring.buckets[i] = 0
+    ring.minute = minute

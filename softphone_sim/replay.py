@@ -497,7 +497,7 @@ def _result(
 ) -> Result:
     m = engine.metrics
     interval_seconds = m.interval_seconds
-    first_index = m.interval_of(start)
+    first_index = engine.interval_of(start)
     total = m.total
     aht = total.aht_seconds or 1.0
     expected = curve.expected_per_interval(interval_seconds)

@@ -170,7 +170,7 @@ def test_a_call_counts_in_the_interval_it_joined() -> None:
     f.advance(30)
     f.hang_up("c2")
     m = f.engine.metrics
-    before, after = m.interval_of(start), m.interval_of(start + 60)
+    before, after = f.engine.interval_of(start), f.engine.interval_of(start + 60)
     assert after == before + 1
     early, late = m.intervals[before], m.intervals[after]
     assert early.start == local_start(0, 14, 45)
@@ -187,7 +187,7 @@ def test_agent_time_is_split_at_the_interval_boundary() -> None:
     f.advance(10 * 60)  # available 14:55-15:05
     f.send(ev.AgentLogout(agent_id="a1"))
     m = f.engine.metrics
-    first, second = m.interval_of(start), m.interval_of(start) + 1
+    first, second = f.engine.interval_of(start), f.engine.interval_of(start) + 1
     assert m.intervals[first].pools["floor"].available_seconds == pytest.approx(300)
     assert m.intervals[second].pools["floor"].available_seconds == pytest.approx(300)
 
@@ -250,7 +250,7 @@ def test_a_call_s_talk_and_wrap_up_count_in_the_interval_it_joined() -> None:
     f.agent_hangs_up("a1", "c1")
     f.advance(60)
     slots = f.engine.metrics.intervals
-    joined = f.engine.metrics.interval_of(local_start(1, 10, 14))
+    joined = f.engine.interval_of(local_start(1, 10, 14))
     gen = slots[joined].queues["gen"]
     assert (gen.talk_seconds, gen.handled) == (300, 1)
     assert gen.wrap_up_seconds == 10
