@@ -45,8 +45,10 @@ class Counting:
         self._last_index, self._last = index, found
         return found
 
-    def queue_counters(self, queue: str, interval: int) -> tuple[QueueCounters, ...]:
-        """The counters one queue event updates: site, queue, interval total, interval queue."""
+    def queue_counters(self, queue: str, interval: int) -> tuple[QueueCounters, QueueCounters]:
+        """The counters one queue event updates: the queue's since the start, and the
+        queue's in the interval. The site's and an interval's as a whole are rolled up
+        from them when read (`metrics.roll_up`)."""
         slot = self.interval(interval)
         per_queue = slot.queues.get(queue)
         if per_queue is None:
@@ -55,7 +57,7 @@ class Counting:
         day = m.queues[queue]
         if day.waits is None:  # once per queue: its wait histogram, with the site's bounds
             day.waits = WaitHistogram.empty(m.wait_bounds)
-        return (m.total, day, slot.total, per_queue)
+        return (day, per_queue)
 
     def pool_counters(self, pool: str, interval: int) -> tuple[PoolCounters, PoolCounters]:
         """The counters one pool event updates: the pool's, and the interval's."""

@@ -13,8 +13,11 @@ Counters are kept per queue, per pool, per vendor and per interval (15 minutes b
 default, aligned to local time). A call counts in the interval in which it joined
 its queue, whenever its outcome comes, as call-centre reports do: its wait, its
 talk time and its after-call work all count there. Agent time (occupancy) is
-split at interval boundaries as it passes. The engine counts through
-`engine.counting`; this module defines the counters and what is derived from them.
+split at interval boundaries as it passes. An event is counted in its queue's
+counters since the start and in that interval's; the site's figures, and an
+interval's as a whole, are rolled up from them when read (`roll_up`). The engine
+counts through `engine.counting`; this module defines the counters and what is
+derived from them.
 
 Each queue's counters since the start also keep a histogram of waits by outcome
 (`WaitHistogram`), in buckets whose bounds are fixed per site (`wait_bounds`): the
@@ -23,6 +26,8 @@ ratio of buckets (as in Prometheus, a bucket counts waits `<=` its bound).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import msgspec
 
@@ -198,13 +203,38 @@ class IvrCounters(msgspec.Struct, kw_only=True):
     links_sent: int = 0
 
 
+def roll_up(parts: Iterable[QueueCounters]) -> QueueCounters:
+    """The counters of several queues as one (the site's, or an interval's as a
+    whole): every count and time summed, the longest wait the longest. The wait
+    histograms stay per queue (None here)."""
+    total = QueueCounters()
+    for part in parts:
+        for name in _SUMMED:
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+        total.longest_wait_seconds = max(total.longest_wait_seconds, part.longest_wait_seconds)
+    return total
+
+
+_SUMMED = tuple(
+    name
+    for name in QueueCounters.__struct_fields__
+    if name not in ("longest_wait_seconds", "waits")
+)
+
+
 class Interval(msgspec.Struct, kw_only=True):
+    """The counters of one interval: a call counts in the interval it joined in."""
+
     start: float
     """Epoch seconds at which the interval starts."""
     arrived: int = 0
-    total: QueueCounters = msgspec.field(default_factory=QueueCounters)
     queues: dict[str, QueueCounters] = msgspec.field(default_factory=dict)
     pools: dict[str, PoolCounters] = msgspec.field(default_factory=dict)
+
+    @property
+    def total(self) -> QueueCounters:
+        """The interval's queues as one, rolled up when read (`roll_up`)."""
+        return roll_up(self.queues.values())
 
 
 class Metrics(msgspec.Struct, kw_only=True):
@@ -213,7 +243,6 @@ class Metrics(msgspec.Struct, kw_only=True):
     interval_seconds: float
     offset: float
     """The site's UTC offset: intervals are aligned to local time."""
-    total: QueueCounters = msgspec.field(default_factory=QueueCounters)
     queues: dict[str, QueueCounters] = msgspec.field(default_factory=dict)
     pools: dict[str, PoolCounters] = msgspec.field(default_factory=dict)
     vendors: dict[str, VendorCounters] = msgspec.field(default_factory=dict)
@@ -222,6 +251,11 @@ class Metrics(msgspec.Struct, kw_only=True):
     wait_bounds: list[float] = msgspec.field(default_factory=lambda: list(STANDARD_WAIT_BOUNDS))
     """The site's wait bucket bounds (`wait_bounds(config)`); a state stored before the
     histograms existed decodes with the standard set (see `adopt_wait_bounds`)."""
+
+    @property
+    def total(self) -> QueueCounters:
+        """The site's queues as one, rolled up when read (`roll_up`)."""
+        return roll_up(self.queues.values())
 
     def adopt_wait_bounds(self, bounds: list[float]) -> None:
         """Use the site's `bounds` for the wait histograms. A no-op for a state made with

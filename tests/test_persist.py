@@ -21,6 +21,7 @@ from acd.config.loader import load_site
 from acd.engine import Engine
 from acd.engine import commands as cmd
 from acd.engine import events as ev
+from acd.engine.metrics import QueueCounters, roll_up
 from acd.engine.persist import (
     EngineState,
     StateMismatch,
@@ -169,7 +170,25 @@ def as_format_2(state: dict[str, object]) -> dict[str, object]:
         else a
         for a in s["agents"]
     ]
+    # Format 2 also kept the site's and each interval's totals, counted as events came
+    # (format 3 rolls them up from the queues' when read, and reads past them).
+    metrics = s["metrics"]
+    s["metrics"] = {
+        **metrics,
+        "total": total_of(metrics["queues"]),
+        "intervals": {
+            index: {**slot, "total": total_of(slot["queues"])}
+            for index, slot in metrics["intervals"].items()
+        },
+    }
     return s
+
+
+def total_of(queues: dict[str, Any]) -> Any:
+    """Queues' counters (builtins) as one, as format 2 kept them."""
+    return msgspec.to_builtins(
+        roll_up(msgspec.convert(q, QueueCounters) for q in queues.values())
+    )
 
 
 def as_format_1(state: dict[str, object]) -> dict[str, object]:
