@@ -131,16 +131,25 @@ class Callers:
             if offer and call.callback_offered and not call.callback and e.digit == offer.digit:
                 self.callbacks.accept(call, offer.confirm_prompt)
 
+    def awaits_prompt(self, call_id: str, prompt_id: int) -> bool:
+        """Whether the end of prompt `prompt_id` means anything to the call now: it
+        waits for that prompt (a menu, a closing prompt, a confirmation, the warning,
+        the pre-connect message). Any other prompt's end is dropped, not an anomaly:
+        prompts end after hang-ups, barge-ins and answers all the time."""
+        call = self.ctx.calls.get(call_id)
+        return call is not None and (
+            prompt_id == call.protection_prompt_id
+            or (prompt_id == call.prompt_id and call.prompt_kind != "digit")
+        )
+
     def on_prompt_finished(self, e: ev.PromptFinished) -> None:
-        call = self.ctx.calls.get(e.call_id)
-        if call is None:
-            return  # prompts end after hang-ups all the time: not an anomaly
+        if not self.awaits_prompt(e.call_id, e.prompt_id):
+            return
+        call = self.ctx.calls[e.call_id]
         if e.prompt_id == call.protection_prompt_id:
             call.protection_done = True
             if call.state is C.CONNECTING:
                 self.offers.connect(call)
-            return
-        if e.prompt_id != call.prompt_id or call.prompt_kind == "digit":
             return
         kind = call.prompt_kind
         call.prompt_id = 0

@@ -378,6 +378,13 @@ class Engine:
         ctx.changed_calls, ctx.changed_agents = set(), set()
         return calls, agents
 
+    def awaits_prompt(self, call_id: str, prompt_id: int) -> bool:
+        """Whether `PromptFinished(call_id, prompt_id)` would mean anything now (a
+        menu, a closing prompt, the pre-connect message, ... waits for it). A driver
+        that knows when its prompts end may leave out the ends nobody awaits, the
+        engine would only drop them (`Callers.awaits_prompt`)."""
+        return self.callers.awaits_prompt(call_id, prompt_id)
+
     def has_ended(self, call_id: str) -> bool:
         """Whether `call_id` is one of the calls that ended lately (the last
         `ENDED_KEPT`): a driver that hears of such a channel again is hearing of a

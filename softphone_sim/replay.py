@@ -144,7 +144,9 @@ class Day:
             if key in self.stopped:
                 self.stopped.discard(key)
             else:
-                self.vt.send(ev.PromptFinished(call_id=item[1], prompt_id=item[2]))
+                self._prompt_ended(item[1], item[2])
+        elif kind == "prompt_stopped":
+            self._prompt_ended(item[1], item[2])
         elif kind == "sample":
             self._sample(now)
 
@@ -224,7 +226,14 @@ class Day:
         stopped = self.playing.pop(c.call_id, None)
         if stopped is not None:
             self.stopped.add((c.call_id, stopped))
-            self.vt.schedule(now, ev.PromptFinished(call_id=c.call_id, prompt_id=stopped))
+            self.vt.schedule(now, ("prompt_stopped", c.call_id, stopped))
+
+    def _prompt_ended(self, call_id: str, prompt_id: int) -> None:
+        """A prompt has ended: the engine hears of it if the call awaits it. The rest
+        (the join prompt, a position announcement, a prompt cut short by an answer)
+        the engine would only drop: most prompt ends, not delivered."""
+        if self.engine.awaits_prompt(call_id, prompt_id):
+            self.vt.send(ev.PromptFinished(call_id=call_id, prompt_id=prompt_id))
 
     def _hold(self, c: cmd.Hold, now: float) -> None:
         caller = self.callers.get(c.call_id)

@@ -133,6 +133,25 @@ def test_snapshot_plus_journal_rebuilds_the_state_exactly(
         assert sum(len(q.waiting) for q in rebuilt.queues.values()) > 100
 
 
+def test_a_prompt_end_nobody_awaits_changes_nothing() -> None:
+    """The replay leaves out the prompt ends no call awaits (`Engine.awaits_prompt`):
+    the join prompt, position announcements, prompts cut short. Handed them anyway (as
+    Asterisk reports every playback), the engine answers nothing and changes nothing."""
+    engine, _snapshot, journal = busy_day(SEOUL, SURGE, 9.1, 9.0)
+    now = journal[-1][1]
+    played = [(c.call_id, c.prompt_id) for _, _, out in journal for c in out
+              if isinstance(c, cmd.Play)]
+    left_out = [(call_id, prompt) for call_id, prompt in played
+                if call_id in engine.calls and not engine.awaits_prompt(call_id, prompt)]
+    assert len(left_out) > 100
+    before = msgspec.msgpack.encode(export_state(engine))
+    for call_id, prompt in left_out:
+        assert engine.handle(ev.PromptFinished(call_id=call_id, prompt_id=prompt), now) == []
+    assert msgspec.msgpack.encode(export_state(engine)) == before
+    awaited = [e for e, _, _ in journal if isinstance(e, ev.PromptFinished)]
+    assert awaited, "the prompt ends calls wait for are delivered"
+
+
 def test_a_state_from_another_configuration_is_refused() -> None:
     site = load_site(FIXTURES / "consistency.yaml")
     state = export_state(Engine(site, start=1.0))
