@@ -152,6 +152,13 @@ class Controller:
             if len(self._deferred) == 1:
                 self._spawn(self._confirm_lease())
             return
+        if isinstance(event, ev.PromptFinished) and not self.engine.awaits_prompt(
+            event.call_id, event.prompt_id
+        ):
+            # Asterisk reports every playback's end; most (the join prompt, position
+            # announcements, prompts cut short) no call awaits: the engine would drop
+            # them, so neither it nor the journal needs them (as in the replay).
+            return
         now = self.clock.now()
         commands = self.engine.handle(event, now)
         if keeper is not None:
