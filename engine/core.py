@@ -66,11 +66,11 @@ from acd.engine.overflow import Overflow
 from acd.engine.pools import Pools
 from acd.engine.queueing import Lines
 from acd.engine.queues import QueueRuntime, Route
-from acd.engine.records import Agent, Call
+from acd.engine.records import Agent, Call, agent_of, call_of
 from acd.engine.roster import Roster
 from acd.engine.sequences import Sequences
 from acd.engine.snapshot import Snapshot
-from acd.engine.state import EngineState, InboundRate, SurgeState, TimerState
+from acd.engine.state import AgentRecord, EngineState, InboundRate, SurgeState, TimerState
 from acd.engine.states import IN_LINE, WRAPPING_STATES, AgentState, CallState, TimerKind
 from acd.engine.surge import Surge
 from acd.engine.timers import Handler, Test, Timers
@@ -130,14 +130,16 @@ class Engine:
                 for v in rule.vendors:
                     if q.name not in self.vendors[v].queues:
                         self.vendors[v].queues.append(q.name)
-        self.roster = Roster(state.agents, self.queues, self.counting, self.rng)
+        self.roster = Roster(
+            [agent_of(a) for a in state.agents], self.queues, self.counting, self.rng
+        )
         self.surge = Surge(config.surge, state.surge)
         self.conditions = state.conditions
         self._ended = EndedCalls(state.ended)
         ctx = self.ctx = Context(
             config,
             now=state.now,
-            calls={c.id: c for c in state.calls},
+            calls={c.id: call_of(c) for c in state.calls},
             queues=self.queues,
             roster=self.roster,
             counting=self.counting,
@@ -438,7 +440,7 @@ def _fresh_state(config: SiteConfig, start: float, offset: float) -> EngineState
     for name in config.vendors:
         metrics.vendors[name] = VendorCounters()
     agents = [
-        Agent(
+        AgentRecord(
             id=a.id,
             name=a.name or a.id,
             endpoint=a.endpoint,

@@ -32,11 +32,13 @@ from acd.engine import events as ev
 from acd.engine.conditions import Conditions
 from acd.engine.core import Engine
 from acd.engine.metrics import Metrics
-from acd.engine.records import Agent, Call
+from acd.engine.records import agent_record, call_record
 from acd.engine.routing import CallEntry
 from acd.engine.sequences import Sequences
 from acd.engine.state import (
     STATE_VERSION,
+    AgentRecord,
+    CallRecord,
     EngineState,
     InboundRate,
     QueueState,
@@ -72,8 +74,9 @@ def config_digest(config: SiteConfig) -> str:
 
 
 def export_state(engine: Engine) -> EngineState:
-    """The engine's state now. The records are the engine's own objects: encode the
-    result before the engine handles another event."""
+    """The engine's state now. The parts' records are the engine's own objects (the
+    calls and agents copied into their stored records, their lists and dicts shared):
+    encode the result before the engine handles another event."""
     version, internal, gauss = engine.rng.getstate()
     return EngineState(
         site=engine.config.site.name,
@@ -81,8 +84,8 @@ def export_state(engine: Engine) -> EngineState:
         now=engine.now,
         started_at=engine.started_at,
         rng=(version, internal, gauss),
-        calls=list(engine.calls.values()),
-        agents=list(engine.agents.values()),
+        calls=[call_record(c) for c in engine.calls.values()],
+        agents=[agent_record(a) for a in engine.agents.values()],
         queues={name: q.state for name, q in engine.queues.items()},
         vendors={name: v.state for name, v in engine.vendors.items()},
         metrics=engine.metrics,
@@ -139,8 +142,8 @@ class EngineStateV1(msgspec.Struct, kw_only=True, tag_field="version", tag=1):
     config_digest: str
     now: float
     rng: RngState
-    calls: list[Call]
-    agents: list[Agent]
+    calls: list[CallRecord]
+    agents: list[AgentRecord]
     queues: dict[str, QueueStateV1]
     vendors: dict[str, VendorState]
     metrics: Metrics
@@ -217,7 +220,7 @@ _AS_STATES = {
 }
 
 
-def _rests_and_standby_as_states(agents: list[Agent]) -> None:
+def _rests_and_standby_as_states(agents: list[AgentRecord]) -> None:
     """Formats 1 and 2 kept a missed-ring rest and a cool-down as a wrap-up with that
     reason, and standby as a pause with reason "standby": format 3 has states for
     them, and keeps `reason` for a pause's own."""

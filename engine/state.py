@@ -4,7 +4,10 @@ Each part of the engine keeps what it must remember in a record of its own (the
 surge stage in `SurgeState`, the timers in `TimerState`, a queue's routing indexes
 in `QueueState`, a vendor's usage in `VendorState`, ...), and this record is made of
 those records, not of copies: a field added to a part's state is in this record, so
-it is exported and restored with no other change (`engine.persist`).
+it is exported and restored with no other change (`engine.persist`). The calls and
+agents are the exception: the engine's live ones are compiled classes
+(`engine.records`), stored as `CallRecord` and `AgentRecord`, whose fields a test
+holds equal to theirs.
 
 The parts' records are defined here, beside the whole, and the parts import them:
 they are msgspec Structs, and a module mypyc compiles (the parts' logic, see
@@ -17,14 +20,16 @@ tracking, the count of events handled).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
+from acd.engine.commands import Outcome
 from acd.engine.conditions import Conditions
 from acd.engine.metrics import Metrics
-from acd.engine.records import Agent, Call
 from acd.engine.routing import CallEntry
 from acd.engine.sequences import Sequences
-from acd.engine.states import TimerKind
+from acd.engine.states import AgentRequest, AgentState, CallState, PromptKind, TimerKind
 
 Timer = tuple[float, int, TimerKind, str, int]
 """(at, seq, kind, key, token): a plain tuple, so that the heap orders it natively."""
@@ -46,6 +51,79 @@ class TimerState(msgspec.Struct, kw_only=True):
     heap: list[Timer] = msgspec.field(default_factory=list)
     lines: dict[str, TimerLine] = msgspec.field(default_factory=dict)
     seq: int = 0
+
+
+class CallRecord(msgspec.Struct, kw_only=True):
+    """A call as the state stores it: the fields of `records.Call` (see there)."""
+
+    id: str
+    caller: str
+    dnis: str
+    arrived_at: float
+    state: CallState = CallState.IVR
+    language: str = ""
+    # --- IVR ---
+    node: str = ""
+    tries: int = 0
+    history: list[str] = msgspec.field(default_factory=list)
+    # --- the prompt the flow waits for (0: none) and what its end means ---
+    prompt_id: int = 0
+    prompt_kind: PromptKind = ""
+    protection_prompt_id: int = 0
+    protection_done: bool = False
+    # --- queue ---
+    queue: str = ""
+    priority: int = 0
+    seq: int = 0
+    enqueued_at: float = 0.0
+    interval: int = 0
+    step: int = 0
+    version: int = 0
+    ready_for_overflow: bool = False
+    likely_to_give_up: bool = False
+    overflow_vendors: list[str] = msgspec.field(default_factory=list)
+    overflowed: bool = False
+    callback_offered: bool = False
+    callback: bool = False
+    line_up: bool = True
+    attempts: int = 0
+    # --- service ---
+    agent_id: str = ""
+    vendor: str = ""
+    offer_token: int = 0
+    connected_at: float = 0.0
+    outcome: Outcome | Literal[""] = ""
+    outcome_recorded: bool = False
+
+
+class AgentRecord(msgspec.Struct, kw_only=True):
+    """An agent as the state stores it: the fields of `records.Agent` (see there)."""
+
+    id: str
+    name: str
+    endpoint: str
+    pool: str
+    skills: dict[str, int]
+    skill_sources: dict[str, str]
+    shift: str | None
+    roster_index: int
+    state: AgentState = AgentState.LOGGED_OUT
+    state_since: float = 0.0
+    reason: str = ""
+    call_id: str = ""
+    wrap_queue: str = ""
+    wrap_interval: int = 0
+    version: int = 0
+    missed: int = 0
+    pending: AgentRequest = ""
+    standby_due: bool = False
+    pending_reason: str = ""
+    last_call_end: float = 0.0
+    handled_seconds: float = 0.0
+    last_offer_seq: int = 0
+    logged_in_at: float = 0.0
+    wrap_token: int = 0
+    cool_down_due: float = 0.0
 
 
 class InboundRate(msgspec.Struct, array_like=True):
@@ -127,9 +205,9 @@ class EngineState(msgspec.Struct, kw_only=True, tag_field="version", tag=STATE_V
     started_at: float
     """When the engine first started (kept across restores)."""
     rng: RngState
-    calls: list[Call]
+    calls: list[CallRecord]
     """Every live call (ended calls leave)."""
-    agents: list[Agent]
+    agents: list[AgentRecord]
     """Every agent of the roster, in roster order."""
     queues: dict[str, QueueState]
     vendors: dict[str, VendorState]

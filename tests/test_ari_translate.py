@@ -17,7 +17,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-import msgspec
 import pytest
 
 from acd.ari import jobs, models, reconcile, settle, shutdown, translate
@@ -123,7 +122,10 @@ def make_books(*calls: Call, cfg: SiteConfig | None = None, ended: tuple[str, ..
 def call(call_id: str = "c1", state: CallState = CallState.WAITING, **fields: object) -> Call:
     """The engine's call `call_id` in `state`, in queue gen; `fields` as the engine's."""
     made = Call(id=call_id, caller="0101234567", dnis="120", arrived_at=NOW, state=state)
-    return msgspec.structs.replace(made, queue="gen", **fields)
+    made.queue = "gen"
+    for name, value in fields.items():
+        setattr(made, name, value)
+    return made
 
 
 def channel(

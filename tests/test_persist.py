@@ -30,6 +30,8 @@ from acd.engine.persist import (
     replay,
     restore,
 )
+from acd.engine.records import Agent, Call
+from acd.engine.state import AgentRecord, CallRecord
 from acd.engine.states import AgentState
 from acd.softphone_sim.curves import load_curve
 from acd.softphone_sim.loop import VirtualTime
@@ -150,6 +152,19 @@ def test_a_prompt_end_nobody_awaits_changes_nothing() -> None:
     assert msgspec.msgpack.encode(export_state(engine)) == before
     awaited = [e for e, _, _ in journal if isinstance(e, ev.PromptFinished)]
     assert awaited, "the prompt ends calls wait for are delivered"
+
+
+@pytest.mark.parametrize(("live", "stored"), [(Call, CallRecord), (Agent, AgentRecord)])
+def test_every_field_of_a_live_call_and_agent_is_in_the_stored_state(
+    live: type, stored: type[msgspec.Struct]
+) -> None:
+    """The engine's calls and agents are plain classes (compiled with mypyc), stored as
+    Structs with the same fields: a field added to one and not the other would be lost
+    at every restore (or refused by the record)."""
+    # A compiled class lists its attributes in __mypyc_attrs__; in plain Python, slots.
+    attributes = vars(live)
+    fields = attributes.get("__mypyc_attrs__") or attributes["__slots__"]
+    assert sorted(fields) == sorted(stored.__struct_fields__)
 
 
 def test_a_state_from_another_configuration_is_refused() -> None:
