@@ -73,7 +73,7 @@ class Counting:
         if end <= start:
             return
         m = self.metrics
-        index = int((start + m.offset) // m.interval_seconds)
+        index = self.interval_of(start)
         if end <= (index + 1) * m.interval_seconds - m.offset:  # the usual case
             for counters in self.pool_counters(pool, index):
                 if handling:

@@ -11,7 +11,7 @@ field of these classes is a field of their records.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 import msgspec
 
@@ -249,7 +249,7 @@ class Agent:
 def call_record(call: Call) -> CallRecord:
     """The call as the engine's state stores it (its lists shared, not copied:
     encode the record before the call changes)."""
-    return CallRecord(**{name: getattr(call, name) for name in CallRecord.__struct_fields__})
+    return _stored(call, CallRecord)
 
 
 def call_of(record: CallRecord) -> Call:
@@ -259,9 +259,17 @@ def call_of(record: CallRecord) -> Call:
 
 def agent_record(agent: Agent) -> AgentRecord:
     """The agent as the engine's state stores it (its dicts shared, not copied)."""
-    return AgentRecord(**{name: getattr(agent, name) for name in AgentRecord.__struct_fields__})
+    return _stored(agent, AgentRecord)
 
 
 def agent_of(record: AgentRecord) -> Agent:
     """The live agent a stored record describes."""
     return Agent(**msgspec.structs.asdict(record))
+
+
+R = TypeVar("R", CallRecord, AgentRecord)
+
+
+def _stored(live: Call | Agent, record: type[R]) -> R:
+    """`live`'s fields, by the names of `record`'s (a test holds the two equal)."""
+    return record(**{name: getattr(live, name) for name in record.__struct_fields__})
